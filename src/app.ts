@@ -1,0 +1,63 @@
+/**
+ * Assembles the service from a config: storage, the token check, the method
+ * table, the doors. Used by main.ts and by the tests, so tests run the real thing.
+ */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { Storage } from './store/storage.js';
+import { Authenticator } from './auth/verify.js';
+import { Dispatcher } from './rpc/dispatch.js';
+import { loadSchemas } from './rpc/schemas.js';
+import { createJsonRpcServer } from './rpc/jsonrpc.js';
+import { createHttpServer } from './http/server.js';
+import { methodTable } from './methods/index.js';
+import type { Services } from './rpc/spec.js';
+
+export interface App {
+  services: Services;
+  dispatcher: Dispatcher;
+  server: http.Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export function createDispatcher(): Dispatcher {
+  return new Dispatcher(methodTable, loadSchemas());
+}
+
+export async function openServices(config: Config, uri: string): Promise<Services> {
+  const storage = await Storage.open(uri, config.dbName, config.dbTimeoutMs);
+  return { storage, auth: new Authenticator(storage) };
+}
+
+export async function startApp(config: Config, uri: string, log: Logger): Promise<App> {
+  const dispatcher = createDispatcher();
+  const services = await openServices(config, uri);
+  const server = createHttpServer({
+    services,
+    jsonrpc: createJsonRpcServer(dispatcher),
+    log,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    services,
+    dispatcher,
+    server,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await services.storage.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The token format. Frappe's keys are 15 hex characters (60 bits); ours:
+ *
+ *   api_key    tak_<20 alphanumerics>                 ~119 random bits, public
+ *   api_secret tas_<24 alphanumerics><6 checksum>     ~143 random bits, shown once
+ *
+ * The prefixes make a leaked secret easy to scan for (as GitHub's ghp_ tokens
+ * are); the CRC-32 checksum lets a mistyped or forged secret be refused before
+ * any database lookup. Alphanumerics only, so a double-click selects the
+ * whole value and no URL or header encoding is ever needed.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { customAlphabet } from 'nanoid';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const KEY_PREFIX = 'tak_';
+const SECRET_PREFIX = 'tas_';
+const KEY_BODY = 20;
+const SECRET_BODY = 24;
+const CHECKSUM = 6; // 62^6 > 2^32, so any CRC-32 fits
+
+const randomKeyBody = customAlphabet(BASE62, KEY_BODY);
+const randomSecretBody = customAlphabet(BASE62, SECRET_BODY);
+
+export const API_KEY_PATTERN = `^${KEY_PREFIX}[0-9A-Za-z]{${KEY_BODY}}$`;
+const API_KEY_RE = new RegExp(API_KEY_PATTERN);
+const SECRET_RE = new RegExp(`^${SECRET_PREFIX}[0-9A-Za-z]{${SECRET_BODY + CHECKSUM}}$`);
+
+function base62(n: number, width: number): string {
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = BASE62[n % 62] + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
+
+function checksum(body: string): string {
+  return base62(crc32(body), CHECKSUM);
+}
+
+export function newApiKey(): string {
+  return KEY_PREFIX + randomKeyBody();
+}
+
+export function newApiSecret(): string {
+  const body = randomSecretBody();
+  return SECRET_PREFIX + body + checksum(body);
+}
+
+export function isWellFormedApiKey(key: string): boolean {
+  return API_KEY_RE.test(key);
+}
+
+/** Shape and checksum: no database needed to refuse a typo or a guess. */
+export function isWellFormedSecret(secret: string): boolean {
+  if (!SECRET_RE.test(secret)) return false;
+  const body = secret.slice(SECRET_PREFIX.length, SECRET_PREFIX.length + SECRET_BODY);
+  return secret.slice(-CHECKSUM) === checksum(body);
+}
+
+/**
+ * Secrets carry ~143 random bits, so a plain SHA-256 is the right hash: a slow
+ * password hash (bcrypt) would only cap throughput without adding safety.
+ */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Constant-time comparison of two hex SHA-256 digests. */
+export function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === 32 && y.length === 32 && timingSafeEqual(x, y);
+}
+
+export interface TokenParts {
+  apiKey: string;
+  apiSecret: string;
+}
+
+/** "key:secret" -> parts, or null when the shape or checksum is wrong. */
+export function parseToken(token: string): TokenParts | null {
+  const colon = token.indexOf(':');
+  if (colon < 0) return null;
+  const apiKey = token.slice(0, colon);
+  const apiSecret = token.slice(colon + 1);
+  if (!isWellFormedApiKey(apiKey) || !isWellFormedSecret(apiSecret)) return null;
+  return { apiKey, apiSecret };
+}

@@ -1,0 +1,80 @@
+/**
+ * Environment -> typed, validated configuration. Every value is checked at
+ * start so a typo fails loudly with the variable's name, never later.
+ */
+import path from 'node:path';
+import { packageRoot } from './paths.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset means "provide a local database" (see src/localdb). */
+  mongodbUri: string | undefined;
+  dbName: string;
+  logLevel: LogLevel;
+  /** How long a call waits for the database before failing with -32050. */
+  dbTimeoutMs: number;
+  /** Largest request body read, in bytes. */
+  maxBodyBytes: number;
+  /** Where `npm start` and the CLI keep the local database's files. */
+  dataDir: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  }
+  return Number(raw);
+}
+
+/** The database name is the URI's path, as every MongoDB tool reads it. */
+export function dbNameFromUri(uri: string): string | undefined {
+  const m = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri);
+  const name = m?.[1] ? decodeURIComponent(m[1]) : undefined;
+  return name || undefined;
+}
+
+const DB_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+
+export function loadConfig(env: Env = process.env): Config {
+  const mongodbUri = env.MONGODB_URI?.trim() || undefined;
+  if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\/[^/?]+/.test(mongodbUri)) {
+    throw new ConfigError(
+      `MONGODB_URI must look like mongodb://host:port/dbname or mongodb+srv://host/dbname (got a value starting ${JSON.stringify(mongodbUri.slice(0, 12))})`,
+    );
+  }
+  const dbName = (mongodbUri && dbNameFromUri(mongodbUri)) || 'tokenauth';
+  if (!DB_NAME.test(dbName)) {
+    throw new ConfigError(`the database name in MONGODB_URI must match ${DB_NAME} (got ${JSON.stringify(dbName)})`);
+  }
+
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(env.LOG_LEVEL)})`);
+  }
+
+  const host = env.HOST?.trim() || '127.0.0.1';
+  if (/\s/.test(host)) throw new ConfigError(`HOST must be a host name or address (got ${JSON.stringify(env.HOST)})`);
+
+  return {
+    port: integer(env, 'PORT', 8000, 0, 65535),
+    host,
+    mongodbUri,
+    dbName,
+    logLevel,
+    dbTimeoutMs: integer(env, 'DB_TIMEOUT_MS', 5000, 100, 120_000),
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(packageRoot, 'data')),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Every failure the service can report, declared once. Each door maps an
+ * AppError through this table: the JSON-RPC door uses `rpc`, the REST door
+ * `http` and `excType` (Frappe's names), the CLI prints `message`.
+ */
+export const ERRORS = {
+  parse_error: { rpc: -32700, http: 400, excType: 'ValidationError', message: 'Parse error' },
+  invalid_request: { rpc: -32600, http: 400, excType: 'ValidationError', message: 'Invalid Request' },
+  method_not_found: { rpc: -32601, http: 404, excType: 'DoesNotExistError', message: 'Method not found' },
+  invalid_params: { rpc: -32602, http: 417, excType: 'ValidationError', message: 'Invalid params' },
+  internal: { rpc: -32603, http: 500, excType: 'Exception', message: 'Internal error' },
+  authentication_failed: { rpc: -32001, http: 401, excType: 'AuthenticationError', message: 'Authentication failed' },
+  permission_denied: { rpc: -32003, http: 403, excType: 'PermissionError', message: 'Permission denied' },
+  not_found: { rpc: -32004, http: 404, excType: 'DoesNotExistError', message: 'Not found' },
+  conflict: { rpc: -32009, http: 409, excType: 'DuplicateEntryError', message: 'Already exists' },
+  rate_limited: { rpc: -32029, http: 429, excType: 'TooManyRequestsError', message: 'Too many requests' },
+  storage_unavailable: { rpc: -32050, http: 503, excType: 'ServiceUnavailableError', message: 'Storage unavailable' },
+} as const;
+
+export type ErrorKind = keyof typeof ERRORS;
+
+export interface RpcError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly kind: ErrorKind,
+    message: string = ERRORS[kind].message,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+
+  toRpc(): RpcError {
+    const error: RpcError = { code: ERRORS[this.kind].rpc, message: this.message };
+    if (this.data !== undefined) error.data = this.data;
+    return error;
+  }
+}
+
+/** The one place an unexpected throw becomes a bland, safe error. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isStorageDown(err)) return new AppError('storage_unavailable');
+  return new AppError('internal');
+}
+
+/** Driver errors that mean "the database is not reachable right now". */
+export function isStorageDown(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return (
+    typeof name === 'string' &&
+    /^Mongo(ServerSelection|Network|NetworkTimeout|TopologyClosed|PoolCleared|NotConnected)Error$/.test(name)
+  );
+}
+
+export function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 11000;
+}

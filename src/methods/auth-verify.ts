@@ -1,0 +1,30 @@
+import { method } from '../rpc/spec.js';
+import { AppError } from '../errors.js';
+import { parseToken } from '../auth/token.js';
+import type { Caller } from '../auth/verify.js';
+import { SYSTEM_MANAGER } from '../store/users.js';
+
+export const TOKEN_VERIFIER = 'Token Verifier';
+
+function identity(c: Caller) {
+  return { valid: true, user: c.user, roles: c.roles, api_key: c.apiKey };
+}
+
+/**
+ * Without `token`: who am I. With `token`: is this other token good (for
+ * services that check tokens on behalf of their own callers), which only
+ * System Managers and Token Verifiers may ask.
+ */
+export const authVerify = method<{ token?: string }>({
+  name: 'auth.verify',
+  summary: "Return the caller's identity, or check another token (System Manager or Token Verifier).",
+  roles: [],
+  async handler({ token }, { caller, services }) {
+    if (token === undefined) return identity(caller);
+    if (!caller.roles.includes(SYSTEM_MANAGER) && !caller.roles.includes(TOKEN_VERIFIER)) {
+      throw new AppError('permission_denied', `checking another token requires the role ${SYSTEM_MANAGER} or ${TOKEN_VERIFIER}`);
+    }
+    const other = await services.auth.verify(parseToken(token));
+    return other ? identity(other) : { valid: false };
+  },
+});

@@ -1,0 +1,11 @@
+import { method } from '../rpc/spec.js';
+
+/** Frappe's whoami: the caller's user name, as a bare string. */
+export const getLoggedUser = method<Record<string, never>>({
+  name: 'frappe.auth.get_logged_user',
+  summary: "The caller's user name.",
+  roles: [],
+  async handler(_params, { caller }) {
+    return caller.user;
+  },
+});

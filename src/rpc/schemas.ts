@@ -1,0 +1,67 @@
+/**
+ * Loads every JSON Schema in schemas/ into one Ajv instance (draft-07, so the
+ * same files can feed an OpenRPC document), compiled once at start.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+import { schemasDir } from '../paths.js';
+
+// ajv-formats is CommonJS; under NodeNext its default export is the module object.
+const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
+
+export interface JsonSchema {
+  $id?: string;
+  type?: string;
+  properties?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+export interface SchemaSet {
+  ajv: Ajv;
+  raw: Map<string, JsonSchema>;
+  validator(id: string): ValidateFunction;
+}
+
+export function loadSchemas(dir: string = schemasDir): SchemaSet {
+  // allErrors stays off (ajv's own security advice: bounded work per request).
+  const ajv = new Ajv({ allErrors: false, strict: true });
+  addFormats(ajv);
+  const raw = new Map<string, JsonSchema>();
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const schema = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as JsonSchema;
+    if (schema.$id !== file) throw new Error(`schemas/${file}: $id must be "${file}"`);
+    ajv.addSchema(schema);
+    raw.set(file, schema);
+  }
+  return {
+    ajv,
+    raw,
+    validator(id) {
+      const v = ajv.getSchema(id);
+      if (!v) throw new Error(`missing schema schemas/${id}`);
+      return v;
+    },
+  };
+}
+
+export interface ParamProblem {
+  path: string;
+  message: string;
+}
+
+/** Ajv's errors as `{path, message}` pairs a person can read. */
+export function describeErrors(errors: ErrorObject[] | null | undefined): ParamProblem[] {
+  return (errors ?? []).map((e) => {
+    const extra =
+      e.keyword === 'required'
+        ? `/${(e.params as { missingProperty: string }).missingProperty}`
+        : e.keyword === 'additionalProperties'
+          ? `/${(e.params as { additionalProperty: string }).additionalProperty}`
+          : '';
+    const message =
+      e.keyword === 'additionalProperties' ? 'is not a known parameter' : (e.message ?? 'is invalid');
+    return { path: e.instancePath + extra || '/', message };
+  });
+}

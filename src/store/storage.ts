@@ -1,0 +1,62 @@
+/**
+ * MongoDB access through the official driver. Only what both MongoDB 7 and
+ * FerretDB 1.x support: no transactions, no TTL or partial indexes, no change
+ * streams. Keys live in their own collection so a user without keys never
+ * sits in the unique api_key index.
+ */
+import { MongoClient, type Db } from 'mongodb';
+import { isDuplicateKey } from '../errors.js';
+import { UserStore, ADMINISTRATOR, SYSTEM_MANAGER } from './users.js';
+import { KeyStore } from './keys.js';
+
+export class Storage {
+  readonly users: UserStore;
+  readonly keys: KeyStore;
+
+  private constructor(
+    readonly client: MongoClient,
+    readonly db: Db,
+  ) {
+    this.users = new UserStore(db.collection('users'), db.collection('api_keys'));
+    this.keys = new KeyStore(db.collection('api_keys'));
+  }
+
+  /**
+   * Connects and prepares the database. `timeoutMs` bounds how long any call
+   * waits for an unreachable server (the driver's default is 30 s) before
+   * failing with "storage unavailable".
+   */
+  static async open(uri: string, dbName: string, timeoutMs: number): Promise<Storage> {
+    const client = new MongoClient(uri, {
+      serverSelectionTimeoutMS: timeoutMs,
+      connectTimeoutMS: timeoutMs,
+      appName: 'tokenauth',
+    });
+    await client.connect();
+    const storage = new Storage(client, client.db(dbName));
+    try {
+      await storage.prepare();
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+    return storage;
+  }
+
+  /** Indexes and the first System Manager; safe to run from many instances at once. */
+  private async prepare(): Promise<void> {
+    await this.db.collection('users').createIndex({ name: 1 }, { unique: true, name: 'name_unique' });
+    await this.db.collection('api_keys').createIndex({ api_key: 1 }, { unique: true, name: 'api_key_unique' });
+    await this.db.collection('api_keys').createIndex({ user_id: 1 }, { unique: true, name: 'user_id_unique' });
+    try {
+      await this.users.ensure(ADMINISTRATOR, [SYSTEM_MANAGER]);
+    } catch (err) {
+      // Two instances starting together both upsert; the unique index keeps one.
+      if (!isDuplicateKey(err)) throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

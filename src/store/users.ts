@@ -1,0 +1,122 @@
+import type { Collection, ObjectId } from 'mongodb';
+import { AppError, isDuplicateKey } from '../errors.js';
+import type { KeyDoc } from './keys.js';
+
+export const ADMINISTRATOR = 'Administrator';
+export const SYSTEM_MANAGER = 'System Manager';
+
+export interface UserDoc {
+  _id: ObjectId;
+  name: string;
+  full_name: string;
+  roles: string[];
+  enabled: boolean;
+  created_at: Date;
+  modified_at: Date;
+}
+
+/** What callers see of a user: no internal ids, dates as ISO strings. */
+export interface PublicUser {
+  name: string;
+  full_name: string;
+  roles: string[];
+  enabled: boolean;
+  created_at: string;
+  modified_at: string;
+}
+
+export function publicUser(u: UserDoc): PublicUser {
+  return {
+    name: u.name,
+    full_name: u.full_name,
+    roles: u.roles,
+    enabled: u.enabled,
+    created_at: u.created_at.toISOString(),
+    modified_at: u.modified_at.toISOString(),
+  };
+}
+
+export interface NewUser {
+  name: string;
+  full_name?: string | undefined;
+  roles?: string[] | undefined;
+  enabled?: boolean | undefined;
+}
+
+export type UserChanges = Partial<Pick<UserDoc, 'full_name' | 'roles' | 'enabled'>>;
+
+export class UserStore {
+  constructor(
+    private readonly users: Collection<UserDoc>,
+    private readonly keys: Collection<KeyDoc>,
+  ) {}
+
+  /** Creates the user if missing; never touches an existing one. */
+  async ensure(name: string, roles: string[]): Promise<void> {
+    const now = new Date();
+    await this.users.updateOne(
+      { name },
+      { $setOnInsert: { name, full_name: name, roles, enabled: true, created_at: now, modified_at: now } },
+      { upsert: true },
+    );
+  }
+
+  async create(input: NewUser): Promise<UserDoc> {
+    const now = new Date();
+    const doc = {
+      name: input.name,
+      full_name: input.full_name ?? input.name,
+      roles: input.roles ?? [],
+      enabled: input.enabled ?? true,
+      created_at: now,
+      modified_at: now,
+    };
+    try {
+      const { insertedId } = await this.users.insertOne(doc as UserDoc);
+      return { ...doc, _id: insertedId };
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new AppError('conflict', `User ${input.name} already exists`);
+      throw err;
+    }
+  }
+
+  async find(name: string): Promise<UserDoc | null> {
+    return this.users.findOne({ name });
+  }
+
+  async findById(id: ObjectId): Promise<UserDoc | null> {
+    return this.users.findOne({ _id: id });
+  }
+
+  async get(name: string): Promise<UserDoc> {
+    const user = await this.find(name);
+    if (!user) throw new AppError('not_found', `User ${name} not found`);
+    return user;
+  }
+
+  async list(start: number, limit: number): Promise<UserDoc[]> {
+    return this.users.find({}).sort({ name: 1 }).skip(start).limit(limit).toArray();
+  }
+
+  async update(name: string, changes: UserChanges): Promise<UserDoc> {
+    const user = await this.users.findOneAndUpdate(
+      { name },
+      { $set: { ...changes, modified_at: new Date() } },
+      { returnDocument: 'after' },
+    );
+    if (!user) throw new AppError('not_found', `User ${name} not found`);
+    return user;
+  }
+
+  /**
+   * Removes the user, then its keys. Without transactions this is two writes;
+   * the order makes a failure between them harmless: keys point at the user's
+   * _id, so once the user is gone they authenticate nobody, and a user created
+   * later under the same name gets a new _id and never inherits them.
+   */
+  async delete(name: string): Promise<void> {
+    const user = await this.users.findOneAndDelete({ name });
+    if (!user) throw new AppError('not_found', `User ${name} not found`);
+    await this.keys.deleteMany({ user_id: user._id });
+  }
+}
