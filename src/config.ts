@@ -51,7 +51,7 @@ export function loadConfig(env: Env = process.env): Config {
   const mongodbUri = env.MONGODB_URI?.trim() || undefined;
   if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\/[^/?]+/.test(mongodbUri)) {
     throw new ConfigError(
-      `MONGODB_URI must look like mongodb://host:port/dbname or mongodb+srv://host/dbname (got a value starting ${JSON.stringify(mongodbUri.slice(0, 12))})`,
+      'MONGODB_URI must look like mongodb://host:port/dbname or mongodb+srv://host/dbname (the value is not shown: it may hold a password)',
     );
   }
   const dbName = (mongodbUri && dbNameFromUri(mongodbUri)) || 'tokenauth';

@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import { startService, bearer, expectError, expectResult, type TestService } from './harness.js';
+
+describe('JSON-RPC 2.0 envelope over HTTP', () => {
+  let svc: TestService;
+  before(async () => (svc = await startService()));
+  after(async () => svc.close());
+
+  const auth = () => bearer(svc.adminToken);
+
+  it('answers a single call with its id', async () => {
+    const reply = await svc.post({ jsonrpc: '2.0', id: 'abc', method: 'frappe.auth.get_logged_user' }, auth());
+    expect(reply.body).to.deep.equal({ jsonrpc: '2.0', id: 'abc', result: 'Administrator' });
+    expect(reply.headers.get('content-type')).to.match(/^application\/json/);
+    expect(reply.headers.get('x-request-id')).to.be.a('string');
+  });
+
+  it('serves the same at POST /', async () => {
+    const res = await fetch(`${svc.url}/`, {
+      method: 'POST',
+      headers: auth(),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }),
+    });
+    expect(await res.json()).to.deep.equal({ jsonrpc: '2.0', id: 1, result: 'Administrator' });
+  });
+
+  it('accepts a body sent as curl -d sends it (form content type)', async () => {
+    const reply = await svc.post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'auth.verify' }), {
+      ...auth(),
+      'Content-Type': 'application/x-www-form-urlencoded',
+    });
+    expect(expectResult(reply).valid).to.equal(true);
+  });
+
+  it('answers a batch in order, leaves out notifications, and reports each failure in place', async () => {
+    const reply = await svc.post(
+      [
+        { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' },
+        { jsonrpc: '2.0', method: 'frappe.auth.get_logged_user' },
+        { jsonrpc: '2.0', id: 2, method: 'no.such.method' },
+        { jsonrpc: '2.0', id: 3, method: 'user.get', params: { name: 42 } },
+        { foo: 'bar' },
+      ],
+      auth(),
+    );
+    expect(reply.status).to.equal(200);
+    expect(reply.body).to.be.an('array').with.length(4);
+    expect(reply.body[0]).to.deep.equal({ jsonrpc: '2.0', id: 1, result: 'Administrator' });
+    expect(reply.body[1]).to.deep.include({ id: 2, error: { code: -32601, message: 'Method not found' } });
+    expect(reply.body[2].error.code).to.equal(-32602);
+    expect(reply.body[3]).to.deep.equal({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request' } });
+  });
+
+  it('answers a notification with 204 and no body, yet runs it', async () => {
+    const reply = await svc.post({ jsonrpc: '2.0', method: 'user.create', params: { name: 'notified' } }, auth());
+    expect(reply.status).to.equal(204);
+    expect(reply.text).to.equal('');
+    expectResult(await svc.call('user.get', { name: 'notified' }));
+  });
+
+  it('answers a batch of only notifications with 204', async () => {
+    const reply = await svc.post([{ jsonrpc: '2.0', method: 'auth.verify' }, { jsonrpc: '2.0', method: 'auth.verify' }], auth());
+    expect(reply.status).to.equal(204);
+  });
+
+  it('gives -32700 for invalid JSON', async () => {
+    const reply = await svc.post('{"jsonrpc": "2.0", "method": ', auth());
+    expect(reply.body).to.deep.equal({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+  });
+
+  it('gives -32600 for an empty batch, a bare value, or a malformed request', async () => {
+    for (const body of [[], '"just a string"', 42, { jsonrpc: '1.0', id: 1, method: 'auth.verify' }, { jsonrpc: '2.0', id: 1 }, { jsonrpc: '2.0', id: 1, method: 'auth.verify', params: 'x' }]) {
+      const reply = await svc.post(typeof body === 'string' ? body : JSON.stringify(body), auth());
+      expect(reply.body?.error?.code, JSON.stringify(body)).to.equal(-32600);
+    }
+  });
+
+  it('gives -32601 for an unknown method, with the specification message', async () => {
+    const err = expectError(await svc.call('frappe.no.such'), -32601);
+    expect(err.message).to.equal('Method not found');
+  });
+
+  it('maps positional params onto named ones in schema order', async () => {
+    expect(expectResult(await svc.call('user.get', ['Administrator'])).name).to.equal('Administrator');
+    const err = expectError(await svc.call('user.get', ['Administrator', 'extra']), -32602);
+    expect(err.data[0].message).to.match(/at most 1 positional/);
+  });
+
+  it('gives -32602 with the failing paths in error.data', async () => {
+    const err = expectError(await svc.call('user.create', { name: 'ok', roles: ['fine', 7] }), -32602);
+    expect(err.message).to.equal('Invalid params');
+    expect(err.data).to.deep.equal([{ path: '/roles/1', message: 'must be string' }]);
+    const unknown = expectError(await svc.call('user.get', { name: 'x', sneaky: true }), -32602);
+    expect(unknown.data).to.deep.equal([{ path: '/sneaky', message: 'is not a known parameter' }]);
+    const missing = expectError(await svc.call('user.get', {}), -32602);
+    expect(missing.data).to.deep.equal([{ path: '/name', message: "must have required property 'name'" }]);
+  });
+
+  it('never lets an operator object reach a query', async () => {
+    for (const name of [{ $ne: null }, { $gt: '' }, { $regex: '.*' }]) {
+      expectError(await svc.call('user.get', { name }), -32602);
+    }
+    expectError(await svc.call('user.get', { name: '$where' }), -32602);
+  });
+
+  it('answers GET /healthz with 200 and no token', async () => {
+    const res = await fetch(`${svc.url}/healthz`);
+    expect(res.status).to.equal(200);
+    expect(await res.json()).to.deep.equal({ status: 'ok' });
+  });
+
+  it('answers other paths with 404 and GET /rpc with 405', async () => {
+    expect((await fetch(`${svc.url}/nope`)).status).to.equal(404);
+    const res = await fetch(`${svc.url}/rpc`);
+    expect(res.status).to.equal(405);
+    expect(res.headers.get('allow')).to.equal('POST');
+  });
+
+  it('refuses a body over the size limit with 413 before parsing', async () => {
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'auth.verify', params: { token: 'x'.repeat(2 * 1024 * 1024) } });
+    const reply = await svc.post(big, auth());
+    expect(reply.status).to.equal(413);
+  });
+
+  it('echoes a safe X-Request-Id and replaces an unsafe one', async () => {
+    const ok = await svc.post({ jsonrpc: '2.0', id: 1, method: 'auth.verify' }, { ...auth(), 'X-Request-Id': 'abc-123' });
+    expect(ok.headers.get('x-request-id')).to.equal('abc-123');
+    const bad = await svc.post({ jsonrpc: '2.0', id: 1, method: 'auth.verify' }, { ...auth(), 'X-Request-Id': 'a b\tc' });
+    expect(bad.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('logs each call as JSON with the request id and method name', async () => {
+    await svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, { ...auth(), 'X-Request-Id': 'log-check-1' });
+    const line = svc.logs.map((l) => JSON.parse(l)).find((l) => l.req_id === 'log-check-1' && l.method);
+    expect(line).to.include({ method: 'frappe.auth.get_logged_user', outcome: 'ok', user: 'Administrator' });
+  });
+});
