@@ -29,6 +29,14 @@ export interface LocalDatabaseOptions {
 }
 
 const STATE_FILE = 'local-db.json';
+
+/**
+ * Runs the server under a shell that stops it when our end of its stdin
+ * closes, which happens when we call stop() and also when this process dies
+ * in any way (a killed test run must not leave a database behind). `wait`
+ * passes the server's own exit on, so an early crash is still seen.
+ */
+const WATCHDOG = 'exec 3<&0; "$@" </dev/null & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & wait $pid';
 const READY_TIMEOUT_MS = 30_000;
 
 export async function startLocalDatabase(opts: LocalDatabaseOptions): Promise<LocalDatabase> {
@@ -38,7 +46,10 @@ export async function startLocalDatabase(opts: LocalDatabaseOptions): Promise<Lo
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'server.log');
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(cmd, args, { stdio: ['ignore', out, out] });
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'local-db', cmd, ...args], {
+    stdio: ['pipe', out, out],
+    detached: true, // its own process group: a terminal's Ctrl-C reaches us, and we stop it in order
+  });
   fs.closeSync(out);
   const uri = `mongodb://127.0.0.1:${port}/`;
   try {
@@ -162,11 +173,11 @@ function tail(file: string): string {
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const kill = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000);
     child.once('exit', () => {
       clearTimeout(kill);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.stdin?.end(); // the watchdog stops the server and waits for it
   });
 }
