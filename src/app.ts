@@ -14,6 +14,7 @@ import { createJsonRpcServer } from './rpc/jsonrpc.js';
 import { createHttpServer } from './http/server.js';
 import { methodTable } from './methods/index.js';
 import type { Services } from './rpc/spec.js';
+import { Metrics } from './metrics.js';
 
 export interface App {
   services: Services;
@@ -29,7 +30,9 @@ export function createDispatcher(): Dispatcher {
 
 export async function openServices(config: Config, uri: string): Promise<Services> {
   const storage = await Storage.open(uri, config.dbName, config.dbTimeoutMs);
-  return { storage, auth: new Authenticator(storage) };
+  const metrics = new Metrics();
+  const auth = new Authenticator(storage, metrics, { cacheTtlMs: config.authCacheTtlMs, cacheSize: config.authCacheSize });
+  return { storage, auth, metrics };
 }
 
 export async function startApp(config: Config, uri: string, log: Logger): Promise<App> {
@@ -37,7 +40,7 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
   const services = await openServices(config, uri);
   const server = createHttpServer({
     services,
-    jsonrpc: createJsonRpcServer(dispatcher),
+    jsonrpc: createJsonRpcServer(dispatcher, services.metrics),
     log,
     maxBodyBytes: config.maxBodyBytes,
   });

@@ -21,6 +21,12 @@ export interface Config {
   maxBodyBytes: number;
   /** Where `npm start` and the CLI keep the local database's files. */
   dataDir: string;
+  /**
+   * How long a verified api_key is trusted without reading the database; also
+   * the longest another instance may accept a revoked token. 0: no cache.
+   */
+  authCacheTtlMs: number;
+  authCacheSize: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +81,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     dbTimeoutMs: integer(env, 'DB_TIMEOUT_MS', 5000, 100, 120_000),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    authCacheSize: integer(env, 'AUTH_CACHE_SIZE', 10_000, 1, 10_000_000),
     dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(packageRoot, 'data')),
   };
 }

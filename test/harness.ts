@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { nanoid } from 'nanoid';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startApp, type App } from '../src/app.js';
 import { ADMINISTRATOR } from '../src/store/users.js';
@@ -39,7 +39,7 @@ export function bearer(token: string): Record<string, string> {
   return { Authorization: `token ${token}` };
 }
 
-export async function startService(): Promise<TestService> {
+export async function startService(overrides: Partial<Config> = {}): Promise<TestService> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -47,7 +47,7 @@ export async function startService(): Promise<TestService> {
       done();
     },
   });
-  const config = { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: `test_${nanoid(10).replace(/-/g, '_')}` };
+  const config = { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: `test_${nanoid(10).replace(/-/g, '_')}`, ...overrides };
   const app = await startApp(config, process.env.MONGODB_URI!, createLogger('info', sink));
 
   const asAdmin = async (method: string, params: unknown): Promise<any> => {

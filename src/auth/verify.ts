@@ -1,10 +1,22 @@
 /**
- * The token check. Returns who is calling, or null; never why it failed, so
- * a caller cannot probe which api_keys exist.
+ * The token check. Says who is calling, or that the check failed; the reason
+ * goes to metrics, never to the caller, so nobody can probe which api_keys
+ * exist.
+ *
+ * A warm api_key is checked with no database round trip: the key's record
+ * (its secret's SHA-256, its user, roles, enabled flag) is cached by api_key,
+ * so the cache never holds a secret, and a wrong secret for a known key costs
+ * no lookup either. Unknown api_keys are cached too, in a separate bounded
+ * cache, so a flood of them can neither hammer the database nor evict good
+ * entries. Any write to a user or key on this instance drops that user's
+ * entries at once; other instances see it within the TTL.
  */
 import type { ObjectId } from 'mongodb';
+import { LRUCache } from 'lru-cache';
 import type { Storage } from '../store/storage.js';
+import type { Metrics, AuthFailure } from '../metrics.js';
 import { hashSecret, sameHash, type TokenParts } from './token.js';
+import { parseAuthorization } from './credentials.js';
 
 export interface Caller {
   user: string;
@@ -14,19 +26,114 @@ export interface Caller {
   apiKey: string | null;
 }
 
+export type Verdict = { ok: true; caller: Caller } | { ok: false; reason: AuthFailure };
+
+interface KeyRecord {
+  apiKey: string;
+  secretHash: string;
+  userId: ObjectId;
+  user: string;
+  roles: string[];
+  enabled: boolean;
+}
+
+export interface AuthOptions {
+  /** 0 turns caching off: every check reads the database. */
+  cacheTtlMs: number;
+  cacheSize: number;
+}
+
 // Compared against when the api_key is unknown, so both failures do the same work.
 const NO_HASH = hashSecret('no such key');
 
 export class Authenticator {
-  constructor(private readonly storage: Storage) {}
+  private readonly known: LRUCache<string, KeyRecord> | undefined;
+  private readonly unknown: LRUCache<string, true> | undefined;
+  /** Concurrent misses for one api_key share one lookup. */
+  private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
+  /** Bumped on every change, so a lookup that raced a change is not cached. */
+  private epoch = 0;
 
+  constructor(
+    private readonly storage: Storage,
+    private readonly metrics: Metrics,
+    opts: AuthOptions,
+  ) {
+    if (opts.cacheTtlMs > 0) {
+      this.known = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
+      this.unknown = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
+    }
+    storage.onChange((userId) => this.forgetUser(userId));
+  }
+
+  /** The Authorization header -> a verdict. */
+  authenticate(header: string | undefined): Promise<Verdict> {
+    if (!header) return Promise.resolve(this.fail('missing'));
+    return this.check(parseAuthorization(header));
+  }
+
+  async check(token: TokenParts | null): Promise<Verdict> {
+    if (!token) return this.fail('malformed'); // bad shape or checksum: no lookup at all
+    const record = await this.record(token.apiKey);
+    const matches = sameHash(hashSecret(token.apiSecret), record?.secretHash ?? NO_HASH);
+    if (!record) return this.fail('unknown_key');
+    if (!matches) return this.fail('wrong_secret');
+    if (!record.enabled) return this.fail('disabled');
+    return { ok: true, caller: { user: record.user, userId: record.userId, roles: record.roles, apiKey: record.apiKey } };
+  }
+
+  /** For callers that only need yes or no (auth.verify with a token). */
   async verify(token: TokenParts | null): Promise<Caller | null> {
-    if (!token) return null; // malformed or bad checksum: no lookup at all
-    const key = await this.storage.keys.findByApiKey(token.apiKey);
-    const matches = sameHash(hashSecret(token.apiSecret), key?.secret_hash ?? NO_HASH);
-    if (!key || !matches) return null;
-    const user = await this.storage.users.findById(key.user_id);
-    if (!user || !user.enabled) return null;
-    return { user: user.name, userId: user._id, roles: user.roles, apiKey: key.api_key };
+    const verdict = await this.check(token);
+    return verdict.ok ? verdict.caller : null;
+  }
+
+  private fail(reason: AuthFailure): Verdict {
+    this.metrics.authFailures.inc({ reason });
+    return { ok: false, reason };
+  }
+
+  private async record(apiKey: string): Promise<KeyRecord | null> {
+    const hit = this.known?.get(apiKey);
+    if (hit) {
+      this.metrics.authCache.inc({ result: 'hit' });
+      return hit;
+    }
+    if (this.unknown?.has(apiKey)) {
+      this.metrics.authCache.inc({ result: 'negative_hit' });
+      return null;
+    }
+    if (this.known) this.metrics.authCache.inc({ result: 'miss' });
+    let pending = this.inflight.get(apiKey);
+    if (!pending) {
+      pending = this.load(apiKey).finally(() => this.inflight.delete(apiKey));
+      this.inflight.set(apiKey, pending);
+    }
+    return pending;
+  }
+
+  private async load(apiKey: string): Promise<KeyRecord | null> {
+    const epoch = this.epoch;
+    this.metrics.authDbLookups.inc();
+    const key = await this.storage.keys.findByApiKey(apiKey);
+    const user = key && (await this.storage.users.findById(key.user_id));
+    const record: KeyRecord | null =
+      key && user
+        ? { apiKey, secretHash: key.secret_hash, userId: user._id, user: user.name, roles: user.roles, enabled: user.enabled }
+        : null;
+    if (epoch === this.epoch) {
+      if (record) this.known?.set(apiKey, record);
+      else this.unknown?.set(apiKey, true);
+    }
+    return record;
+  }
+
+  private forgetUser(userId: ObjectId): void {
+    this.epoch++;
+    this.inflight.clear(); // later checks must not join a lookup that began before the change
+    if (!this.known) return;
+    for (const [apiKey, record] of this.known.entries()) {
+      if (record.userId.equals(userId)) this.known.delete(apiKey);
+    }
   }
 }

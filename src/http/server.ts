@@ -5,7 +5,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { AppError, ERRORS, toAppError } from '../errors.js';
-import { parseAuthorization } from '../auth/credentials.js';
 import type { Logger } from '../log.js';
 import type jayson from 'jayson';
 import type { JsonRpcServer } from '../rpc/jsonrpc.js';
@@ -43,10 +42,20 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
     return sendJson(res, 200, { status: 'ok' });
   }
+  if (path === '/metrics') {
+    if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
+    const { registry } = deps.services.metrics;
+    const text = await registry.metrics();
+    res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
+    res.end(text);
+    return;
+  }
   if (!RPC_PATHS.has(path)) return sendJson(res, 404, { error: 'Not found' });
   if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
 
   const log = deps.log.child({ req_id: requestId });
+  const stopTimer = deps.services.metrics.httpSeconds.startTimer();
+  res.once('finish', () => stopTimer({ status: res.statusCode }));
   let body: string;
   try {
     body = await readBody(req, deps.maxBodyBytes);
@@ -68,16 +77,16 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   }
   const id = idOf(request);
 
-  let caller;
+  let verdict;
   try {
-    caller = await deps.services.auth.verify(parseAuthorization(req.headers.authorization));
+    verdict = await deps.services.auth.authenticate(req.headers.authorization);
   } catch (err) {
     const appErr = toAppError(err);
     log.error({ outcome: appErr.kind, err }, 'token check failed');
     return sendJson(res, ERRORS[appErr.kind].http, rpcError(id, appErr));
   }
-  if (!caller) {
-    log.info({ outcome: 'authentication_failed' }, 'request refused');
+  if (!verdict.ok) {
+    log.info({ outcome: 'authentication_failed', reason: verdict.reason }, 'request refused');
     res.setHeader('WWW-Authenticate', 'token');
     return sendJson(res, 401, rpcError(id, new AppError('authentication_failed')));
   }
@@ -87,6 +96,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   if (request === null || typeof request !== 'object') {
     return sendJson(res, 200, rpcError(null, new AppError('invalid_request')));
   }
+  const { caller } = verdict;
   const ctx = { caller, requestId, log: log.child({ user: caller.user }), services: deps.services };
   deps.jsonrpc.call(request as jayson.JSONRPCRequestLike, ctx, (err: unknown, response: unknown) => {
     const reply = err ?? response;

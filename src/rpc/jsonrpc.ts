@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { toAppError } from '../errors.js';
 import type { Dispatcher } from './dispatch.js';
 import type { CallContext } from './spec.js';
+import type { Metrics } from '../metrics.js';
 
 /** The specification's own words, not jayson's variants. */
 const SPEC_MESSAGES: Record<number, string> = {
@@ -22,22 +23,30 @@ const SPEC_MESSAGES: Record<number, string> = {
 
 export type JsonRpcServer = jayson.Server;
 
-export function createJsonRpcServer(dispatcher: Dispatcher): JsonRpcServer {
+export function createJsonRpcServer(dispatcher: Dispatcher, metrics: Metrics): JsonRpcServer {
+  const record = (method: string, outcome: string, ms: number) => {
+    metrics.calls.inc({ method, outcome });
+    metrics.callSeconds.observe({ method }, ms / 1000);
+  };
   const methods = new Map<string, jayson.Method>();
   for (const { name } of dispatcher.methods) {
     const handler = (params: unknown, ctx: CallContext, done: (err: unknown, result?: unknown) => void) => {
       const started = performance.now();
       dispatcher.invoke(name, params, ctx).then(
         (result) => {
-          ctx.log.info({ method: name, outcome: 'ok', ms: elapsed(started) }, 'call');
+          const ms = elapsed(started);
+          record(name, 'ok', ms);
+          ctx.log.info({ method: name, outcome: 'ok', ms }, 'call');
           done(null, result);
         },
         (err: unknown) => {
           const appErr = toAppError(err);
+          const ms = elapsed(started);
+          record(name, appErr.kind, ms);
           if (appErr.kind === 'internal' || appErr.kind === 'storage_unavailable') {
-            ctx.log.error({ method: name, outcome: appErr.kind, ms: elapsed(started), err }, 'call failed');
+            ctx.log.error({ method: name, outcome: appErr.kind, ms, err }, 'call failed');
           } else {
-            ctx.log.info({ method: name, outcome: appErr.kind, ms: elapsed(started) }, 'call');
+            ctx.log.info({ method: name, outcome: appErr.kind, ms }, 'call');
           }
           done(appErr.toRpc());
         },

@@ -5,10 +5,12 @@
 import type { Logger } from '../log.js';
 import type { Caller, Authenticator } from '../auth/verify.js';
 import type { Storage } from '../store/storage.js';
+import type { Metrics } from '../metrics.js';
 
 export interface Services {
   storage: Storage;
   auth: Authenticator;
+  metrics: Metrics;
 }
 
 export interface CallContext {

@@ -17,7 +17,10 @@ export interface KeyDoc {
 }
 
 export class KeyStore {
-  constructor(private readonly keys: Collection<KeyDoc>) {}
+  constructor(
+    private readonly keys: Collection<KeyDoc>,
+    private readonly changed: (userId: ObjectId) => void,
+  ) {}
 
   /**
    * Sets a new secret hash on the user's key, creating the key on first use,
@@ -38,6 +41,7 @@ export class KeyStore {
           { upsert: true, returnDocument: 'after' },
         );
         if (!doc) throw new Error('upsert returned no document');
+        this.changed(user._id);
         return doc;
       } catch (err) {
         // Two first-time upserts can both try to insert; the unique index on

@@ -4,21 +4,26 @@
  * streams. Keys live in their own collection so a user without keys never
  * sits in the unique api_key index.
  */
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Db, type ObjectId } from 'mongodb';
 import { isDuplicateKey } from '../errors.js';
 import { UserStore, ADMINISTRATOR, SYSTEM_MANAGER } from './users.js';
 import { KeyStore } from './keys.js';
 
+/** Told the _id of every user whose record or key was just written. */
+export type ChangeListener = (userId: ObjectId) => void;
+
 export class Storage {
   readonly users: UserStore;
   readonly keys: KeyStore;
+  private readonly listeners: ChangeListener[] = [];
 
   private constructor(
     readonly client: MongoClient,
     readonly db: Db,
   ) {
-    this.users = new UserStore(db.collection('users'), db.collection('api_keys'));
-    this.keys = new KeyStore(db.collection('api_keys'));
+    const changed = (userId: ObjectId) => this.listeners.forEach((l) => l(userId));
+    this.users = new UserStore(db.collection('users'), db.collection('api_keys'), changed);
+    this.keys = new KeyStore(db.collection('api_keys'), changed);
   }
 
   /**
@@ -54,6 +59,14 @@ export class Storage {
       // Two instances starting together both upsert; the unique index keeps one.
       if (!isDuplicateKey(err)) throw err;
     }
+  }
+
+  /**
+   * Every write to a user or a key is announced here, after it is stored, so
+   * caches (the token check's) can never miss one.
+   */
+  onChange(listener: ChangeListener): void {
+    this.listeners.push(listener);
   }
 
   async close(): Promise<void> {

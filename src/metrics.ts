@@ -1,0 +1,54 @@
+/**
+ * Prometheus metrics (prom-client, the de facto Node client). One registry
+ * per app rather than the global one, so several apps in one process (the
+ * tests) never collide. Labels are bounded: method names come from the
+ * method table only, outcomes and reasons from closed lists.
+ */
+import { Registry, Counter, Histogram, collectDefaultMetrics } from 'prom-client';
+
+export type AuthFailure = 'missing' | 'malformed' | 'unknown_key' | 'wrong_secret' | 'disabled';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly calls = new Counter({
+    name: 'tokenauth_calls_total',
+    help: 'Method calls by method and outcome (ok or an error kind).',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly callSeconds = new Histogram({
+    name: 'tokenauth_call_duration_seconds',
+    help: 'Time spent in a method, from dispatch to result.',
+    labelNames: ['method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly httpSeconds = new Histogram({
+    name: 'tokenauth_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request on the JSON-RPC door, by status.',
+    labelNames: ['status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'tokenauth_auth_failures_total',
+    help: 'Refused credentials by reason (never told to the caller).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly authCache = new Counter({
+    name: 'tokenauth_auth_cache_total',
+    help: 'Token cache lookups: hit, negative_hit (a known-unknown api_key) or miss.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly authDbLookups = new Counter({
+    name: 'tokenauth_auth_db_lookups_total',
+    help: 'Database lookups made by the token check.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tokenauth_' });
+  }
+}

@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import { newApiKey, newApiSecret } from '../src/auth/token.js';
+import { startService, bearer, expectError, expectResult, type TestService } from './harness.js';
+
+const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
+
+async function counter(c: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> }, labels: Record<string, string> = {}) {
+  const { values } = await c.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+describe('token cache', () => {
+  let svc: TestService;
+  before(async () => (svc = await startService({ authCacheTtlMs: 60_000 })));
+  after(async () => svc.close());
+
+  const whoami = (token: string) => svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, bearer(token));
+  const lookups = () => counter(svc.app.services.metrics.authDbLookups);
+
+  it('verifies a warm token with no database lookup', async () => {
+    const token = await svc.userWithToken('warm');
+    expectResult(await whoami(token));
+    const before = await lookups();
+    for (let i = 0; i < 20; i++) expectResult(await whoami(token));
+    expect(await lookups()).to.equal(before);
+  });
+
+  it('checks a wrong secret for a known key without a lookup', async () => {
+    const token = await svc.userWithToken('known');
+    expectResult(await whoami(token));
+    const before = await lookups();
+    for (let i = 0; i < 5; i++) expectError(await whoami(`${token.split(':')[0]}:${newApiSecret()}`), -32001, 401);
+    expect(await lookups()).to.equal(before);
+  });
+
+  it('looks an unknown api_key up once, then remembers it is unknown', async () => {
+    const bogus = `${newApiKey()}:${newApiSecret()}`;
+    const before = await lookups();
+    for (let i = 0; i < 5; i++) expectError(await whoami(bogus), -32001, 401);
+    expect(await lookups()).to.equal(before + 1);
+  });
+
+  it('refuses malformed tokens and bad checksums with no lookup', async () => {
+    const before = await lookups();
+    const secret = newApiSecret();
+    expectError(await whoami(`${newApiKey()}:${secret.slice(0, -1)}${secret.endsWith('x') ? 'y' : 'x'}`), -32001, 401);
+    expectError(await whoami('nonsense'), -32001, 401);
+    expect(await lookups()).to.equal(before);
+  });
+
+  it('shares one lookup among concurrent checks of a cold key', async () => {
+    const t = await svc.userWithToken('cold');
+    const before = await lookups();
+    const replies = await Promise.all(Array.from({ length: 10 }, () => whoami(t)));
+    replies.forEach(expectResult);
+    expect(await lookups()).to.equal(before + 1);
+  });
+
+  it('drops a rotated secret at once', async () => {
+    const old = await svc.userWithToken('rotating');
+    expectResult(await whoami(old));
+    const fresh = expectResult(await svc.call(GENERATE, { user: 'rotating' }));
+    expectError(await whoami(old), -32001, 401);
+    expectResult(await whoami(`${fresh.api_key}:${fresh.api_secret}`));
+  });
+
+  it('refuses a disabled user at once, and accepts it again at once', async () => {
+    const token = await svc.userWithToken('toggled');
+    expectResult(await whoami(token));
+    await svc.call('user.update', { name: 'toggled', enabled: false });
+    expectError(await whoami(token), -32001, 401);
+    await svc.call('user.update', { name: 'toggled', enabled: true });
+    expectResult(await whoami(token));
+  });
+
+  it('applies a change of roles at once', async () => {
+    const token = await svc.userWithToken('promoted');
+    expectError(await svc.call('user.list', {}, token), -32003);
+    await svc.call('user.update', { name: 'promoted', roles: ['System Manager'] });
+    expectResult(await svc.call('user.list', {}, token));
+    await svc.call('user.update', { name: 'promoted', roles: [] });
+    expectError(await svc.call('user.list', {}, token), -32003);
+  });
+
+  it('refuses a deleted user at once', async () => {
+    const token = await svc.userWithToken('deleted');
+    expectResult(await whoami(token));
+    await svc.call('user.delete', { name: 'deleted' });
+    expectError(await whoami(token), -32001, 401);
+  });
+
+  it('counts hits, misses and failures by reason at /metrics', async () => {
+    const res = await fetch(`${svc.url}/metrics`);
+    expect(res.status).to.equal(200);
+    const text = await res.text();
+    expect(text).to.match(/tokenauth_auth_cache_total\{result="hit"\} [1-9]/);
+    expect(text).to.match(/tokenauth_auth_cache_total\{result="miss"\} [1-9]/);
+    expect(text).to.match(/tokenauth_auth_failures_total\{reason="wrong_secret"\} [1-9]/);
+    expect(text).to.match(/tokenauth_auth_failures_total\{reason="unknown_key"\} [1-9]/);
+    expect(text).to.match(/tokenauth_calls_total\{method="frappe.auth.get_logged_user",outcome="ok"\} [1-9]/);
+    expect(text).to.include('tokenauth_call_duration_seconds_bucket');
+    expect(text).to.include('tokenauth_process_resident_memory_bytes');
+  });
+});
+
+describe('token check with the cache off (AUTH_CACHE_TTL_MS=0)', () => {
+  let svc: TestService;
+  before(async () => (svc = await startService({ authCacheTtlMs: 0 })));
+  after(async () => svc.close());
+
+  it('reads the database on every call, and so sees changes made elsewhere at once', async () => {
+    const token = await svc.userWithToken('uncached');
+    const whoami = () => svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, bearer(token));
+    const before = await counter(svc.app.services.metrics.authDbLookups);
+    expectResult(await whoami());
+    expectResult(await whoami());
+    expect(await counter(svc.app.services.metrics.authDbLookups)).to.equal(before + 2);
+    // A change written straight to the database, as another instance would, bypassing this one's notice.
+    await svc.app.services.storage.db.collection('users').updateOne({ name: 'uncached' }, { $set: { enabled: false } });
+    expectError(await whoami(), -32001, 401);
+  });
+});
