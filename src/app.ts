@@ -40,7 +40,7 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
   const services = await openServices(config, uri);
   const server = createHttpServer({
     services,
-    jsonrpc: createJsonRpcServer(dispatcher, services.metrics),
+    jsonrpc: createJsonRpcServer(dispatcher, services.metrics, log),
     log,
     maxBodyBytes: config.maxBodyBytes,
   });

@@ -51,4 +51,31 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tokenauth_' });
   }
+
+  // Label children are looked up once and kept: prom-client hashes the label
+  // object on every unbound inc() or observe(), a cost the hot path avoids.
+  private readonly children = new Map<string, { inc(): void } | { observe(v: number): void }>();
+
+  private child<T>(key: string, make: () => T): T {
+    let c = this.children.get(key) as T | undefined;
+    if (!c) this.children.set(key, (c = make()) as never);
+    return c;
+  }
+
+  call(method: string, outcome: string, seconds: number): void {
+    this.child(`c\0${method}\0${outcome}`, () => this.calls.labels(method, outcome)).inc();
+    this.child(`d\0${method}`, () => this.callSeconds.labels(method)).observe(seconds);
+  }
+
+  httpRequest(status: number, seconds: number): void {
+    this.child(`h\0${status}`, () => this.httpSeconds.labels(String(status))).observe(seconds);
+  }
+
+  authFailure(reason: AuthFailure): void {
+    this.child(`f\0${reason}`, () => this.authFailures.labels(reason)).inc();
+  }
+
+  cache(result: 'hit' | 'negative_hit' | 'miss'): void {
+    this.child(`k\0${result}`, () => this.authCache.labels(result)).inc();
+  }
 }

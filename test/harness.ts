@@ -48,7 +48,7 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
     },
   });
   const config = { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: `test_${nanoid(10).replace(/-/g, '_')}`, ...overrides };
-  const app = await startApp(config, process.env.MONGODB_URI!, createLogger('info', sink));
+  const app = await startApp(config, process.env.MONGODB_URI!, createLogger('debug', sink));
 
   const asAdmin = async (method: string, params: unknown): Promise<any> => {
     const admin = await app.services.storage.users.get(ADMINISTRATOR);

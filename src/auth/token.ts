@@ -9,7 +9,7 @@
  * any database lookup. Alphanumerics only, so a double-click selects the
  * whole value and no URL or header encoding is ever needed.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { customAlphabet } from 'nanoid';
 
@@ -65,7 +65,8 @@ export function isWellFormedSecret(secret: string): boolean {
  * password hash (bcrypt) would only cap throughput without adding safety.
  */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  // One-shot crypto.hash: a third of createHash()'s cost on the hot path.
+  return hash('sha256', secret, 'hex');
 }
 
 /** Constant-time comparison of two hex SHA-256 digests. */

@@ -89,21 +89,21 @@ export class Authenticator {
   }
 
   private fail(reason: AuthFailure): Verdict {
-    this.metrics.authFailures.inc({ reason });
+    this.metrics.authFailure(reason);
     return { ok: false, reason };
   }
 
   private async record(apiKey: string): Promise<KeyRecord | null> {
     const hit = this.known?.get(apiKey);
     if (hit) {
-      this.metrics.authCache.inc({ result: 'hit' });
+      this.metrics.cache('hit');
       return hit;
     }
     if (this.unknown?.has(apiKey)) {
-      this.metrics.authCache.inc({ result: 'negative_hit' });
+      this.metrics.cache('negative_hit');
       return null;
     }
-    if (this.known) this.metrics.authCache.inc({ result: 'miss' });
+    if (this.known) this.metrics.cache('miss');
     let pending = this.inflight.get(apiKey);
     if (!pending) {
       pending = this.load(apiKey).finally(() => this.inflight.delete(apiKey));

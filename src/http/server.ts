@@ -4,11 +4,12 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { AppError, ERRORS, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type jayson from 'jayson';
 import type { JsonRpcServer } from '../rpc/jsonrpc.js';
-import type { Services } from '../rpc/spec.js';
+import { callContext, type Services } from '../rpc/spec.js';
 import { readBody, BodyTooLarge } from './body.js';
 
 export interface HttpDeps {
@@ -53,15 +54,15 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   if (!RPC_PATHS.has(path)) return sendJson(res, 404, { error: 'Not found' });
   if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
 
-  const log = deps.log.child({ req_id: requestId });
-  const stopTimer = deps.services.metrics.httpSeconds.startTimer();
-  res.once('finish', () => stopTimer({ status: res.statusCode }));
+  const { log } = deps;
+  const started = performance.now();
+  res.once('finish', () => deps.services.metrics.httpRequest(res.statusCode, (performance.now() - started) / 1000));
   let body: string;
   try {
     body = await readBody(req, deps.maxBodyBytes);
   } catch (err) {
     if (!(err instanceof BodyTooLarge)) throw err;
-    log.info({ outcome: 'body_too_large' }, 'request refused');
+    log.info({ req_id: requestId, outcome: 'body_too_large' }, 'request refused');
     res.setHeader('Connection', 'close');
     return sendJson(res, 413, rpcError(null, new AppError('invalid_request', 'Request body too large')));
   }
@@ -82,11 +83,11 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     verdict = await deps.services.auth.authenticate(req.headers.authorization);
   } catch (err) {
     const appErr = toAppError(err);
-    log.error({ outcome: appErr.kind, err }, 'token check failed');
+    log.error({ req_id: requestId, outcome: appErr.kind, err }, 'token check failed');
     return sendJson(res, ERRORS[appErr.kind].http, rpcError(id, appErr));
   }
   if (!verdict.ok) {
-    log.info({ outcome: 'authentication_failed', reason: verdict.reason }, 'request refused');
+    log.info({ req_id: requestId, outcome: 'authentication_failed', reason: verdict.reason }, 'request refused');
     res.setHeader('WWW-Authenticate', 'token');
     return sendJson(res, 401, rpcError(id, new AppError('authentication_failed')));
   }
@@ -96,8 +97,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   if (request === null || typeof request !== 'object') {
     return sendJson(res, 200, rpcError(null, new AppError('invalid_request')));
   }
-  const { caller } = verdict;
-  const ctx = { caller, requestId, log: log.child({ user: caller.user }), services: deps.services };
+  const ctx = callContext(verdict.caller, requestId, log, deps.services);
   deps.jsonrpc.call(request as jayson.JSONRPCRequestLike, ctx, (err: unknown, response: unknown) => {
     const reply = err ?? response;
     // No reply means the request held only notifications.

@@ -19,6 +19,7 @@ export const authVerify = method<{ token?: string }>({
   name: 'auth.verify',
   summary: "Return the caller's identity, or check another token (System Manager or Token Verifier).",
   roles: [],
+  readOnly: true,
   async handler({ token }, { caller, services }) {
     if (token === undefined) return identity(caller);
     if (!caller.roles.includes(SYSTEM_MANAGER) && !caller.roles.includes(TOKEN_VERIFIER)) {

@@ -12,6 +12,7 @@ export const generateKeys = method<{ user: string }>({
   name: 'frappe.core.doctype.user.user.generate_keys',
   summary: "Issue a new api_secret for a user, creating the user's api_key on first use.",
   roles: [SYSTEM_MANAGER],
+  readOnly: false,
   async handler({ user }, { services, log }) {
     const target = await services.storage.users.get(user);
     const apiSecret = newApiSecret();

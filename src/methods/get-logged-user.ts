@@ -5,6 +5,7 @@ export const getLoggedUser = method<Record<string, never>>({
   name: 'frappe.auth.get_logged_user',
   summary: "The caller's user name.",
   roles: [],
+  readOnly: true,
   async handler(_params, { caller }) {
     return caller.user;
   },

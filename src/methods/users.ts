@@ -8,6 +8,7 @@ export const userCreate = method<NewUser>({
   name: 'user.create',
   summary: 'Create a user.',
   roles: managers,
+  readOnly: false,
   async handler(params, { services, log }) {
     const user = await services.storage.users.create(params);
     log.info({ target: user.name }, 'user created');
@@ -19,6 +20,7 @@ export const userGet = method<{ name: string }>({
   name: 'user.get',
   summary: 'Read one user.',
   roles: managers,
+  readOnly: true,
   async handler({ name }, { services }) {
     return publicUser(await services.storage.users.get(name));
   },
@@ -28,6 +30,7 @@ export const userList = method<{ start?: number; limit?: number }>({
   name: 'user.list',
   summary: 'List users by name, a page at a time.',
   roles: managers,
+  readOnly: true,
   async handler({ start = 0, limit = 20 }, { services }) {
     return (await services.storage.users.list(start, limit)).map(publicUser);
   },
@@ -45,6 +48,7 @@ export const userUpdate = method<{ name: string } & UserChanges>({
   name: 'user.update',
   summary: "Change a user's full name, roles or enabled flag.",
   roles: managers,
+  readOnly: false,
   async handler({ name, ...changes }, { services, log }) {
     guardAdministrator(name, changes);
     const user = await services.storage.users.update(name, changes);
@@ -57,6 +61,7 @@ export const userDelete = method<{ name: string }>({
   name: 'user.delete',
   summary: 'Delete a user and its keys.',
   roles: managers,
+  readOnly: false,
   async handler({ name }, { services, log }) {
     if (name === ADMINISTRATOR) throw new AppError('permission_denied', `${ADMINISTRATOR} cannot be deleted`);
     await services.storage.users.delete(name);

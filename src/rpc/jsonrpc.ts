@@ -11,6 +11,7 @@ import { toAppError } from '../errors.js';
 import type { Dispatcher } from './dispatch.js';
 import type { CallContext } from './spec.js';
 import type { Metrics } from '../metrics.js';
+import type { Logger } from '../log.js';
 
 /** The specification's own words, not jayson's variants. */
 const SPEC_MESSAGES: Record<number, string> = {
@@ -23,31 +24,31 @@ const SPEC_MESSAGES: Record<number, string> = {
 
 export type JsonRpcServer = jayson.Server;
 
-export function createJsonRpcServer(dispatcher: Dispatcher, metrics: Metrics): JsonRpcServer {
-  const record = (method: string, outcome: string, ms: number) => {
-    metrics.calls.inc({ method, outcome });
-    metrics.callSeconds.observe({ method }, ms / 1000);
-  };
+export function createJsonRpcServer(dispatcher: Dispatcher, metrics: Metrics, log: Logger): JsonRpcServer {
+  // One line and two metrics per call, from the base logger: no per-call child logger.
   const methods = new Map<string, jayson.Method>();
-  for (const { name } of dispatcher.methods) {
+  for (const { name, readOnly } of dispatcher.methods) {
+    // Reads that succeed are counted in metrics and logged at debug: a busy
+    // verifier would otherwise write a line per request. Changes and failures at info.
+    const logOk = readOnly ? log.debug.bind(log) : log.info.bind(log);
+    const record = (ctx: CallContext, outcome: string, ms: number, err?: unknown) => {
+      metrics.call(name, outcome, ms / 1000);
+      const line = { req_id: ctx.requestId, user: ctx.caller.user, method: name, outcome, ms };
+      if (outcome === 'ok') logOk(line, 'call');
+      else if (err === undefined) log.info(line, 'call');
+      else log.error({ ...line, err }, 'call failed');
+    };
     const handler = (params: unknown, ctx: CallContext, done: (err: unknown, result?: unknown) => void) => {
       const started = performance.now();
       dispatcher.invoke(name, params, ctx).then(
         (result) => {
-          const ms = elapsed(started);
-          record(name, 'ok', ms);
-          ctx.log.info({ method: name, outcome: 'ok', ms }, 'call');
+          record(ctx, 'ok', elapsed(started));
           done(null, result);
         },
         (err: unknown) => {
           const appErr = toAppError(err);
-          const ms = elapsed(started);
-          record(name, appErr.kind, ms);
-          if (appErr.kind === 'internal' || appErr.kind === 'storage_unavailable') {
-            ctx.log.error({ method: name, outcome: appErr.kind, ms, err }, 'call failed');
-          } else {
-            ctx.log.info({ method: name, outcome: appErr.kind, ms }, 'call');
-          }
+          const unexpected = appErr.kind === 'internal' || appErr.kind === 'storage_unavailable';
+          record(ctx, appErr.kind, elapsed(started), unexpected ? err : undefined);
           done(appErr.toRpc());
         },
       );

@@ -1,0 +1,326 @@
+/**
+ * `npm run bench`: the service against a bare jayson server, side by side in
+ * one run, alternating A and B each round, with autocannon on keep-alive
+ * connections. Prints a table and writes bench/results.json.
+ *
+ *   npm run bench -- [--duration 10] [--rounds 3] [--connections 64]
+ *                    [--memory-requests 1000000] [--only single,batch,...]
+ *
+ * Uses MONGODB_URI if set, else a throwaway local database (as the tests do).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import autocannon from 'autocannon';
+import { MongoClient } from 'mongodb';
+import { startLocalDatabase, type LocalDatabase } from '../src/localdb/index.js';
+import { newApiKey, newApiSecret } from '../src/auth/token.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '64' },
+    'memory-requests': { type: 'string', default: '1000000' },
+    only: { type: 'string' },
+  },
+});
+const DURATION = Number(opts.duration);
+const ROUNDS = Number(opts.rounds);
+const CONNECTIONS = Number(opts.connections);
+const MEMORY_REQUESTS = Number(opts['memory-requests']);
+const ONLY = opts.only ? new Set(opts.only.split(',')) : undefined;
+const wanted = (name: string) => !ONLY || ONLY.has(name);
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+interface Row {
+  scenario: string;
+  target: string;
+  figures: Figures;
+  ratio?: number;
+  p99Ratio?: number;
+  note?: string;
+}
+const rows: Row[] = [];
+const extra: Record<string, unknown> = {};
+
+// ---------------------------------------------------------------- processes
+
+const children: ChildProcess[] = [];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenauth-bench-'));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), resolve(true)));
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listened on ${port}`);
+}
+
+async function serve(name: string, args: string[], env: Record<string, string>): Promise<{ url: string; pid: number }> {
+  const port = await freePort();
+  const log = fs.openSync(path.join(tmp, `${name}.log`), 'w');
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', log, log, 'ipc'],
+  });
+  children.push(child);
+  await waitForPort(port);
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid! };
+}
+
+function rssMiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+// ---------------------------------------------------------------- load
+
+const rpc = (method: string, id = 1) => ({ jsonrpc: '2.0', id, method });
+
+async function load(url: string, body: string, headers: Record<string, string>, extraOpts: Partial<autocannon.Options> = {}): Promise<Figures> {
+  const r = await autocannon({
+    url: `${url}/rpc`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: DURATION,
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    ...extraOpts,
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function mergeRounds(all: Figures[]): Figures {
+  return {
+    rps: Math.round(median(all.map((f) => f.rps))),
+    p50: median(all.map((f) => f.p50)),
+    p99: median(all.map((f) => f.p99)),
+    non2xx: all.reduce((s, f) => s + f.non2xx, 0),
+    errors: all.reduce((s, f) => s + f.errors, 0),
+  };
+}
+
+/** A and B alternately, ROUNDS times, swapping who goes first; medians. */
+async function compare(scenario: string, a: [string, () => Promise<Figures>], b: [string, () => Promise<Figures>], note?: string) {
+  const fa: Figures[] = [];
+  const fb: Figures[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? [a, b] : [b, a];
+    for (const [name, run] of order) {
+      const f = await run();
+      (name === a[0] ? fa : fb).push(f);
+      console.error(`  ${scenario} round ${round + 1} ${name}: ${Math.round(f.rps)} req/s, p99 ${f.p99} ms`);
+    }
+  }
+  const A = mergeRounds(fa);
+  const B = mergeRounds(fb);
+  rows.push({ scenario, target: a[0], figures: A });
+  rows.push({ scenario, target: b[0], figures: B, ratio: round2(B.rps / A.rps), p99Ratio: round2(B.p99 / Math.max(A.p99, 1)), note });
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  let local: LocalDatabase | undefined;
+  let baseUri = process.env.MONGODB_URI;
+  if (!baseUri) {
+    local = await startLocalDatabase({ dataDir: path.join(tmp, 'db'), advertise: false, progress: (l) => console.error(l) });
+    baseUri = local.uri;
+  }
+  const dbName = `tokenauth_bench_${Date.now()}`;
+  const uri = baseUri.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${dbName}`);
+  const keys = JSON.parse(
+    execFileSync(process.execPath, ['dist/cli.js', 'execute', 'frappe.core.doctype.user.user.generate_keys', '--args', '["Administrator"]'], {
+      env: { ...process.env, MONGODB_URI: uri },
+    }).toString(),
+  );
+  const auth = { authorization: `token ${keys.api_key}:${keys.api_secret}` };
+  const common = { MONGODB_URI: uri, LOG_LEVEL: 'info' };
+
+  try {
+    const bare = await serve('bare', ['--import', 'tsx', 'bench/bare-server.ts'], {});
+    const svc = await serve('service', ['dist/main.js'], common);
+    console.error(`bench: ${DURATION}s x ${ROUNDS} rounds per target, ${CONNECTIONS} connections, ${os.cpus().length} cores`);
+
+    const bareSingle = () => load(bare.url, JSON.stringify(rpc('noop')), {});
+    const svcSingle = () => load(svc.url, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth);
+    await svcSingle(); // warm up: JIT, cache, connections
+
+    if (wanted('single')) {
+      await compare('single call', ['bare jayson', bareSingle], ['service', svcSingle]);
+    }
+
+    if (wanted('batch')) {
+      const batch = (method: string) => JSON.stringify(Array.from({ length: 50 }, (_, i) => rpc(method, i + 1)));
+      const checksBefore = (await metric(svc.url, 'tokenauth_auth_cache_total')) + (await metric(svc.url, 'tokenauth_auth_db_lookups_total'));
+      const requestsBefore = await metric(svc.url, 'tokenauth_http_request_duration_seconds_count');
+      await compare(
+        'batch of 50',
+        ['bare jayson', () => load(bare.url, batch('noop'), {})],
+        ['service', () => load(svc.url, batch('frappe.auth.get_logged_user'), auth)],
+      );
+      const checks = (await metric(svc.url, 'tokenauth_auth_cache_total')) - checksBefore;
+      const requests = (await metric(svc.url, 'tokenauth_http_request_duration_seconds_count')) - requestsBefore;
+      extra.batchTokenChecksPerRequest = round2(checks / requests);
+      rows[rows.length - 1]!.note = `${extra.batchTokenChecksPerRequest} token checks per request of 50 calls`;
+    }
+
+    if (wanted('flood')) {
+      const half = Math.max(1, CONNECTIONS / 2);
+      const valid = () =>
+        load(svc.url, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth, { connections: half });
+      // Random invalid tokens: half garbage, half well-formed with a valid checksum and an unknown key.
+      const flood = () =>
+        autocannon({
+          url: `${svc.url}/rpc`,
+          method: 'POST',
+          connections: half,
+          duration: DURATION,
+          body: JSON.stringify(rpc('frappe.auth.get_logged_user')),
+          requests: [
+            {
+              setupRequest: (req) => ({
+                ...req,
+                headers: {
+                  'content-type': 'application/json',
+                  authorization: Math.random() < 0.5 ? `token ${newApiKey()}:${newApiSecret()}` : `token x${Math.random()}:y`,
+                },
+              }),
+            },
+          ],
+        });
+      const lookupsBefore = await metric(svc.url, 'tokenauth_auth_db_lookups_total');
+      let floodRequests = 0;
+      await compare('valid traffic under a flood', ['alone', valid], [
+        'during flood',
+        async () => {
+          const [v, f] = await Promise.all([valid(), flood()]);
+          floodRequests += f.requests.total;
+          return v;
+        },
+      ]);
+      const lookups = (await metric(svc.url, 'tokenauth_auth_db_lookups_total')) - lookupsBefore;
+      extra.flood = { floodRequests, databaseLookups: lookups };
+      rows[rows.length - 1]!.note = `flood sent ${floodRequests} bad tokens, ${lookups} database lookups`;
+    }
+
+    if (wanted('nocache')) {
+      const nocache = await serve('service-nocache', ['dist/main.js'], { ...common, AUTH_CACHE_TTL_MS: '0' });
+      await compare('cache off', ['bare jayson', bareSingle], [
+        'service, AUTH_CACHE_TTL_MS=0',
+        () => load(nocache.url, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth),
+      ]);
+    }
+
+    if (wanted('cluster')) {
+      const clustered = await serve('service-cluster', ['--import', 'tsx', 'bench/cluster.ts'], { ...common, WORKERS: '2' });
+      await new Promise((r) => setTimeout(r, 1000)); // both workers listening
+      await compare('2 workers (node:cluster)', ['service, 1 process', svcSingle], [
+        'service, 2 workers',
+        () => load(clustered.url, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth),
+      ]);
+    }
+
+    if (wanted('memory')) {
+      const rss = [rssMiB(svc.pid)];
+      for (let round = 1; round <= 3; round++) {
+        const r = await autocannon({
+          url: `${svc.url}/rpc`,
+          method: 'POST',
+          connections: CONNECTIONS,
+          amount: MEMORY_REQUESTS,
+          headers: { 'content-type': 'application/json', ...auth },
+          body: JSON.stringify(rpc('frappe.auth.get_logged_user')),
+        });
+        rss.push(rssMiB(svc.pid));
+        console.error(`  memory round ${round}: ${r.requests.total} requests, RSS ${rss.at(-1)} MiB`);
+      }
+      extra.memory = { requestsPerRound: MEMORY_REQUESTS, rssMiB: rss };
+    }
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    try {
+      const client = await MongoClient.connect(uri);
+      await client.db(dbName).dropDatabase();
+      await client.close();
+    } catch {
+      // best effort
+    }
+    await local?.stop();
+  }
+
+  printTable();
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, database: process.env.MONGODB_URI ? 'MONGODB_URI' : 'FerretDB (local)' },
+    rows,
+    ...extra,
+  };
+  fs.writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+function printTable() {
+  const lines = [
+    '| scenario | target | req/s | p50 ms | p99 ms | ratio req/s | ratio p99 | note |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.target} | ${r.figures.rps} | ${r.figures.p50} | ${r.figures.p99} | ${r.ratio ?? ''} | ${r.p99Ratio ?? ''} | ${[
+          r.note,
+          r.figures.errors ? `${r.figures.errors} errors` : '',
+          r.figures.non2xx ? `${r.figures.non2xx} non-2xx` : '',
+        ]
+          .filter(Boolean)
+          .join('; ')} |`,
+    ),
+  ];
+  console.log(lines.join('\n'));
+  if (extra.memory) console.log(`\nRSS (MiB) before and after each of 3 rounds of ${MEMORY_REQUESTS} requests: ${(extra.memory as { rssMiB: number[] }).rssMiB.join(' -> ')}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  for (const c of children) c.kill('SIGKILL');
+  process.exit(1);
+});
