@@ -39,6 +39,8 @@ interface Figures {
   rps: number;
   p50: number;
   p99: number;
+  /** Server CPU (user + system) per request, in microseconds: the cost free of scheduling effects. */
+  cpuUs: number;
   non2xx: number;
   errors: number;
 }
@@ -92,6 +94,22 @@ async function serve(name: string, args: string[], env: Record<string, string>):
   return { url: `http://127.0.0.1:${port}`, pid: child.pid! };
 }
 
+/** CPU seconds used so far by a process and its children (cluster workers). */
+function cpuSeconds(pid: number): number {
+  const pids = [pid];
+  try {
+    pids.push(...execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).map(Number));
+  } catch {
+    // no children
+  }
+  let ticks = 0;
+  for (const p of pids) {
+    const fields = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+  }
+  return ticks / 100;
+}
+
 function rssMiB(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
@@ -109,7 +127,14 @@ async function metric(url: string, name: string): Promise<number> {
 
 const rpc = (method: string, id = 1) => ({ jsonrpc: '2.0', id, method });
 
-async function load(url: string, body: string, headers: Record<string, string>, extraOpts: Partial<autocannon.Options> = {}): Promise<Figures> {
+async function load(
+  target: { url: string; pid: number },
+  body: string,
+  headers: Record<string, string>,
+  extraOpts: Partial<autocannon.Options> = {},
+): Promise<Figures> {
+  const { url, pid } = target;
+  const cpuBefore = cpuSeconds(pid);
   const r = await autocannon({
     url: `${url}/rpc`,
     method: 'POST',
@@ -119,7 +144,8 @@ async function load(url: string, body: string, headers: Record<string, string>, 
     body,
     ...extraOpts,
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+  const cpuUs = Math.round(((cpuSeconds(pid) - cpuBefore) / Math.max(r.requests.total, 1)) * 1e6 * 10) / 10;
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuUs, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
 
 function median(xs: number[]): number {
@@ -132,6 +158,7 @@ function mergeRounds(all: Figures[]): Figures {
     rps: Math.round(median(all.map((f) => f.rps))),
     p50: median(all.map((f) => f.p50)),
     p99: median(all.map((f) => f.p99)),
+    cpuUs: median(all.map((f) => f.cpuUs)),
     non2xx: all.reduce((s, f) => s + f.non2xx, 0),
     errors: all.reduce((s, f) => s + f.errors, 0),
   };
@@ -181,8 +208,8 @@ async function main() {
     const svc = await serve('service', ['dist/main.js'], common);
     console.error(`bench: ${DURATION}s x ${ROUNDS} rounds per target, ${CONNECTIONS} connections, ${os.cpus().length} cores`);
 
-    const bareSingle = () => load(bare.url, JSON.stringify(rpc('noop')), {});
-    const svcSingle = () => load(svc.url, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth);
+    const bareSingle = () => load(bare, JSON.stringify(rpc('noop')), {});
+    const svcSingle = () => load(svc, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth);
     await svcSingle(); // warm up: JIT, cache, connections
 
     if (wanted('single')) {
@@ -195,8 +222,8 @@ async function main() {
       const requestsBefore = await metric(svc.url, 'tokenauth_http_request_duration_seconds_count');
       await compare(
         'batch of 50',
-        ['bare jayson', () => load(bare.url, batch('noop'), {})],
-        ['service', () => load(svc.url, batch('frappe.auth.get_logged_user'), auth)],
+        ['bare jayson', () => load(bare, batch('noop'), {})],
+        ['service', () => load(svc, batch('frappe.auth.get_logged_user'), auth)],
       );
       const checks = (await metric(svc.url, 'tokenauth_auth_cache_total')) - checksBefore;
       const requests = (await metric(svc.url, 'tokenauth_http_request_duration_seconds_count')) - requestsBefore;
@@ -207,7 +234,7 @@ async function main() {
     if (wanted('flood')) {
       const half = Math.max(1, CONNECTIONS / 2);
       const valid = () =>
-        load(svc.url, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth, { connections: half });
+        load(svc, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth, { connections: half });
       // Random invalid tokens: half garbage, half well-formed with a valid checksum and an unknown key.
       const flood = () =>
         autocannon({
@@ -247,7 +274,7 @@ async function main() {
       const nocache = await serve('service-nocache', ['dist/main.js'], { ...common, AUTH_CACHE_TTL_MS: '0' });
       await compare('cache off', ['bare jayson', bareSingle], [
         'service, AUTH_CACHE_TTL_MS=0',
-        () => load(nocache.url, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth),
+        () => load(nocache, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth),
       ]);
     }
 
@@ -256,7 +283,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 1000)); // both workers listening
       await compare('2 workers (node:cluster)', ['service, 1 process', svcSingle], [
         'service, 2 workers',
-        () => load(clustered.url, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth),
+        () => load(clustered, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth),
       ]);
     }
 
@@ -302,11 +329,11 @@ async function main() {
 
 function printTable() {
   const lines = [
-    '| scenario | target | req/s | p50 ms | p99 ms | ratio req/s | ratio p99 | note |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| scenario | target | req/s | p50 ms | p99 ms | server CPU µs/req | ratio req/s | ratio p99 | note |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.target} | ${r.figures.rps} | ${r.figures.p50} | ${r.figures.p99} | ${r.ratio ?? ''} | ${r.p99Ratio ?? ''} | ${[
+        `| ${r.scenario} | ${r.target} | ${r.figures.rps} | ${r.figures.p50} | ${r.figures.p99} | ${r.figures.cpuUs} | ${r.ratio ?? ''} | ${r.p99Ratio ?? ''} | ${[
           r.note,
           r.figures.errors ? `${r.figures.errors} errors` : '',
           r.figures.non2xx ? `${r.figures.non2xx} non-2xx` : '',

@@ -21,6 +21,10 @@ export interface App {
   dispatcher: Dispatcher;
   server: http.Server;
   url: string;
+  /**
+   * Stops accepting, lets in-flight requests finish (at most
+   * `shutdownTimeoutMs`, then cuts them), closes the database.
+   */
   close(): Promise<void>;
 }
 
@@ -31,19 +35,28 @@ export function createDispatcher(): Dispatcher {
 export async function openServices(config: Config, uri: string): Promise<Services> {
   const storage = await Storage.open(uri, config.dbName, config.dbTimeoutMs);
   const metrics = new Metrics();
-  const auth = new Authenticator(storage, metrics, { cacheTtlMs: config.authCacheTtlMs, cacheSize: config.authCacheSize });
+  const auth = new Authenticator(storage, metrics, {
+    cacheTtlMs: config.authCacheTtlMs,
+    cacheSize: config.authCacheSize,
+    failures: { limit: config.authFailureLimit, windowMs: config.authFailureWindowMs, maxTracked: 100_000 },
+  });
   return { storage, auth, metrics };
 }
 
 export async function startApp(config: Config, uri: string, log: Logger): Promise<App> {
   const dispatcher = createDispatcher();
   const services = await openServices(config, uri);
+  let draining = false;
   const server = createHttpServer({
+    draining: () => draining,
     services,
     jsonrpc: createJsonRpcServer(dispatcher, services.metrics, log),
     log,
     maxBodyBytes: config.maxBodyBytes,
+    maxBatch: config.maxBatch,
   });
+  server.headersTimeout = config.headersTimeoutMs;
+  server.requestTimeout = config.requestTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -56,8 +69,13 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
     server,
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     async close() {
+      draining = true;
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const cut = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
       });
       await services.storage.close();

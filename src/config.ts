@@ -27,6 +27,16 @@ export interface Config {
    */
   authCacheTtlMs: number;
   authCacheSize: number;
+  /** Failed authentications allowed per client address and per api_key in a window. */
+  authFailureLimit: number;
+  authFailureWindowMs: number;
+  /** Largest number of calls in one batch. */
+  maxBatch: number;
+  /** Against slow clients: time to send the headers, and the whole request. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** On SIGTERM, how long in-flight requests may take to finish. */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +93,12 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     authCacheSize: integer(env, 'AUTH_CACHE_SIZE', 10_000, 1, 10_000_000),
+    authFailureLimit: integer(env, 'AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),
+    authFailureWindowMs: integer(env, 'AUTH_FAILURE_WINDOW_MS', 60_000, 1000, 86_400_000),
+    maxBatch: integer(env, 'MAX_BATCH', 100, 1, 10_000),
+    headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(packageRoot, 'data')),
   };
 }

@@ -54,7 +54,7 @@ export function isStorageDown(err: unknown): boolean {
   const name = (err as { name?: unknown } | null)?.name;
   return (
     typeof name === 'string' &&
-    /^Mongo(ServerSelection|Network|NetworkTimeout|TopologyClosed|PoolCleared|NotConnected)Error$/.test(name)
+    /^Mongo(ServerSelection|Network|NetworkTimeout|TopologyClosed|PoolCleared|NotConnected|OperationTimeout)Error$/.test(name)
   );
 }
 

@@ -47,7 +47,11 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
       done();
     },
   });
-  const config = { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: `test_${nanoid(10).replace(/-/g, '_')}`, ...overrides };
+  const config = { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: `test_${nanoid(10).replace(/-/g, '_')}`,
+    // Every test talks from 127.0.0.1; tests of the limits set their own.
+    authFailureLimit: 10_000,
+    ...overrides,
+  };
   const app = await startApp(config, process.env.MONGODB_URI!, createLogger('debug', sink));
 
   const asAdmin = async (method: string, params: unknown): Promise<any> => {

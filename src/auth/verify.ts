@@ -17,6 +17,7 @@ import type { Storage } from '../store/storage.js';
 import type { Metrics, AuthFailure } from '../metrics.js';
 import { hashSecret, sameHash, type TokenParts } from './token.js';
 import { parseAuthorization } from './credentials.js';
+import { FailureCounter, type LimitOptions } from './limiter.js';
 
 export interface Caller {
   user: string;
@@ -26,7 +27,17 @@ export interface Caller {
   apiKey: string | null;
 }
 
-export type Verdict = { ok: true; caller: Caller } | { ok: false; reason: AuthFailure };
+export type Verdict =
+  | { ok: true; caller: Caller }
+  | { ok: false; reason: Exclude<AuthFailure, 'rate_limited'> }
+  | { ok: false; reason: 'rate_limited'; retryAfter: number };
+
+/** Who is knocking, for the failure limits. */
+export interface Client {
+  address: string;
+  /** How many calls the request carries: each counts against the limits. */
+  weight: number;
+}
 
 interface KeyRecord {
   apiKey: string;
@@ -41,6 +52,7 @@ export interface AuthOptions {
   /** 0 turns caching off: every check reads the database. */
   cacheTtlMs: number;
   cacheSize: number;
+  failures: LimitOptions;
 }
 
 // Compared against when the api_key is unknown, so both failures do the same work.
@@ -53,6 +65,8 @@ export class Authenticator {
   private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
   /** Bumped on every change, so a lookup that raced a change is not cached. */
   private epoch = 0;
+  private readonly failuresByAddress: FailureCounter;
+  private readonly failuresByKey: FailureCounter;
 
   constructor(
     private readonly storage: Storage,
@@ -63,18 +77,45 @@ export class Authenticator {
       this.known = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
       this.unknown = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
     }
+    this.failuresByAddress = new FailureCounter(opts.failures);
+    this.failuresByKey = new FailureCounter(opts.failures);
     storage.onChange((userId) => this.forgetUser(userId));
   }
 
-  /** The Authorization header -> a verdict. */
-  authenticate(header: string | undefined): Promise<Verdict> {
-    if (!header) return Promise.resolve(this.fail('missing'));
-    return this.check(parseAuthorization(header));
+  /**
+   * The Authorization header -> a verdict, with failed attempts limited per
+   * client address and per api_key. A correct token is never refused for its
+   * api_key's failures (someone guessing at it must not lock its owner out):
+   * the key's limit only turns further wrong guesses from 401 into 429. An
+   * address over its limit makes no more database lookups: only tokens
+   * already verified (cached) pass until its window ends.
+   */
+  async authenticate(header: string | undefined, client: Client): Promise<Verdict> {
+    const token = header ? parseAuthorization(header) : null;
+    const addressWait = this.failuresByAddress.retryAfter(client.address);
+    if (addressWait > 0) {
+      const cached = token && this.known?.get(token.apiKey);
+      const verdict = cached ? this.judge(token, cached) : undefined;
+      if (verdict?.ok) return verdict;
+      return this.limited(addressWait);
+    }
+    const verdict = header ? await this.check(token) : this.fail('missing');
+    if (verdict.ok) return verdict;
+    this.failuresByAddress.add(client.address, client.weight);
+    if (token) {
+      const keyWait = this.failuresByKey.retryAfter(token.apiKey);
+      this.failuresByKey.add(token.apiKey, client.weight);
+      if (keyWait > 0) return this.limited(keyWait);
+    }
+    return verdict;
   }
 
   async check(token: TokenParts | null): Promise<Verdict> {
     if (!token) return this.fail('malformed'); // bad shape or checksum: no lookup at all
-    const record = await this.record(token.apiKey);
+    return this.judge(token, await this.record(token.apiKey));
+  }
+
+  private judge(token: TokenParts, record: KeyRecord | null): Verdict {
     const matches = sameHash(hashSecret(token.apiSecret), record?.secretHash ?? NO_HASH);
     if (!record) return this.fail('unknown_key');
     if (!matches) return this.fail('wrong_secret');
@@ -88,9 +129,14 @@ export class Authenticator {
     return verdict.ok ? verdict.caller : null;
   }
 
-  private fail(reason: AuthFailure): Verdict {
+  private fail(reason: Exclude<AuthFailure, 'rate_limited'>): Verdict {
     this.metrics.authFailure(reason);
     return { ok: false, reason };
+  }
+
+  private limited(retryAfter: number): Verdict {
+    this.metrics.authFailure('rate_limited');
+    return { ok: false, reason: 'rate_limited', retryAfter };
   }
 
   private async record(apiKey: string): Promise<KeyRecord | null> {
@@ -117,6 +163,9 @@ export class Authenticator {
     this.metrics.authDbLookups.inc();
     const key = await this.storage.keys.findByApiKey(apiKey);
     const user = key && (await this.storage.users.findById(key.user_id));
+    // A key whose user is gone (a deletion cut short between its two writes)
+    // authenticates nobody; tidy it away, best effort.
+    if (key && !user) void this.storage.keys.removeOrphan(apiKey).catch(() => {});
     const record: KeyRecord | null =
       key && user
         ? { apiKey, secretHash: key.secret_hash, userId: user._id, user: user.name, roles: user.roles, enabled: user.enabled }

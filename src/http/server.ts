@@ -7,19 +7,32 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { AppError, ERRORS, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type jayson from 'jayson';
 import type { JsonRpcServer } from '../rpc/jsonrpc.js';
 import { callContext, type Services } from '../rpc/spec.js';
 import { readBody, BodyTooLarge } from './body.js';
+import { prepare } from '../rpc/envelope.js';
 
 export interface HttpDeps {
+  /** True once shutdown began: answer what is in flight, then close the connection. */
+  draining(): boolean;
   services: Services;
   jsonrpc: JsonRpcServer;
   log: Logger;
   maxBodyBytes: number;
+  maxBatch: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** On every response: this service serves JSON only, never a page to frame or sniff. */
+const SECURITY_HEADERS = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
 const RPC_PATHS = new Set(['/rpc', '/']);
 
 export function createHttpServer(deps: HttpDeps): http.Server {
@@ -37,17 +50,23 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const header = req.headers['x-request-id'];
   const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
   res.setHeader('X-Request-Id', requestId);
+  if (deps.draining()) res.setHeader('Connection', 'close');
   const path = (req.url ?? '/').split('?', 1)[0]!;
 
   if (path === '/healthz') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
     return sendJson(res, 200, { status: 'ok' });
   }
+  if (path === '/readyz') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
+    const ready = !deps.draining() && (await deps.services.storage.ping());
+    return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+  }
   if (path === '/metrics') {
     if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
     const { registry } = deps.services.metrics;
     const text = await registry.metrics();
-    res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
+    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': registry.contentType });
     res.end(text);
     return;
   }
@@ -80,7 +99,11 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
 
   let verdict;
   try {
-    verdict = await deps.services.auth.authenticate(req.headers.authorization);
+    const weight = Array.isArray(request) ? Math.min(Math.max(request.length, 1), deps.maxBatch) : 1;
+    verdict = await deps.services.auth.authenticate(req.headers.authorization, {
+      address: req.socket.remoteAddress ?? 'unknown',
+      weight,
+    });
   } catch (err) {
     const appErr = toAppError(err);
     log.error({ req_id: requestId, outcome: appErr.kind, err }, 'token check failed');
@@ -88,6 +111,10 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   }
   if (!verdict.ok) {
     log.info({ req_id: requestId, outcome: 'authentication_failed', reason: verdict.reason }, 'request refused');
+    if (verdict.reason === 'rate_limited') {
+      res.setHeader('Retry-After', String(verdict.retryAfter));
+      return sendJson(res, 429, rpcError(id, new AppError('rate_limited', 'Too many failed authentication attempts')));
+    }
     res.setHeader('WWW-Authenticate', 'token');
     return sendJson(res, 401, rpcError(id, new AppError('authentication_failed')));
   }
@@ -97,16 +124,19 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   if (request === null || typeof request !== 'object') {
     return sendJson(res, 200, rpcError(null, new AppError('invalid_request')));
   }
-  const ctx = callContext(verdict.caller, requestId, log, deps.services);
-  deps.jsonrpc.call(request as jayson.JSONRPCRequestLike, ctx, (err: unknown, response: unknown) => {
-    const reply = err ?? response;
+  if (Array.isArray(request) && request.length > deps.maxBatch) {
+    return sendJson(res, 200, rpcError(null, new AppError('invalid_request', 'Invalid Request', { max_batch: deps.maxBatch })));
+  }
+  const { payload, finish } = prepare(request);
+  const respond = (reply: unknown) => {
+    const body = finish(reply);
     // No reply means the request held only notifications.
-    if (reply === undefined || reply === null) {
-      res.writeHead(204).end();
-      return;
-    }
-    sendJson(res, 200, reply);
-  });
+    if (body === undefined) res.writeHead(204, SECURITY_HEADERS).end();
+    else sendJson(res, 200, body);
+  };
+  if (payload === undefined) return respond(undefined);
+  const ctx = callContext(verdict.caller, requestId, log, deps.services);
+  deps.jsonrpc.call(payload, ctx, (err: unknown, response: unknown) => respond(err ?? response ?? undefined));
 }
 
 /** The id to echo on an error raised before jayson sees the request. */
@@ -127,10 +157,9 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...SECURITY_HEADERS,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
   });
   res.end(text);
 }

@@ -25,6 +25,8 @@ export interface LocalDatabaseOptions {
   dataDir: string;
   /** Write <dataDir>/local-db.json so other processes can find this server. */
   advertise: boolean;
+  /** A fixed port (to start a stopped server again where clients expect it); default a free one. */
+  port?: number;
   progress: (line: string) => void;
 }
 
@@ -41,7 +43,7 @@ const READY_TIMEOUT_MS = 30_000;
 
 export async function startLocalDatabase(opts: LocalDatabaseOptions): Promise<LocalDatabase> {
   fs.mkdirSync(opts.dataDir, { recursive: true });
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const { cmd, args, dir } = await serverCommand(opts.dataDir, port, opts.progress);
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'server.log');

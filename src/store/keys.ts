@@ -52,6 +52,11 @@ export class KeyStore {
     }
   }
 
+  /** Removes a key left behind by a user deletion that was cut short. */
+  async removeOrphan(apiKey: string): Promise<void> {
+    await this.keys.deleteOne({ api_key: apiKey });
+  }
+
   async findByApiKey(apiKey: string): Promise<KeyDoc | null> {
     return this.keys.findOne({ api_key: apiKey });
   }

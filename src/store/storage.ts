@@ -35,6 +35,8 @@ export class Storage {
     const client = new MongoClient(uri, {
       serverSelectionTimeoutMS: timeoutMs,
       connectTimeoutMS: timeoutMs,
+      // Our queries are single-document and fast; a socket silent this long is a hung server.
+      timeoutMS: timeoutMs,
       appName: 'tokenauth',
     });
     await client.connect();
@@ -67,6 +69,16 @@ export class Storage {
    */
   onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
+  }
+
+  /** True when the database answers within the configured timeout. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.db.command({ ping: 1 });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async close(): Promise<void> {
