@@ -34,6 +34,7 @@ const SECURITY_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 const RPC_PATHS = new Set(['/rpc', '/']);
+const TARPIT_MS = 1000;
 
 export function createHttpServer(deps: HttpDeps): http.Server {
   const server = http.createServer((req, res) => {
@@ -113,7 +114,11 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     log.info({ req_id: requestId, outcome: 'authentication_failed', reason: verdict.reason }, 'request refused');
     if (verdict.reason === 'rate_limited') {
       res.setHeader('Retry-After', String(verdict.retryAfter));
-      return sendJson(res, 429, rpcError(id, new AppError('rate_limited', 'Too many failed authentication attempts')));
+      // A tarpit: a client over its limit waits for each refusal, so a flood
+      // on kept-alive connections slows to a trickle instead of taking the CPU.
+      const reply = rpcError(id, new AppError('rate_limited', 'Too many failed authentication attempts'));
+      setTimeout(() => sendJson(res, 429, reply), TARPIT_MS);
+      return;
     }
     res.setHeader('WWW-Authenticate', 'token');
     return sendJson(res, 401, rpcError(id, new AppError('authentication_failed')));

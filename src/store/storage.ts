@@ -36,7 +36,8 @@ export class Storage {
       serverSelectionTimeoutMS: timeoutMs,
       connectTimeoutMS: timeoutMs,
       // Our queries are single-document and fast; a socket silent this long is a hung server.
-      timeoutMS: timeoutMs,
+      // A socket silent this long means a hung server (our queries are single-document and quick).
+      socketTimeoutMS: timeoutMs,
       appName: 'tokenauth',
     });
     await client.connect();

@@ -1,0 +1,100 @@
+import { expect } from 'chai';
+import http from 'node:http';
+import { newApiKey, newApiSecret } from '../src/auth/token.js';
+import { startService, type TestService } from './harness.js';
+
+interface Raw {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: any;
+}
+
+/** POST /rpc from a chosen loopback address, so tests can be several clients. */
+function postFrom(svc: TestService, from: string, body: unknown, authorization?: string): Promise<Raw> {
+  const url = new URL(`${svc.url}/rpc`);
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/rpc',
+        method: 'POST',
+        localAddress: from,
+        agent: false,
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (d) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: data ? JSON.parse(data) : undefined }));
+      },
+    );
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+const CALL = { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' };
+const LIMIT = 3;
+
+describe('failed-authentication limits', function () {
+  this.timeout(60_000);
+  let svc: TestService;
+  before(async () => (svc = await startService({ authFailureLimit: LIMIT, authFailureWindowMs: 60_000 })));
+  after(async () => svc.close());
+
+  const lookups = async () => (await svc.app.services.metrics.authDbLookups.get()).values[0]?.value ?? 0;
+
+  it('answers 401 up to the limit, then 429 with Retry-After and -32029', async () => {
+    for (let i = 0; i < LIMIT; i++) {
+      expect((await postFrom(svc, '127.0.0.2', CALL, 'token nonsense')).status).to.equal(401);
+    }
+    const limited = await postFrom(svc, '127.0.0.2', CALL, 'token nonsense');
+    expect(limited.status).to.equal(429);
+    expect(limited.body).to.deep.equal({
+      jsonrpc: '2.0',
+      id: 1,
+      error: { code: -32029, message: 'Too many failed authentication attempts' },
+    });
+    const wait = Number(limited.headers['retry-after']);
+    expect(wait).to.be.within(1, 60);
+  });
+
+  it('never refuses the right secret because others guessed at its api_key', async () => {
+    const victim = await svc.userWithToken('victim');
+    const [key] = victim.split(':');
+    // An attacker who knows the api_key, guessing from several addresses.
+    for (const from of ['127.0.0.3', '127.0.0.4']) {
+      for (let i = 0; i < LIMIT; i++) await postFrom(svc, from, CALL, `token ${key}:${newApiSecret()}`);
+    }
+    const guess = await postFrom(svc, '127.0.0.5', CALL, `token ${key}:${newApiSecret()}`);
+    expect(guess.status, 'the key is now over its limit').to.equal(429);
+    // Its owner, from its own address, is let in at once (the key was never verified before: not cached).
+    const owner = await postFrom(svc, '127.0.0.6', CALL, `token ${victim}`);
+    expect(owner.status).to.equal(200);
+    expect(owner.body.result).to.equal('victim');
+  });
+
+  it('stops database lookups from an address over its limit, yet lets its verified tokens through', async () => {
+    const good = await svc.userWithToken('shared-nat');
+    expect((await postFrom(svc, '127.0.0.7', CALL, `token ${good}`)).status).to.equal(200); // now cached
+    const before = await lookups();
+    const statuses = [];
+    for (let i = 0; i < LIMIT + 3; i++) {
+      statuses.push((await postFrom(svc, '127.0.0.7', CALL, `token ${newApiKey()}:${newApiSecret()}`)).status);
+    }
+    expect(statuses.filter((s) => s === 401)).to.have.length(LIMIT);
+    expect(statuses.filter((s) => s === 429)).to.have.length(3);
+    expect(await lookups(), 'at most LIMIT lookups from one address per window').to.equal(before + LIMIT);
+    expect((await postFrom(svc, '127.0.0.7', CALL, `token ${good}`)).status).to.equal(200);
+    // Other addresses are not affected.
+    expect((await postFrom(svc, '127.0.0.8', CALL, `token ${good}`)).status).to.equal(200);
+  });
+
+  it('counts each call of a failed batch', async () => {
+    const batch = Array.from({ length: LIMIT }, (_, i) => ({ ...CALL, id: i }));
+    expect((await postFrom(svc, '127.0.0.9', batch, 'token nonsense')).status).to.equal(401);
+    expect((await postFrom(svc, '127.0.0.9', CALL, 'token nonsense')).status).to.equal(429);
+  });
+});
