@@ -9,6 +9,7 @@ import { startLocalDatabase, type LocalDatabase } from '../src/localdb/index.js'
 import { callContext } from '../src/rpc/spec.js';
 import { ADMINISTRATOR } from '../src/store/users.js';
 import { which } from '../src/localdb/which.js';
+import { cacheDir } from '../src/localdb/ferretdb.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
@@ -36,7 +37,7 @@ describe('database faults', function () {
   };
 
   before(async function () {
-    if (!which('mongod') && !which('go') && !fs.existsSync(path.join(os.homedir(), '.cache/tokenauth'))) {
+    if (!which('mongod') && !which('go') && !fs.existsSync(path.join(cacheDir(), 'bin', 'ferretdb'))) {
       this.skip(); // no way to run a database of our own here
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenauth-faults-'));

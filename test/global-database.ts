@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalDatabase, type LocalDatabase } from '../src/localdb/index.js';
+import { ALL_LOGS, ISSUED_SECRETS } from './harness.js';
 
 let db: LocalDatabase | undefined;
 let dir: string | undefined;
@@ -23,3 +24,20 @@ export async function mochaGlobalTeardown(): Promise<void> {
   await db?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * After the whole run: no log line of any service the tests started may hold
+ * a secret it issued, or an Authorization value.
+ */
+export const mochaHooks = {
+  afterAll(this: Mocha.Context) {
+    const leaks: string[] = [];
+    for (const line of ALL_LOGS) {
+      if (/authorization|\btas_[0-9A-Za-z]{30}\b/i.test(line)) leaks.push(line);
+      for (const secret of ISSUED_SECRETS) if (line.includes(secret)) leaks.push(line);
+    }
+    if (ALL_LOGS.length === 0 || ISSUED_SECRETS.size === 0) throw new Error('the log audit saw no logs or no secrets');
+    if (leaks.length > 0) throw new Error(`secrets or Authorization values in ${leaks.length} log lines:\n${leaks.slice(0, 5).join('\n')}`);
+    console.log(`  log audit: ${ALL_LOGS.length} log lines, ${ISSUED_SECRETS.size} secrets issued, none leaked`);
+  },
+};

@@ -12,6 +12,15 @@ import { startApp, type App } from '../src/app.js';
 import { ADMINISTRATOR } from '../src/store/users.js';
 import type { CallContext } from '../src/rpc/spec.js';
 
+/** Every log line of every service the tests start, and every secret they were shown. */
+export const ALL_LOGS: string[] = [];
+export const ISSUED_SECRETS = new Set<string>();
+
+function remember(result: unknown): void {
+  const secret = (result as { api_secret?: unknown } | null)?.api_secret;
+  if (typeof secret === 'string') ISSUED_SECRETS.add(secret);
+}
+
 export interface Reply {
   status: number;
   headers: Headers;
@@ -43,7 +52,9 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
-      logs.push(...String(chunk).split('\n').filter(Boolean));
+      const lines = String(chunk).split('\n').filter(Boolean);
+      logs.push(...lines);
+      ALL_LOGS.push(...lines);
       done();
     },
   });
@@ -59,10 +70,12 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
     const ctx: CallContext = {
       caller: { user: admin.name, userId: admin._id, roles: admin.roles, apiKey: null },
       requestId: 'test',
-      log: createLogger('silent'),
+      log: createLogger('debug', sink),
       services: app.services,
     };
-    return app.dispatcher.invoke(method, params, ctx);
+    const result = await app.dispatcher.invoke(method, params, ctx);
+    remember(result);
+    return result;
   };
   const tokenOf = (k: { api_key: string; api_secret: string }) => `${k.api_key}:${k.api_secret}`;
   const adminToken = tokenOf(await asAdmin('frappe.core.doctype.user.user.generate_keys', { user: ADMINISTRATOR }));
@@ -87,6 +100,7 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
     const request: Record<string, unknown> = { jsonrpc: '2.0', id: 1, method };
     if (params !== undefined) request.params = params;
     const reply = await post(request, token === null ? {} : bearer(token));
+    remember(reply.body?.result);
     if (reply.body && 'result' in reply.body && app.dispatcher.has(method)) {
       const validate = app.dispatcher.schemas.validator(`${method}.result.json`);
       expect(validate(reply.body.result), `${method} result schema: ${JSON.stringify(validate.errors)}`).to.equal(true);

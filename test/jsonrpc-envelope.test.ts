@@ -75,6 +75,57 @@ describe('JSON-RPC 2.0 envelope over HTTP', () => {
     }
   });
 
+  it('answers each non-object element of a batch with its own -32600, and never hangs on one', async () => {
+    const nested = await svc.post([[]], auth());
+    expect(nested.body).to.deep.equal([{ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request' } }]);
+    const mixed = await svc.post([{ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, [], 7], auth());
+    expect(mixed.body).to.have.length(3);
+    expect(mixed.body[0]).to.deep.equal({ jsonrpc: '2.0', id: 1, result: 'Administrator' });
+    expect(mixed.body.slice(1).map((r: { error: { code: number } }) => r.error.code)).to.deep.equal([-32600, -32600]);
+  });
+
+  it('answers a request whose id is null (it is not a notification)', async () => {
+    const single = await svc.post({ jsonrpc: '2.0', id: null, method: 'frappe.auth.get_logged_user' }, auth());
+    expect(single.body).to.deep.equal({ jsonrpc: '2.0', id: null, result: 'Administrator' });
+    const batch = await svc.post([{ jsonrpc: '2.0', id: null, method: 'frappe.auth.get_logged_user' }], auth());
+    expect(batch.body).to.deep.equal([{ jsonrpc: '2.0', id: null, result: 'Administrator' }]);
+  });
+
+  it('refuses a batch over MAX_BATCH calls as a whole', async () => {
+    const batch = Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'auth.verify' }));
+    const reply = await svc.post(batch, auth());
+    expect(reply.body).to.deep.equal({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request', data: { max_batch: 100 } } });
+    const full = await svc.post(batch.slice(0, 100), auth());
+    expect(full.body).to.have.length(100);
+  });
+
+  it('sends the security headers on every response', async () => {
+    const responses = [
+      await fetch(`${svc.url}/healthz`),
+      await fetch(`${svc.url}/readyz`),
+      await fetch(`${svc.url}/metrics`),
+      await fetch(`${svc.url}/nope`),
+      await fetch(`${svc.url}/rpc`),
+      await fetch(`${svc.url}/rpc`, { method: 'POST', body: '{}' }),
+      await fetch(`${svc.url}/rpc`, { method: 'POST', headers: auth(), body: JSON.stringify({ jsonrpc: '2.0', method: 'auth.verify' }) }),
+      await fetch(`${svc.url}/rpc`, { method: 'POST', headers: auth(), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'auth.verify' }) }),
+    ];
+    for (const res of responses) {
+      const where = `${res.url} ${res.status}`;
+      expect(res.headers.get('cache-control'), where).to.equal('no-store');
+      expect(res.headers.get('x-content-type-options'), where).to.equal('nosniff');
+      expect(res.headers.get('content-security-policy'), where).to.equal("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get('x-frame-options'), where).to.equal('DENY');
+      expect(res.headers.get('referrer-policy'), where).to.equal('no-referrer');
+    }
+  });
+
+  it('answers /readyz with 200 while the database answers', async () => {
+    const res = await fetch(`${svc.url}/readyz`);
+    expect(res.status).to.equal(200);
+    expect(await res.json()).to.deep.equal({ status: 'ready' });
+  });
+
   it('gives -32601 for an unknown method, with the specification message', async () => {
     const err = expectError(await svc.call('frappe.no.such'), -32601);
     expect(err.message).to.equal('Method not found');

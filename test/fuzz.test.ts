@@ -1,0 +1,131 @@
+/**
+ * Property-based fuzzing with fast-check: random bodies, content types,
+ * headers, Authorization values, envelopes and params against the HTTP door.
+ * Every reply must be a well-formed JSON-RPC response (or an empty 204), never
+ * a 5xx, never a hang, never an internal error; the server must keep
+ * answering. A failure prints fast-check's seed and path; rerun it with
+ * FUZZ_SEED=<seed>.
+ */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { startService, type TestService } from './harness.js';
+import { methodTable } from '../src/methods/index.js';
+
+const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
+
+function isRpcResponse(x: unknown): boolean {
+  if (x === null || typeof x !== 'object' || Array.isArray(x)) return false;
+  const r = x as Record<string, unknown>;
+  if (r.jsonrpc !== '2.0' || !('id' in r)) return false;
+  if (!(typeof r.id === 'string' || typeof r.id === 'number' || r.id === null)) return false;
+  if ('result' in r === 'error' in r) return false;
+  if ('error' in r) {
+    const e = r.error as Record<string, unknown>;
+    return Number.isInteger(e?.code) && typeof e.message === 'string';
+  }
+  return true;
+}
+
+describe(`fuzzing the JSON-RPC door (seed ${seed})`, function () {
+  this.timeout(300_000);
+  let svc: TestService;
+  before(async () => (svc = await startService({ maxBodyBytes: 64 * 1024 })));
+  after(async () => svc.close());
+
+  const send = async (path: string, method: string, body: string | undefined, headers: Record<string, string>) => {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), 10_000); // a hang fails the property
+    try {
+      const res = await fetch(`${svc.url}${path}`, { method, headers, body, signal: ctrl.signal });
+      return { status: res.status, text: await res.text() };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const check = (status: number, text: string) => {
+    expect(status, text).to.be.below(500);
+    if (status === 204) return expect(text).to.equal('');
+    const body = JSON.parse(text);
+    if (Array.isArray(body)) {
+      expect(body.length).to.be.above(0);
+      for (const r of body) expect(isRpcResponse(r), text).to.equal(true);
+      for (const r of body) expect(r.error?.code, text).to.not.equal(-32603);
+    } else if (body && typeof body === 'object' && 'jsonrpc' in body) {
+      expect(isRpcResponse(body), text).to.equal(true);
+      expect(body.error?.code, text).to.not.equal(-32603);
+    } else {
+      expect(body, text).to.have.property('error'); // 404/405 on other paths
+    }
+  };
+
+  const authorization = () =>
+    fc.oneof(
+      fc.constant(`token ${svc.adminToken}`),
+      fc.constant(`Basic ${Buffer.from(svc.adminToken).toString('base64')}`),
+      fc.string({ maxLength: 80 }),
+      fc.string({ maxLength: 80 }).map((s) => `token ${s}`),
+      fc.string({ maxLength: 80 }).map((s) => `Basic ${Buffer.from(s).toString('base64')}`),
+    );
+  const contentType = fc.oneof(
+    fc.constant('application/json'),
+    fc.constant('application/x-www-form-urlencoded'),
+    fc.constant('text/plain; charset=latin1'),
+    fc.string({ maxLength: 40 }).filter((s) => /^[\x21-\x7e]*$/.test(s)),
+  );
+  const methodName = fc.oneof(fc.constantFrom(...methodTable.map((m) => m.name)), fc.string({ maxLength: 30 }), fc.constant('rpc.discover'));
+  const params = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.dictionary(fc.constantFrom('name', 'user', 'token', 'start', 'limit', 'roles', 'enabled', 'full_name', '$ne', '__proto__'), fc.jsonValue({ maxDepth: 2 })));
+  const id = fc.oneof(fc.integer(), fc.string({ maxLength: 10 }), fc.constant(null), fc.double(), fc.boolean());
+  const envelope = fc.record(
+    { jsonrpc: fc.oneof(fc.constant('2.0'), fc.string({ maxLength: 4 })), id, method: methodName, params },
+    { requiredKeys: [] },
+  );
+  const body = fc.oneof(
+    envelope.map((e) => JSON.stringify(e)),
+    fc.array(fc.oneof(envelope, fc.jsonValue({ maxDepth: 2 })), { maxLength: 8 }).map((b) => JSON.stringify(b)),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.string({ maxLength: 200 }),
+    fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1')),
+  );
+
+  it('answers random requests with well-formed JSON-RPC and no 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(body, authorization(), contentType, async (b, auth, type) => {
+        const { status, text } = await send('/rpc', 'POST', b, { authorization: auth, 'content-type': type });
+        check(status, text);
+      }),
+      { seed, numRuns: RUNS },
+    );
+  });
+
+  it('answers random envelopes from an authenticated caller without an internal error', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(envelope, fc.array(envelope, { minLength: 1, maxLength: 5 })), async (e) => {
+        const { status, text } = await send('/rpc', 'POST', JSON.stringify(e), { authorization: `token ${svc.adminToken}` });
+        check(status, text);
+      }),
+      { seed, numRuns: RUNS },
+    );
+  });
+
+  it('answers random paths, verbs and headers without a 5xx', async () => {
+    const path = fc.oneof(fc.constantFrom('/rpc', '/', '/healthz', '/readyz', '/metrics', '/api/method/auth.verify'), fc.webPath());
+    const verb = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
+    await fc.assert(
+      fc.asyncProperty(path, verb, authorization(), async (p, v, auth) => {
+        const safePath = p.startsWith('/') ? p : `/${p}`;
+        const { status } = await send(safePath, v, v === 'GET' || v === 'HEAD' ? undefined : '{}', { authorization: auth });
+        expect(status).to.be.below(500);
+      }),
+      { seed, numRuns: RUNS },
+    );
+  });
+
+  it('keeps answering afterwards', async () => {
+    const res = await fetch(`${svc.url}/healthz`);
+    expect(res.status).to.equal(200);
+    const reply = await svc.call('frappe.auth.get_logged_user');
+    expect(reply.body.result).to.equal('Administrator');
+  });
+});
