@@ -72,8 +72,11 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
       draining = true;
       await new Promise<void>((resolve) => {
         const cut = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+        // A kept-alive connection turns idle once its last response is out: close it then.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.close(() => {
           clearTimeout(cut);
+          clearInterval(sweep);
           resolve();
         });
         server.closeIdleConnections();

@@ -61,6 +61,13 @@ const NO_HASH = hashSecret('no such key');
 export class Authenticator {
   private readonly known: LRUCache<string, KeyRecord> | undefined;
   private readonly unknown: LRUCache<string, true> | undefined;
+  /**
+   * api_keys seen to exist. Not trusted for anything but this: a client over
+   * its failure limit may still have its token looked up when the key is one
+   * of these, so a correct token is not refused for a neighbour's failures,
+   * while a flood of made-up keys makes no lookups at all.
+   */
+  private readonly existing: LRUCache<string, true>;
   /** Concurrent misses for one api_key share one lookup. */
   private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
   /** Bumped on every change, so a lookup that raced a change is not cached. */
@@ -77,9 +84,13 @@ export class Authenticator {
       this.known = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
       this.unknown = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
     }
+    this.existing = new LRUCache({ max: Math.max(opts.cacheSize, 10_000) });
     this.failuresByAddress = new FailureCounter(opts.failures);
     this.failuresByKey = new FailureCounter(opts.failures);
-    storage.onChange((userId) => this.forgetUser(userId));
+    storage.onChange((userId, apiKey) => {
+      if (apiKey) this.existing.set(apiKey, true);
+      this.forgetUser(userId);
+    });
   }
 
   /**
@@ -87,16 +98,17 @@ export class Authenticator {
    * client address and per api_key. A correct token is never refused for its
    * api_key's failures (someone guessing at it must not lock its owner out):
    * the key's limit only turns further wrong guesses from 401 into 429. An
-   * address over its limit makes no more database lookups: only tokens
-   * already verified (cached) pass until its window ends.
+   * address over its limit gets 429 for everything but tokens of api_keys
+   * known to exist, which are still checked: its made-up keys cost no lookup.
    */
   async authenticate(header: string | undefined, client: Client): Promise<Verdict> {
     const token = header ? parseAuthorization(header) : null;
     const addressWait = this.failuresByAddress.retryAfter(client.address);
     if (addressWait > 0) {
-      const cached = token && this.known?.get(token.apiKey);
-      const verdict = cached ? this.judge(token, cached) : undefined;
-      if (verdict?.ok) return verdict;
+      if (token && this.existing.has(token.apiKey)) {
+        const verdict = await this.check(token);
+        if (verdict.ok) return verdict;
+      }
       return this.limited(addressWait);
     }
     const verdict = header ? await this.check(token) : this.fail('missing');
@@ -170,6 +182,7 @@ export class Authenticator {
       key && user
         ? { apiKey, secretHash: key.secret_hash, userId: user._id, user: user.name, roles: user.roles, enabled: user.enabled }
         : null;
+    if (key) this.existing.set(apiKey, true);
     if (epoch === this.epoch) {
       if (record) this.known?.set(apiKey, record);
       else this.unknown?.set(apiKey, true);

@@ -9,8 +9,8 @@ import { isDuplicateKey } from '../errors.js';
 import { UserStore, ADMINISTRATOR, SYSTEM_MANAGER } from './users.js';
 import { KeyStore } from './keys.js';
 
-/** Told the _id of every user whose record or key was just written. */
-export type ChangeListener = (userId: ObjectId) => void;
+/** Told the _id of every user whose record or key was just written (and the api_key, for a key). */
+export type ChangeListener = (userId: ObjectId, apiKey?: string) => void;
 
 export class Storage {
   readonly users: UserStore;
@@ -21,7 +21,7 @@ export class Storage {
     readonly client: MongoClient,
     readonly db: Db,
   ) {
-    const changed = (userId: ObjectId) => this.listeners.forEach((l) => l(userId));
+    const changed: ChangeListener = (userId, apiKey) => this.listeners.forEach((l) => l(userId, apiKey));
     this.users = new UserStore(db.collection('users'), db.collection('api_keys'), changed);
     this.keys = new KeyStore(db.collection('api_keys'), changed);
   }

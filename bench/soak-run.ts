@@ -1,0 +1,202 @@
+/**
+ * A bounded mixed load against a running service, then a check that nothing
+ * was lost. Used by `npm run soak` and, briefly, by the test suite.
+ *
+ * Each worker owns its own users, so every expectation is exact: a call with
+ * a user's latest secret must succeed, a call with a replaced secret or for a
+ * revoked (disabled or deleted) user must fail with 401, and nothing may
+ * answer 5xx. Bad tokens come from random other loopback addresses, as a
+ * crowd of clients' would, so they meet the failure limits without tripping
+ * them for the honest traffic on 127.0.0.1.
+ */
+import http from 'node:http';
+
+export interface SoakOptions {
+  url: string;
+  adminToken: string;
+  durationMs: number;
+  workers?: number;
+  usersPerWorker?: number;
+  log?: (line: string) => void;
+}
+
+export interface SoakReport {
+  durationMs: number;
+  requests: number;
+  byKind: Record<string, number>;
+  status: Record<string, number>;
+  server5xx: number;
+  violations: string[];
+  finalCheck: { live: number; revoked: number; failed: number };
+}
+
+interface Reply {
+  status: number;
+  body: any;
+}
+
+interface User {
+  name: string;
+  token: string;
+  oldTokens: string[];
+  revoked: boolean;
+}
+
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** From 127.0.0.1 on kept-alive connections, or from `from` on a fresh one. */
+function post(base: string, payload: unknown, token: string | null, from?: string): Promise<Reply> {
+  const url = new URL('/rpc', base);
+  const agent = from ? false : keepAlive;
+  const text = JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent,
+        ...(from ? { localAddress: from } : {}),
+        timeout: 30_000,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `token ${token}` } : {}) },
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (d) => (data += d));
+        res.on('end', () => {
+          let body: unknown;
+          try {
+            body = data ? JSON.parse(data) : undefined;
+          } catch {
+            body = data;
+          }
+          resolve({ status: res.statusCode!, body });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/** A random loopback address other than 127.0.0.1: failures expected by the soak come from "other clients". */
+const elsewhere = () => `127.0.${1 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+
+let nextId = 1;
+const call = (method: string, params?: unknown) => ({ jsonrpc: '2.0', id: nextId++, method, params });
+
+export async function soak(opts: SoakOptions): Promise<SoakReport> {
+  const workers = opts.workers ?? 8;
+  const perWorker = opts.usersPerWorker ?? 4;
+  const log = opts.log ?? (() => {});
+  const report: SoakReport = {
+    durationMs: opts.durationMs,
+    requests: 0,
+    byKind: {},
+    status: {},
+    server5xx: 0,
+    violations: [],
+    finalCheck: { live: 0, revoked: 0, failed: 0 },
+  };
+  const run = `soak${Date.now().toString(36)}`;
+
+  const send = async (kind: string, payload: unknown, token: string | null, from?: string) => {
+    const reply = await post(opts.url, payload, token, from);
+    report.requests++;
+    report.byKind[kind] = (report.byKind[kind] ?? 0) + 1;
+    report.status[reply.status] = (report.status[reply.status] ?? 0) + 1;
+    if (reply.status >= 500) {
+      report.server5xx++;
+      report.violations.push(`${kind}: HTTP ${reply.status} ${JSON.stringify(reply.body)}`);
+    }
+    return reply;
+  };
+  const violation = (what: string) => {
+    if (report.violations.length < 50) report.violations.push(what);
+  };
+  const admin = async (kind: string, method: string, params: unknown) => {
+    const reply = await send(kind, call(method, params), opts.adminToken);
+    if (reply.status !== 200 || reply.body?.error) violation(`${kind}: ${JSON.stringify(reply.body)}`);
+    return reply.body?.result;
+  };
+  const newUser = async (w: number, i: number): Promise<User> => {
+    const name = `${run}-w${w}-u${i}`;
+    await admin('create user', 'user.create', { name });
+    const keys = await admin('rotate', 'frappe.core.doctype.user.user.generate_keys', { user: name });
+    return { name, token: `${keys.api_key}:${keys.api_secret}`, oldTokens: [], revoked: false };
+  };
+  const expectOk = async (u: User) => {
+    const reply = await send('valid call', call('frappe.auth.get_logged_user'), u.token);
+    if (reply.body?.result !== u.name) violation(`valid token of ${u.name} refused: ${reply.status} ${JSON.stringify(reply.body)}`);
+  };
+  // Refused: 401, or 429 should an address have gone over its failure limit.
+  const refused = (status: number) => status === 401 || status === 429;
+  const expectRefused = async (kind: string, token: string, who: string) => {
+    const reply = await send(kind, call('frappe.auth.get_logged_user'), token, elsewhere());
+    if (!refused(reply.status)) violation(`${kind} for ${who} not refused: ${reply.status} ${JSON.stringify(reply.body)}`);
+  };
+
+  const pools: User[][] = [];
+  for (let w = 0; w < workers; w++) {
+    pools.push(await Promise.all(Array.from({ length: perWorker }, (_, i) => newUser(w, i))));
+  }
+  log(`soak: ${workers} workers x ${perWorker} users, ${Math.round(opts.durationMs / 1000)}s`);
+
+  const deadline = Date.now() + opts.durationMs;
+  let made = 0;
+  await Promise.all(
+    pools.map(async (pool, w) => {
+      while (Date.now() < deadline) {
+        const live = pool.filter((u) => !u.revoked);
+        const u = live[Math.floor(Math.random() * live.length)];
+        const roll = Math.random();
+        if (!u || roll < 0.03) {
+          pool.push(await newUser(w, pool.length + made++));
+        } else if (roll < 0.75) {
+          await expectOk(u);
+        } else if (roll < 0.85) {
+          const bad = Math.random() < 0.5 ? `${u.token.split(':')[0]}:tas_${'x'.repeat(30)}` : `nonsense-${Math.random()}`;
+          const reply = await send('bad token', call('frappe.auth.get_logged_user'), bad, elsewhere());
+          if (reply.status !== 401 && reply.status !== 429) violation(`bad token answered ${reply.status}`);
+        } else if (roll < 0.93) {
+          const keys = await admin('rotate', 'frappe.core.doctype.user.user.generate_keys', { user: u.name });
+          u.oldTokens.push(u.token);
+          u.token = `${keys.api_key}:${keys.api_secret}`;
+          if (keys.api_key !== u.oldTokens.at(-1)!.split(':')[0]) violation(`api_key of ${u.name} changed on rotation`);
+          await expectRefused('replaced secret', u.oldTokens.at(-1)!, u.name);
+        } else if (roll < 0.96) {
+          const verify = await admin('verify other', 'auth.verify', { token: u.token });
+          if (verify?.user !== u.name) violation(`auth.verify of ${u.name}: ${JSON.stringify(verify)}`);
+        } else {
+          if (Math.random() < 0.5) await admin('revoke (disable)', 'user.update', { name: u.name, enabled: false });
+          else await admin('revoke (delete)', 'user.delete', { name: u.name });
+          u.revoked = true;
+          await expectRefused('revoked token', u.token, u.name);
+        }
+      }
+    }),
+  );
+
+  // Nothing lost: every live user's latest secret works; every revoked one, and every replaced secret, fails.
+  const finalCheck = async (u: User) => {
+    if (u.revoked) {
+      report.finalCheck.revoked++;
+      const reply = await post(opts.url, call('frappe.auth.get_logged_user'), u.token, elsewhere());
+      if (!refused(reply.status)) (report.finalCheck.failed++, violation(`revoked ${u.name} still answers ${reply.status}`));
+    } else {
+      report.finalCheck.live++;
+      const reply = await post(opts.url, call('frappe.auth.get_logged_user'), u.token);
+      if (reply.body?.result !== u.name) (report.finalCheck.failed++, violation(`live ${u.name} lost its key: ${reply.status}`));
+    }
+    for (const old of u.oldTokens.slice(-2)) {
+      const reply = await post(opts.url, call('frappe.auth.get_logged_user'), old, elsewhere());
+      if (!refused(reply.status)) (report.finalCheck.failed++, violation(`replaced secret of ${u.name} answers ${reply.status}`));
+    }
+  };
+  await Promise.all(pools.map(async (pool) => {
+    for (const u of pool) await finalCheck(u);
+  }));
+  return report;
+}
