@@ -37,6 +37,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** On SIGTERM, how long in-flight requests may take to finish. */
   shutdownTimeoutMs: number;
+  /** Copies of the service on one port (node:cluster); 1 runs no cluster. */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    workers: integer(env, 'WORKERS', 1, 1, 64),
     dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(packageRoot, 'data')),
   };
 }

@@ -12,7 +12,7 @@ export type { Logger };
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   return pino(
-    { level, base: { service: 'tokenauth' } },
+    { level, base: { service: 'tokenauth', pid: process.pid } },
     // Asynchronous stdout: lines written while a write is in flight go out
     // together, so a busy service does not pay one syscall per call. pino
     // flushes what is pending when the process exits.

@@ -87,10 +87,7 @@ export class Authenticator {
     this.existing = new LRUCache({ max: Math.max(opts.cacheSize, 10_000) });
     this.failuresByAddress = new FailureCounter(opts.failures);
     this.failuresByKey = new FailureCounter(opts.failures);
-    storage.onChange((userId, apiKey) => {
-      if (apiKey) this.existing.set(apiKey, true);
-      this.forgetUser(userId);
-    });
+    storage.onChange((userId, apiKey) => this.forget(userId, apiKey));
   }
 
   /**
@@ -190,7 +187,9 @@ export class Authenticator {
     return record;
   }
 
-  private forgetUser(userId: ObjectId): void {
+  /** A user or its key changed: drop what is cached of it (also called for changes made by sibling workers). */
+  forget(userId: ObjectId, apiKey?: string): void {
+    if (apiKey) this.existing.set(apiKey, true);
     this.epoch++;
     this.inflight.clear(); // later checks must not join a lookup that began before the change
     if (!this.known) return;

@@ -33,6 +33,14 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
+// The same as a flat [name, value, ...] list: writeHead() takes it without building
+// a header object first, which on the hot path is worth it.
+const JSON_HEADERS = Object.entries({ ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8' }).flat();
+const EMPTY_HEADERS = Object.entries(SECURITY_HEADERS).flat();
+
+/** The request id rides on the response, to be written with the other headers in one go. */
+const ID = Symbol('requestId');
+type Response = ServerResponse & { [ID]?: string };
 const RPC_PATHS = new Set(['/rpc', '/']);
 const TARPIT_MS = 1000;
 
@@ -50,7 +58,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
 async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const header = req.headers['x-request-id'];
   const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-  res.setHeader('X-Request-Id', requestId);
+  (res as Response)[ID] = requestId;
   if (deps.draining()) res.setHeader('Connection', 'close');
   const path = (req.url ?? '/').split('?', 1)[0]!;
 
@@ -67,7 +75,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
     const { registry } = deps.services.metrics;
     const text = await registry.metrics();
-    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': registry.contentType });
+    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': registry.contentType, 'X-Request-Id': requestId });
     res.end(text);
     return;
   }
@@ -136,7 +144,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const respond = (reply: unknown) => {
     const body = finish(reply);
     // No reply means the request held only notifications.
-    if (body === undefined) res.writeHead(204, SECURITY_HEADERS).end();
+    if (body === undefined) res.writeHead(204, [...EMPTY_HEADERS, 'X-Request-Id', requestId]).end();
     else sendJson(res, 200, body);
   };
   if (payload === undefined) return respond(undefined);
@@ -161,10 +169,12 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-  });
+  res.writeHead(status, [
+    ...JSON_HEADERS,
+    'X-Request-Id',
+    (res as Response)[ID] ?? '',
+    'Content-Length',
+    String(Buffer.byteLength(text)),
+  ]);
   res.end(text);
 }

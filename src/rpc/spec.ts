@@ -39,16 +39,22 @@ export function method<P>(spec: MethodSpec<P>): MethodSpec<P> {
 /**
  * A call's context. Its logger is made on first use: creating a pino child
  * on every request cost a tenth of the hot path, and most calls never log
- * from inside their handler.
+ * from inside their handler. (A class, so every context shares one shape.)
  */
+class Context implements CallContext {
+  private child: Logger | undefined;
+  constructor(
+    readonly caller: Caller,
+    readonly requestId: string,
+    private readonly baseLog: Logger,
+    readonly services: Services,
+  ) {}
+
+  get log(): Logger {
+    return (this.child ??= this.baseLog.child({ req_id: this.requestId, user: this.caller.user }));
+  }
+}
+
 export function callContext(caller: Caller, requestId: string, baseLog: Logger, services: Services): CallContext {
-  let log: Logger | undefined;
-  return {
-    caller,
-    requestId,
-    services,
-    get log() {
-      return (log ??= baseLog.child({ req_id: requestId, user: caller.user }));
-    },
-  };
+  return new Context(caller, requestId, baseLog, services);
 }

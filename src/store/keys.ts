@@ -19,7 +19,7 @@ export interface KeyDoc {
 export class KeyStore {
   constructor(
     private readonly keys: Collection<KeyDoc>,
-    private readonly changed: (userId: ObjectId, apiKey?: string) => void,
+    private readonly changed: (userId: ObjectId, apiKey?: string) => Promise<void>,
   ) {}
 
   /**
@@ -41,7 +41,7 @@ export class KeyStore {
           { upsert: true, returnDocument: 'after' },
         );
         if (!doc) throw new Error('upsert returned no document');
-        this.changed(user._id, doc.api_key);
+        await this.changed(user._id, doc.api_key);
         return doc;
       } catch (err) {
         // Two first-time upserts can both try to insert; the unique index on

@@ -9,8 +9,12 @@ import { isDuplicateKey } from '../errors.js';
 import { UserStore, ADMINISTRATOR, SYSTEM_MANAGER } from './users.js';
 import { KeyStore } from './keys.js';
 
-/** Told the _id of every user whose record or key was just written (and the api_key, for a key). */
-export type ChangeListener = (userId: ObjectId, apiKey?: string) => void;
+/**
+ * Told the _id of every user whose record or key was just written (and the
+ * api_key, for a key). The write's caller waits for every listener, so a
+ * change is in force everywhere it must be before anyone hears it is done.
+ */
+export type ChangeListener = (userId: ObjectId, apiKey?: string) => void | Promise<void>;
 
 export class Storage {
   readonly users: UserStore;
@@ -21,7 +25,9 @@ export class Storage {
     readonly client: MongoClient,
     readonly db: Db,
   ) {
-    const changed: ChangeListener = (userId, apiKey) => this.listeners.forEach((l) => l(userId, apiKey));
+    const changed = async (userId: ObjectId, apiKey?: string) => {
+      await Promise.all(this.listeners.map((l) => l(userId, apiKey)));
+    };
     this.users = new UserStore(db.collection('users'), db.collection('api_keys'), changed);
     this.keys = new KeyStore(db.collection('api_keys'), changed);
   }

@@ -49,7 +49,7 @@ export class UserStore {
   constructor(
     private readonly users: Collection<UserDoc>,
     private readonly keys: Collection<KeyDoc>,
-    private readonly changed: (userId: ObjectId) => void,
+    private readonly changed: (userId: ObjectId) => Promise<void>,
   ) {}
 
   /** Creates the user if missing; never touches an existing one. */
@@ -106,7 +106,7 @@ export class UserStore {
       { returnDocument: 'after' },
     );
     if (!user) throw new AppError('not_found', `User ${name} not found`);
-    this.changed(user._id);
+    await this.changed(user._id);
     return user;
   }
 
@@ -119,7 +119,7 @@ export class UserStore {
   async delete(name: string): Promise<void> {
     const user = await this.users.findOneAndDelete({ name });
     if (!user) throw new AppError('not_found', `User ${name} not found`);
-    this.changed(user._id);
+    await this.changed(user._id);
     await this.keys.deleteMany({ user_id: user._id });
   }
 }
