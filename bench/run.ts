@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { MongoClient } from 'mongodb';
-import { startLocalDatabase, type LocalDatabase } from '../src/localdb/index.js';
+import { startLocalDatabase, freePort, type LocalDatabase } from '../src/localdb/index.js';
+import { withDatabase } from '../src/config.js';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
 
 const { values: opts } = parseArgs({
@@ -59,15 +60,6 @@ const extra: Record<string, unknown> = {};
 
 const children: ChildProcess[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenauth-bench-'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -194,7 +186,7 @@ async function main() {
     baseUri = local.uri;
   }
   const dbName = `tokenauth_bench_${Date.now()}`;
-  const uri = baseUri.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${dbName}`);
+  const uri = withDatabase(baseUri, dbName);
   const keys = JSON.parse(
     execFileSync(process.execPath, ['dist/cli.js', 'execute', 'frappe.core.doctype.user.user.generate_keys', '--args', '["Administrator"]'], {
       env: { ...process.env, MONGODB_URI: uri },

@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { startLocalDatabase, type LocalDatabase } from '../src/localdb/index.js';
+import { startLocalDatabase, freePort, type LocalDatabase } from '../src/localdb/index.js';
+import { withDatabase } from '../src/config.js';
 import { soak } from './soak-run.js';
 
 const { values } = parseArgs({
@@ -26,19 +26,14 @@ async function main(): Promise<number> {
   try {
     if (!url) {
       const base = process.env.MONGODB_URI ?? (local = await startLocalDatabase({ dataDir: tmp, advertise: false, progress: console.error })).uri;
-      const uri = base.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/tokenauth_soak_${Date.now()}`);
+      const uri = withDatabase(base, `tokenauth_soak_${Date.now()}`);
       const keys = JSON.parse(
         execFileSync(process.execPath, ['dist/cli.js', 'execute', 'frappe.core.doctype.user.user.generate_keys', '--args', '["Administrator"]'], {
           env: { ...process.env, MONGODB_URI: uri },
         }).toString(),
       );
       token = `${keys.api_key}:${keys.api_secret}`;
-      const port = await new Promise<number>((resolve) => {
-        const s = net.createServer().listen(0, '127.0.0.1', () => {
-          const p = (s.address() as net.AddressInfo).port;
-          s.close(() => resolve(p));
-        });
-      });
+      const port = await freePort();
       const out = fs.openSync(path.join(tmp, 'service.log'), 'w');
       child = spawn(process.execPath, ['dist/main.js'], {
         env: { ...process.env, MONGODB_URI: uri, PORT: String(port), LOG_LEVEL: 'info' },

@@ -63,6 +63,11 @@ export function dbNameFromUri(uri: string): string | undefined {
   return name || undefined;
 }
 
+/** The same server, another database: the URI with its path replaced. */
+export function withDatabase(uri: string, dbName: string): string {
+  return uri.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${dbName}`);
+}
+
 const DB_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 
 export function loadConfig(env: Env = process.env): Config {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { withDatabase } from '../src/config.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,10 +28,7 @@ function tokenauth(args: string[], env: Record<string, string | undefined>): Pro
   });
 }
 
-/** The same server as MONGODB_URI, another database. */
-function uriFor(dbName: string): string {
-  return process.env.MONGODB_URI!.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${dbName}`);
-}
+const uriFor = (dbName: string) => withDatabase(process.env.MONGODB_URI!, dbName);
 
 describe('tokenauth CLI', function () {
   this.timeout(60_000);

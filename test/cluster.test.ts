@@ -1,12 +1,11 @@
 import { expect } from 'chai';
+import { withDatabase } from '../src/config.js';
 import http from 'node:http';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startService, type TestService } from './harness.js';
 
-function uriFor(dbName: string): string {
-  return process.env.MONGODB_URI!.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${dbName}`);
-}
+const uriFor = (dbName: string) => withDatabase(process.env.MONGODB_URI!, dbName);
 
 /** One call on a fresh connection, so the cluster's round-robin spreads them over the workers. */
 function callFresh(url: string, token: string): Promise<{ status: number; body: any }> {

@@ -1,12 +1,11 @@
 import { expect } from 'chai';
+import { withDatabase } from '../src/config.js';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startService, type TestService } from './harness.js';
 
-function uriFor(dbName: string): string {
-  return process.env.MONGODB_URI!.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${dbName}`);
-}
+const uriFor = (dbName: string) => withDatabase(process.env.MONGODB_URI!, dbName);
 
 /** Starts src/main.ts as its own process and resolves with its URL once it listens. */
 function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {

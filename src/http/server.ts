@@ -11,6 +11,7 @@ import type { JsonRpcServer } from '../rpc/jsonrpc.js';
 import { callContext, type Services } from '../rpc/spec.js';
 import { readBody, BodyTooLarge } from './body.js';
 import { prepare } from '../rpc/envelope.js';
+import { writeSoon } from './flush.js';
 
 export interface HttpDeps {
   /** True once shutdown began: answer what is in flight, then close the connection. */
@@ -144,7 +145,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const respond = (reply: unknown) => {
     const body = finish(reply);
     // No reply means the request held only notifications.
-    if (body === undefined) res.writeHead(204, [...EMPTY_HEADERS, 'X-Request-Id', requestId]).end();
+    if (body === undefined) writeSoon(() => res.writeHead(204, [...EMPTY_HEADERS, 'X-Request-Id', requestId]).end());
     else sendJson(res, 200, body);
   };
   if (payload === undefined) return respond(undefined);
@@ -169,12 +170,14 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, [
-    ...JSON_HEADERS,
-    'X-Request-Id',
-    (res as Response)[ID] ?? '',
-    'Content-Length',
-    String(Buffer.byteLength(text)),
-  ]);
-  res.end(text);
+  writeSoon(() => {
+    res.writeHead(status, [
+      ...JSON_HEADERS,
+      'X-Request-Id',
+      (res as Response)[ID] ?? '',
+      'Content-Length',
+      String(Buffer.byteLength(text)),
+    ]);
+    res.end(text);
+  });
 }

@@ -115,7 +115,7 @@ async function serverCommand(dataDir: string, port: number, progress: (line: str
   };
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
