@@ -16,16 +16,9 @@ export class Metrics {
     labelNames: ['method', 'outcome'] as const,
     registers: [this.registry],
   });
-  readonly callSeconds = new Histogram({
-    name: 'tokenauth_call_duration_seconds',
-    help: 'Time spent in a method, from dispatch to result.',
-    labelNames: ['method'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
-  });
   readonly httpSeconds = new Histogram({
     name: 'tokenauth_http_request_duration_seconds',
-    help: 'Time to answer an HTTP request on the JSON-RPC door, by status.',
+    help: 'Time to answer an HTTP request on the JSON-RPC door, token check included, by status. (One histogram per request, not per call: a per-method histogram cost a tenth of the hot path.)',
     labelNames: ['status'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
@@ -62,9 +55,8 @@ export class Metrics {
     return c;
   }
 
-  call(method: string, outcome: string, seconds: number): void {
-    this.child(`c\0${method}\0${outcome}`, () => this.calls.labels(method, outcome)).inc();
-    this.child(`d\0${method}`, () => this.callSeconds.labels(method)).observe(seconds);
+  call(method: string, outcome: string): void {
+    this.child(`${method}\0${outcome}`, () => this.calls.labels(method, outcome)).inc();
   }
 
   httpRequest(status: number, seconds: number): void {

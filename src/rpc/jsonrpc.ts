@@ -32,7 +32,7 @@ export function createJsonRpcServer(dispatcher: Dispatcher, metrics: Metrics, lo
     // verifier would otherwise write a line per request. Changes and failures at info.
     const logOk = readOnly ? log.debug.bind(log) : log.info.bind(log);
     const record = (ctx: CallContext, outcome: string, ms: number, err?: unknown) => {
-      metrics.call(name, outcome, ms / 1000);
+      metrics.call(name, outcome);
       const line = { req_id: ctx.requestId, user: ctx.caller.user, method: name, outcome, ms };
       if (outcome === 'ok') logOk(line, 'call');
       else if (err === undefined) log.info(line, 'call');
