@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { AppError, ERRORS, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { JsonRpcServer } from '../rpc/jsonrpc.js';
 import { callContext, type Services } from '../rpc/spec.js';
 import { readBody, BodyTooLarge } from './body.js';
@@ -39,9 +40,14 @@ const SECURITY_HEADERS = {
 const JSON_HEADERS = Object.entries({ ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8' }).flat();
 const EMPTY_HEADERS = Object.entries(SECURITY_HEADERS).flat();
 
-/** The request id rides on the response, to be written with the other headers in one go. */
+/**
+ * What rides on the response until it is written: the request id (written
+ * with the other headers in one go) and, on the JSON-RPC door, when the
+ * request began and where to count it (cheaper than a 'finish' listener).
+ */
 const ID = Symbol('requestId');
-type Response = ServerResponse & { [ID]?: string };
+const TIMED = Symbol('timed');
+type Response = ServerResponse & { [ID]?: string; [TIMED]?: { started: number; metrics: Metrics } };
 const RPC_PATHS = new Set(['/rpc', '/']);
 const TARPIT_MS = 1000;
 
@@ -84,8 +90,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
 
   const { log } = deps;
-  const started = performance.now();
-  res.once('finish', () => deps.services.metrics.httpRequest(res.statusCode, (performance.now() - started) / 1000));
+  (res as Response)[TIMED] = { started: performance.now(), metrics: deps.services.metrics };
   let body: string;
   try {
     body = await readBody(req, deps.maxBodyBytes);
@@ -145,7 +150,10 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const respond = (reply: unknown) => {
     const body = finish(reply);
     // No reply means the request held only notifications.
-    if (body === undefined) writeSoon(() => res.writeHead(204, [...EMPTY_HEADERS, 'X-Request-Id', requestId]).end());
+    if (body === undefined) {
+      count(res, 204);
+      writeSoon(() => res.writeHead(204, [...EMPTY_HEADERS, 'X-Request-Id', requestId]).end());
+    }
     else sendJson(res, 200, body);
   };
   if (payload === undefined) return respond(undefined);
@@ -168,8 +176,14 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
   sendJson(res, 405, { error: 'Method not allowed' });
 }
 
+function count(res: Response, status: number): void {
+  const timed = res[TIMED];
+  if (timed) timed.metrics.httpRequest(status, (performance.now() - timed.started) / 1000);
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
+  count(res, status);
   writeSoon(() => {
     res.writeHead(status, [
       ...JSON_HEADERS,

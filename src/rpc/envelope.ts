@@ -32,6 +32,8 @@ function withNullId(r: Record<string, unknown>): Request {
   return (r.id === null ? { ...r, id: NULL_ID } : r) as unknown as Request;
 }
 
+const same = (reply: unknown) => reply;
+
 function restoreId(response: unknown): unknown {
   if (isObject(response) && response.id === NULL_ID) response.id = null;
   return response;
@@ -40,9 +42,10 @@ function restoreId(response: unknown): unknown {
 /** `request` is a parsed JSON object or array (anything else is refused before). */
 export function prepare(request: object): Prepared {
   if (!Array.isArray(request)) {
-    return { payload: withNullId(request as Record<string, unknown>), finish: restoreId };
+    const single = request as Record<string, unknown>;
+    return single.id === null ? { payload: withNullId(single), finish: restoreId } : { payload: single as unknown as Request, finish: same };
   }
-  if (request.length === 0) return { payload: request, finish: (r) => r }; // jayson answers -32600
+  if (request.length === 0) return { payload: request, finish: same }; // jayson answers -32600
   const valid = request.filter(isObject).map(withNullId);
   const invalid = request.length - valid.length;
   return {
