@@ -31,11 +31,17 @@ export function createJsonRpcServer(dispatcher: Dispatcher, metrics: Metrics, lo
     // Reads that succeed are counted in metrics and logged at debug: a busy
     // verifier would otherwise write a line per request. Changes and failures at info.
     const logOk = readOnly ? log.debug.bind(log) : log.info.bind(log);
+    const logsOk = log.isLevelEnabled(readOnly ? 'debug' : 'info');
+    const okCount = metrics.callCounter(name, 'ok');
     const record = (ctx: CallContext, outcome: string, ms: number, err?: unknown) => {
-      metrics.call(name, outcome);
+      if (outcome === 'ok') {
+        okCount.inc();
+        if (logsOk) logOk({ req_id: ctx.requestId, user: ctx.caller.user, method: name, outcome, ms }, 'call');
+        return;
+      }
+      metrics.callCounter(name, outcome).inc();
       const line = { req_id: ctx.requestId, user: ctx.caller.user, method: name, outcome, ms };
-      if (outcome === 'ok') logOk(line, 'call');
-      else if (err === undefined) log.info(line, 'call');
+      if (err === undefined) log.info(line, 'call');
       else log.error({ ...line, err }, 'call failed');
     };
     const handler = (params: unknown, ctx: CallContext, done: (err: unknown, result?: unknown) => void) => {
