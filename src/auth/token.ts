@@ -71,9 +71,13 @@ export function hashSecret(secret: string): string {
 
 /** Constant-time comparison of two hex SHA-256 digests. */
 export function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === 32 && y.length === 32 && timingSafeEqual(x, y);
+  return sameDigest(a, Buffer.from(b, 'hex'));
+}
+
+/** Constant-time comparison of a hex SHA-256 digest with one already in bytes. */
+export function sameDigest(hex: string, digest: Buffer): boolean {
+  const x = Buffer.from(hex, 'hex');
+  return x.length === 32 && digest.length === 32 && timingSafeEqual(x, digest);
 }
 
 export interface TokenParts {

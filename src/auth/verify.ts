@@ -15,7 +15,7 @@ import type { ObjectId } from 'mongodb';
 import { LRUCache } from 'lru-cache';
 import type { Storage } from '../store/storage.js';
 import type { Metrics, AuthFailure } from '../metrics.js';
-import { hashSecret, sameHash, type TokenParts } from './token.js';
+import { hashSecret, sameDigest, type TokenParts } from './token.js';
 import { parseAuthorization } from './credentials.js';
 import { FailureCounter, type LimitOptions } from './limiter.js';
 
@@ -41,7 +41,8 @@ export interface Client {
 
 interface KeyRecord {
   apiKey: string;
-  secretHash: string;
+  /** SHA-256 of the secret, as bytes (decoded once, not on every check). */
+  digest: Buffer;
   userId: ObjectId;
   user: string;
   roles: string[];
@@ -56,7 +57,7 @@ export interface AuthOptions {
 }
 
 // Compared against when the api_key is unknown, so both failures do the same work.
-const NO_HASH = hashSecret('no such key');
+const NO_DIGEST = Buffer.from(hashSecret('no such key'), 'hex');
 
 export class Authenticator {
   private readonly known: LRUCache<string, KeyRecord> | undefined;
@@ -125,7 +126,7 @@ export class Authenticator {
   }
 
   private judge(token: TokenParts, record: KeyRecord | null): Verdict {
-    const matches = sameHash(hashSecret(token.apiSecret), record?.secretHash ?? NO_HASH);
+    const matches = sameDigest(hashSecret(token.apiSecret), record?.digest ?? NO_DIGEST);
     if (!record) return this.fail('unknown_key');
     if (!matches) return this.fail('wrong_secret');
     if (!record.enabled) return this.fail('disabled');
@@ -177,7 +178,7 @@ export class Authenticator {
     if (key && !user) void this.storage.keys.removeOrphan(apiKey).catch(() => {});
     const record: KeyRecord | null =
       key && user
-        ? { apiKey, secretHash: key.secret_hash, userId: user._id, user: user.name, roles: user.roles, enabled: user.enabled }
+        ? { apiKey, digest: Buffer.from(key.secret_hash, 'hex'), userId: user._id, user: user.name, roles: user.roles, enabled: user.enabled }
         : null;
     if (key) this.existing.set(apiKey, true);
     if (epoch === this.epoch) {
