@@ -3,7 +3,7 @@
  * one run, alternating A and B each round, with autocannon on keep-alive
  * connections. Prints a table and writes bench/results.json.
  *
- *   npm run bench -- [--duration 10] [--rounds 3] [--connections 64]
+ *   npm run bench -- [--duration 10] [--rounds 5] [--connections 64]
  *                    [--memory-requests 1000000] [--only single,batch,...]
  *
  * Uses MONGODB_URI if set, else a throwaway local database (as the tests do).
@@ -23,7 +23,7 @@ import { newApiKey, newApiSecret } from '../src/auth/token.js';
 const { values: opts } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     'memory-requests': { type: 'string', default: '1000000' },
     only: { type: 'string' },
