@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { JsonRpcServer } from '../rpc/jsonrpc.js';
 import { callContext, type Services } from '../rpc/spec.js';
-import { readBody, BodyTooLarge } from './body.js';
+import { readBody, BodyTooLarge, ClientGone } from './body.js';
 import { prepare } from '../rpc/envelope.js';
 import { writeSoon } from './flush.js';
 
@@ -52,7 +52,8 @@ const RPC_PATHS = new Set(['/rpc', '/']);
 const TARPIT_MS = 1000;
 
 export function createHttpServer(deps: HttpDeps): http.Server {
-  const server = http.createServer((req, res) => {
+  // Node checks header and request timeouts only this often (30 s by default).
+  const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     handle(deps, req, res).catch((err: unknown) => {
       deps.log.error({ err }, 'unhandled request failure');
       if (!res.headersSent) sendJson(res, 500, rpcError(null, new AppError('internal')));
@@ -95,6 +96,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   try {
     body = await readBody(req, deps.maxBodyBytes);
   } catch (err) {
+    if (err instanceof ClientGone) return;
     if (!(err instanceof BodyTooLarge)) throw err;
     log.info({ req_id: requestId, outcome: 'body_too_large' }, 'request refused');
     res.setHeader('Connection', 'close');
