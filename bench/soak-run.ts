@@ -10,6 +10,7 @@
  * them for the honest traffic on 127.0.0.1.
  */
 import http from 'node:http';
+import { newApiKey, newApiSecret } from '../src/auth/token.js';
 
 export interface SoakOptions {
   url: string;
@@ -157,7 +158,10 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
         } else if (roll < 0.75) {
           await expectOk(u);
         } else if (roll < 0.85) {
-          const bad = Math.random() < 0.5 ? `${u.token.split(':')[0]}:tas_${'x'.repeat(30)}` : `nonsense-${Math.random()}`;
+          // A wrong secret for a real key, a made-up key with a valid checksum, or garbage.
+          const roll2 = Math.random();
+          const bad =
+            roll2 < 0.4 ? `${u.token.split(':')[0]}:${newApiSecret()}` : roll2 < 0.7 ? `${newApiKey()}:${newApiSecret()}` : `nonsense-${Math.random()}`;
           const reply = await send('bad token', call('frappe.auth.get_logged_user'), bad, elsewhere());
           if (reply.status !== 401 && reply.status !== 429) violation(`bad token answered ${reply.status}`);
         } else if (roll < 0.93) {

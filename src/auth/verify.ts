@@ -11,7 +11,7 @@
  * entries. Any write to a user or key on this instance drops that user's
  * entries at once; other instances see it within the TTL.
  */
-import type { ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import { LRUCache } from 'lru-cache';
 import type { Storage } from '../store/storage.js';
 import type { Metrics, AuthFailure } from '../metrics.js';
@@ -58,6 +58,7 @@ export interface AuthOptions {
 
 // Compared against when the api_key is unknown, so both failures do the same work.
 const NO_DIGEST = Buffer.from(hashSecret('no such key'), 'hex');
+const NO_USER = new ObjectId('000000000000000000000000');
 
 export class Authenticator {
   private readonly known: LRUCache<string, KeyRecord> | undefined;
@@ -75,6 +76,7 @@ export class Authenticator {
   private epoch = 0;
   private readonly failuresByAddress: FailureCounter;
   private readonly failuresByKey: FailureCounter;
+  private readonly lookupsWhileLimited: FailureCounter;
 
   constructor(
     private readonly storage: Storage,
@@ -88,6 +90,7 @@ export class Authenticator {
     this.existing = new LRUCache({ max: Math.max(opts.cacheSize, 10_000) });
     this.failuresByAddress = new FailureCounter(opts.failures);
     this.failuresByKey = new FailureCounter(opts.failures);
+    this.lookupsWhileLimited = new FailureCounter(opts.failures);
     storage.onChange((userId, apiKey) => this.forget(userId, apiKey));
   }
 
@@ -96,14 +99,17 @@ export class Authenticator {
    * client address and per api_key. A correct token is never refused for its
    * api_key's failures (someone guessing at it must not lock its owner out):
    * the key's limit only turns further wrong guesses from 401 into 429. An
-   * address over its limit gets 429 for everything but tokens of api_keys
-   * known to exist, which are still checked: its made-up keys cost no lookup.
+   * address over its limit still has its well-formed tokens checked when the
+   * api_key is known to exist, and otherwise for a second allowance of
+   * lookups per window (so a correct key this process has not seen yet, say
+   * one made by the CLI, still gets in); past that it gets 429 without any
+   * lookup. So one address makes at most twice the limit of lookups per window.
    */
   async authenticate(header: string | undefined, client: Client): Promise<Verdict> {
     const token = header ? parseAuthorization(header) : null;
     const addressWait = this.failuresByAddress.retryAfter(client.address);
     if (addressWait > 0) {
-      if (token && this.existing.has(token.apiKey)) {
+      if (token && (this.existing.has(token.apiKey) || this.spareLookup(client.address))) {
         const verdict = await this.check(token);
         if (verdict.ok) return verdict;
       }
@@ -118,6 +124,13 @@ export class Authenticator {
       if (keyWait > 0) return this.limited(keyWait);
     }
     return verdict;
+  }
+
+  /** One more lookup for an address over its limit, while its allowance lasts. */
+  private spareLookup(address: string): boolean {
+    if (this.lookupsWhileLimited.retryAfter(address) > 0) return false;
+    this.lookupsWhileLimited.add(address);
+    return true;
   }
 
   async check(token: TokenParts | null): Promise<Verdict> {
@@ -172,7 +185,9 @@ export class Authenticator {
     const epoch = this.epoch;
     this.metrics.authDbLookups.inc();
     const key = await this.storage.keys.findByApiKey(apiKey);
-    const user = key && (await this.storage.users.findById(key.user_id));
+    // The user is read even for an unknown key (a _id that matches nothing), so
+    // both take two round trips and the time taken tells nothing.
+    const user = await this.storage.users.findById(key?.user_id ?? NO_USER);
     // A key whose user is gone (a deletion cut short between its two writes)
     // authenticates nobody; tidy it away, best effort.
     if (key && !user) void this.storage.keys.removeOrphan(apiKey).catch(() => {});

@@ -14,5 +14,11 @@ export function writeSoon(write: () => void): void {
 function flush(): void {
   const writes = queue;
   queue = [];
-  for (const write of writes) write();
+  for (const write of writes) {
+    try {
+      write();
+    } catch {
+      // One response that cannot be written (its socket is gone) must not stop the others.
+    }
+  }
 }

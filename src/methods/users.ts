@@ -64,7 +64,9 @@ export const userDelete = method<{ name: string }>({
   readOnly: false,
   async handler({ name }, { services, log }) {
     if (name === ADMINISTRATOR) throw new AppError('permission_denied', `${ADMINISTRATOR} cannot be deleted`);
-    await services.storage.users.delete(name);
+    await services.storage.users.delete(name, (err) =>
+      log.warn({ target: name, err }, 'user deleted; its keys stay until first presented (removing them failed)'),
+    );
     log.info({ target: name }, 'user deleted');
     return { name, deleted: true };
   },

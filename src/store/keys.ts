@@ -47,6 +47,9 @@ export class KeyStore {
         // Two first-time upserts can both try to insert; the unique index on
         // user_id lets one win, and the loser's retry updates the winner's doc.
         if (isDuplicateKey(err) && attempt < 5) continue;
+        // The write may have been applied before the reply was lost: drop
+        // what is cached as if it had been, so the old secret is not trusted on.
+        await this.changed(user._id);
         throw err;
       }
     }

@@ -100,26 +100,50 @@ export class UserStore {
   }
 
   async update(name: string, changes: UserChanges): Promise<UserDoc> {
-    const user = await this.users.findOneAndUpdate(
-      { name },
-      { $set: { ...changes, modified_at: new Date() } },
-      { returnDocument: 'after' },
-    );
+    let user: UserDoc | null;
+    try {
+      user = await this.users.findOneAndUpdate(
+        { name },
+        { $set: { ...changes, modified_at: new Date() } },
+        { returnDocument: 'after' },
+      );
+    } catch (err) {
+      await this.forgetOnFailure(name);
+      throw err;
+    }
     if (!user) throw new AppError('not_found', `User ${name} not found`);
     await this.changed(user._id);
     return user;
   }
 
   /**
-   * Removes the user, then its keys. Without transactions this is two writes;
-   * the order makes a failure between them harmless: keys point at the user's
-   * _id, so once the user is gone they authenticate nobody, and a user created
-   * later under the same name gets a new _id and never inherits them.
+   * A write whose reply was lost may still have been applied: tell the
+   * caches as if it had been. If even the lookup fails, there is nothing more
+   * to do here (the cache's TTL bounds the rest).
    */
-  async delete(name: string): Promise<void> {
-    const user = await this.users.findOneAndDelete({ name });
+  private async forgetOnFailure(name: string): Promise<void> {
+    const user = await this.users.findOne({ name }).catch(() => null);
+    if (user) await this.changed(user._id);
+  }
+
+  /**
+   * Removes the user, then its keys. Without transactions this is two writes,
+   * and the first is the deletion: keys point at the user's _id, so once the
+   * user is gone they authenticate nobody, and a user created later under the
+   * same name gets a new _id and never inherits them. Should the second write
+   * fail, the deletion has still happened, so it is reported as done; the
+   * keys left behind are removed the first time one is presented.
+   */
+  async delete(name: string, onLeftover: (err: unknown) => void): Promise<void> {
+    let user: UserDoc | null;
+    try {
+      user = await this.users.findOneAndDelete({ name });
+    } catch (err) {
+      await this.forgetOnFailure(name);
+      throw err;
+    }
     if (!user) throw new AppError('not_found', `User ${name} not found`);
     await this.changed(user._id);
-    await this.keys.deleteMany({ user_id: user._id });
+    await this.keys.deleteMany({ user_id: user._id }).catch(onLeftover);
   }
 }

@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import { startService, bearer, expectError, expectResult, type TestService } from './harness.js';
+
+/** Makes one driver method do its write and then fail as if the reply were lost on the network. */
+function loseReplyOnce(collection: Record<string, unknown>, method: string): void {
+  const original = collection[method] as (...args: unknown[]) => Promise<unknown>;
+  collection[method] = async (...args: unknown[]) => {
+    collection[method] = original;
+    await original.apply(collection, args);
+    throw Object.assign(new Error('connection reset after the write'), { name: 'MongoNetworkError' });
+  };
+}
+
+/** Makes one driver method fail before writing anything. */
+function failOnce(collection: Record<string, unknown>, method: string): void {
+  const original = collection[method];
+  collection[method] = async () => {
+    collection[method] = original;
+    throw Object.assign(new Error('connection reset'), { name: 'MongoNetworkError' });
+  };
+}
+
+describe('writes whose reply is lost', () => {
+  let svc: TestService;
+  before(async () => (svc = await startService({ authCacheTtlMs: 60_000 })));
+  after(async () => svc.close());
+
+  const whoami = (token: string) => svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, bearer(token));
+  const keysCollection = () => (svc.app.services.storage.keys as unknown as { keys: Record<string, unknown> }).keys;
+  const usersCollection = () => (svc.app.services.storage.users as unknown as { users: Record<string, unknown> }).users;
+
+  it('a rotation applied but unanswered (-32050) still stops the old secret at once', async () => {
+    const old = await svc.userWithToken('lost-rotation');
+    expectResult(await whoami(old)); // cached
+    loseReplyOnce(keysCollection(), 'findOneAndUpdate');
+    expectError(await svc.call('frappe.core.doctype.user.user.generate_keys', { user: 'lost-rotation' }), -32050);
+    expectError(await whoami(old), -32001, 401);
+  });
+
+  it('a disable applied but unanswered (-32050) still refuses the user at once', async () => {
+    const token = await svc.userWithToken('lost-disable');
+    expectResult(await whoami(token));
+    loseReplyOnce(usersCollection(), 'findOneAndUpdate');
+    expectError(await svc.call('user.update', { name: 'lost-disable', enabled: false }), -32050);
+    expectError(await whoami(token), -32001, 401);
+  });
+
+  it('a user deletion whose key removal fails is still done, and the key never works again', async () => {
+    const token = await svc.userWithToken('half-gone');
+    expectResult(await whoami(token));
+    failOnce(keysCollection(), 'deleteMany');
+    expect(expectResult(await svc.call('user.delete', { name: 'half-gone' }))).to.deep.equal({ name: 'half-gone', deleted: true });
+    expectError(await whoami(token), -32001, 401);
+    expect(await svc.app.services.storage.db.collection('api_keys').countDocuments({ user: 'half-gone' })).to.equal(0);
+  });
+});
