@@ -3,7 +3,7 @@ import { withDatabase } from '../src/config.js';
 import http from 'node:http';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startService, type TestService } from './harness.js';
+import { startService, ALL_LOGS, ISSUED_SECRETS, type TestService } from './harness.js';
 
 const uriFor = (dbName: string) => withDatabase(process.env.MONGODB_URI!, dbName);
 
@@ -52,6 +52,7 @@ describe('WORKERS=2 (node:cluster)', function () {
 
   after(async () => {
     if (child.exitCode === null) child.kill('SIGKILL');
+    ALL_LOGS.push(...out.split('\n').filter(Boolean)); // into the whole-run secrets audit
     await svc.close();
   });
 
@@ -72,6 +73,7 @@ describe('WORKERS=2 (node:cluster)', function () {
     // Rotate through the cluster: whichever worker does it, the old secret fails on both at once.
     const rotated = await callFreshRpc(url, svc.adminToken, 'frappe.core.doctype.user.user.generate_keys', { user: 'clustered' });
     const fresh = `${rotated.api_key}:${rotated.api_secret}`;
+    ISSUED_SECRETS.add(rotated.api_secret);
     const old = await Promise.all(Array.from({ length: 10 }, () => callFresh(url, token)));
     expect(old.map((r) => r.status)).to.deep.equal(Array(10).fill(401));
     for (let i = 0; i < 10; i++) expect((await callFresh(url, fresh)).status).to.equal(200);

@@ -3,7 +3,7 @@ import { withDatabase } from '../src/config.js';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startService, type TestService } from './harness.js';
+import { startService, ALL_LOGS, type TestService } from './harness.js';
 
 const uriFor = (dbName: string) => withDatabase(process.env.MONGODB_URI!, dbName);
 
@@ -13,9 +13,14 @@ function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; 
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      ALL_LOGS.push(...out.split('\n').filter(Boolean)); // into the whole-run secrets audit
+      resolve(code);
+    }),
+  );
+  let out = '';
   return new Promise((resolve, reject) => {
-    let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /"url":"(http:\/\/[^"]+)".*"msg":"listening"/.exec(out);
