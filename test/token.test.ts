@@ -6,7 +6,7 @@ import {
   isWellFormedSecret,
   parseToken,
   hashSecret,
-  sameHash,
+  sameDigest,
 } from '../src/auth/token.js';
 import { parseAuthorization } from '../src/auth/credentials.js';
 
@@ -46,9 +46,10 @@ describe('token format', () => {
   it('hashes with SHA-256 and compares digests', () => {
     const h = hashSecret('x');
     expect(h).to.match(/^[0-9a-f]{64}$/);
-    expect(sameHash(h, hashSecret('x'))).to.equal(true);
-    expect(sameHash(h, hashSecret('y'))).to.equal(false);
-    expect(sameHash(h, 'short')).to.equal(false);
+    const digest = Buffer.from(h, 'hex');
+    expect(sameDigest(hashSecret('x'), digest)).to.equal(true);
+    expect(sameDigest(hashSecret('y'), digest)).to.equal(false);
+    expect(sameDigest('short', digest)).to.equal(false);
   });
 });
 

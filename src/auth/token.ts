@@ -69,11 +69,6 @@ export function hashSecret(secret: string): string {
   return hash('sha256', secret, 'hex');
 }
 
-/** Constant-time comparison of two hex SHA-256 digests. */
-export function sameHash(a: string, b: string): boolean {
-  return sameDigest(a, Buffer.from(b, 'hex'));
-}
-
 /** Constant-time comparison of a hex SHA-256 digest with one already in bytes. */
 export function sameDigest(hex: string, digest: Buffer): boolean {
   const x = Buffer.from(hex, 'hex');
