@@ -69,7 +69,11 @@ export class Metrics {
   }
 
   cache(result: 'hit' | 'negative_hit' | 'miss'): void {
-    (this.cacheResults[result] ??= this.authCache.labels(result)).inc();
+    this.cacheResults[result].inc();
   }
-  private readonly cacheResults: Partial<Record<string, { inc(): void }>> = {};
+  private readonly cacheResults = {
+    hit: this.authCache.labels('hit'),
+    negative_hit: this.authCache.labels('negative_hit'),
+    miss: this.authCache.labels('miss'),
+  };
 }

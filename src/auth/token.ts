@@ -23,7 +23,7 @@ const CHECKSUM = 6; // 62^6 > 2^32, so any CRC-32 fits
 const randomKeyBody = customAlphabet(BASE62, KEY_BODY);
 const randomSecretBody = customAlphabet(BASE62, SECRET_BODY);
 
-export const API_KEY_PATTERN = `^${KEY_PREFIX}[0-9A-Za-z]{${KEY_BODY}}$`;
+const API_KEY_PATTERN = `^${KEY_PREFIX}[0-9A-Za-z]{${KEY_BODY}}$`;
 const API_KEY_RE = new RegExp(API_KEY_PATTERN);
 const SECRET_RE = new RegExp(`^${SECRET_PREFIX}[0-9A-Za-z]{${SECRET_BODY + CHECKSUM}}$`);
 
