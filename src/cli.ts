@@ -11,6 +11,7 @@ import { createDispatcher, openServices } from './app.js';
 import { useLocalDatabase, type LocalDatabase } from './localdb/index.js';
 import { ADMINISTRATOR } from './store/users.js';
 import { AppError, ERRORS, toAppError } from './errors.js';
+import { operator } from './auth/verify.js';
 
 const HELP = `Usage:
   tokenauth execute <method> [--args JSON-array] [--kwargs JSON-object]
@@ -57,11 +58,12 @@ async function execute(method: string, args: unknown, kwargs: unknown): Promise<
   const services = await openServices(config, uri);
   try {
     const admin = await services.storage.users.get(ADMINISTRATOR);
-    const caller = { user: admin.name, userId: admin._id, roles: admin.roles, apiKey: null };
+    const caller = operator(admin);
     const params = dispatcher.toNamed(method, args, kwargs);
     return await dispatcher.invoke(method, params, {
       caller,
       requestId: `cli-${process.pid}`,
+      address: 'cli',
       log: log.child({ door: 'cli' }),
       services,
     });

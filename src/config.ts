@@ -39,6 +39,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Copies of the service on one port (node:cluster); 1 runs no cluster. */
   workers: number;
+  /** Browser origins allowed to call across origins (CORS); empty: CORS off. */
+  corsOrigins: string[];
+  /** Longest grace_seconds generate_keys accepts (the old secret's life after a rotation). */
+  maxGraceSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +58,21 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
   }
   return Number(raw);
+}
+
+/** CORS_ORIGINS: a comma-separated list of exact origins such as https://tools.example.com. */
+function origins(raw: string | undefined): string[] {
+  const list = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {}
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(`CORS_ORIGINS must list origins such as https://app.example.com, comma-separated (got ${JSON.stringify(origin)})`);
+    }
+  }
+  return list;
 }
 
 /** The database name is the URI's path, as every MongoDB tool reads it. */
@@ -107,6 +126,8 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     workers: integer(env, 'WORKERS', 1, 1, 64),
+    corsOrigins: origins(env.CORS_ORIGINS),
+    maxGraceSeconds: integer(env, 'MAX_GRACE_SECONDS', 7 * 86_400, 0, 365 * 86_400),
     dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(packageRoot, 'data')),
   };
 }

@@ -7,6 +7,7 @@ import { createLogger } from '../src/log.js';
 import { startApp, type App } from '../src/app.js';
 import { startLocalDatabase, type LocalDatabase } from '../src/localdb/index.js';
 import { callContext } from '../src/rpc/spec.js';
+import { operator } from '../src/auth/verify.js';
 import { ADMINISTRATOR } from '../src/store/users.js';
 import { which } from '../src/localdb/which.js';
 import { cacheDir } from '../src/localdb/ferretdb.js';
@@ -46,7 +47,7 @@ describe('database faults', function () {
     const config = { ...loadConfig({ PORT: '0' }), dbName: 'faults', dbTimeoutMs: 1000, authCacheTtlMs: 60_000 };
     app = await startApp(config, db.uri, createLogger('silent'));
     const admin = await app.services.storage.users.get(ADMINISTRATOR);
-    const ctx = callContext({ user: admin.name, userId: admin._id, roles: admin.roles, apiKey: null }, 't', createLogger('silent'), app.services);
+    const ctx = callContext(operator(admin), 't', 'test', createLogger('silent'), app.services);
     const a = (await app.dispatcher.invoke(GENERATE, { user: ADMINISTRATOR }, ctx)) as { api_key: string; api_secret: string };
     adminToken = `${a.api_key}:${a.api_secret}`;
     await app.dispatcher.invoke('user.create', { name: 'bystander' }, ctx);
@@ -100,7 +101,7 @@ describe('database faults', function () {
 
   it('tidies away a key whose user deletion was cut short, and never honours it', async () => {
     const admin = await app.services.storage.users.get(ADMINISTRATOR);
-    const ctx = callContext({ user: admin.name, userId: admin._id, roles: admin.roles, apiKey: null }, 't', createLogger('silent'), app.services);
+    const ctx = callContext(operator(admin), 't', 'test', createLogger('silent'), app.services);
     await app.dispatcher.invoke('user.create', { name: 'half-deleted' }, ctx);
     const k = (await app.dispatcher.invoke(GENERATE, { user: 'half-deleted' }, ctx)) as { api_key: string; api_secret: string };
     // As if user.delete stopped after its first write.

@@ -11,6 +11,7 @@ import { createLogger } from '../src/log.js';
 import { startApp, type App } from '../src/app.js';
 import { ADMINISTRATOR } from '../src/store/users.js';
 import type { CallContext } from '../src/rpc/spec.js';
+import { operator } from '../src/auth/verify.js';
 
 /** Every log line of every service the tests start, and every secret they were shown. */
 export const ALL_LOGS: string[] = [];
@@ -68,8 +69,9 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
   const asAdmin = async (method: string, params: unknown): Promise<any> => {
     const admin = await app.services.storage.users.get(ADMINISTRATOR);
     const ctx: CallContext = {
-      caller: { user: admin.name, userId: admin._id, roles: admin.roles, apiKey: null },
+      caller: operator(admin),
       requestId: 'test',
+      address: 'test',
       log: createLogger('debug', sink),
       services: app.services,
     };

@@ -25,6 +25,13 @@ export interface Caller {
   userId: ObjectId | null;
   roles: string[];
   apiKey: string | null;
+  /** Method-name patterns the token may call (see auth/scopes.ts); empty: no limit beyond the roles. */
+  scopes: readonly string[];
+}
+
+/** The local operator (CLI, tests' direct calls): acts as the given user, holding no token. */
+export function operator(user: { _id: ObjectId; name: string; roles: string[] }): Caller {
+  return { user: user.name, userId: user._id, roles: user.roles, apiKey: null, scopes: [] };
 }
 
 export type Verdict =
@@ -47,6 +54,7 @@ interface KeyRecord {
   user: string;
   roles: string[];
   enabled: boolean;
+  scopes: readonly string[];
 }
 
 export interface AuthOptions {
@@ -143,7 +151,7 @@ export class Authenticator {
     if (!record) return this.fail('unknown_key');
     if (!matches) return this.fail('wrong_secret');
     if (!record.enabled) return this.fail('disabled');
-    return { ok: true, caller: { user: record.user, userId: record.userId, roles: record.roles, apiKey: record.apiKey } };
+    return { ok: true, caller: { user: record.user, userId: record.userId, roles: record.roles, apiKey: record.apiKey, scopes: record.scopes } };
   }
 
   /** For callers that only need yes or no (auth.verify with a token). */
@@ -193,7 +201,7 @@ export class Authenticator {
     if (key && !user) void this.storage.keys.removeOrphan(apiKey).catch(() => {});
     const record: KeyRecord | null =
       key && user
-        ? { apiKey, digest: Buffer.from(key.secret_hash, 'hex'), userId: user._id, user: user.name, roles: user.roles, enabled: user.enabled }
+        ? { apiKey, digest: Buffer.from(key.secret_hash, 'hex'), userId: user._id, user: user.name, roles: user.roles, enabled: user.enabled, scopes: [] }
         : null;
     if (key) this.existing.set(apiKey, true);
     if (epoch === this.epoch) {

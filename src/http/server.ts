@@ -160,7 +160,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     else sendJson(res, 200, body);
   };
   if (payload === undefined) return respond(undefined);
-  const ctx = callContext(verdict.caller, requestId, log, deps.services);
+  const ctx = callContext(verdict.caller, requestId, req.socket.remoteAddress ?? 'unknown', log, deps.services);
   deps.jsonrpc.call(payload, ctx, (err: unknown, response: unknown) => respond(err ?? response ?? undefined));
 }
 

@@ -1,13 +1,17 @@
 /**
- * THE method table. Every door (JSON-RPC, CLI, and later REST and the web
- * page) reads this list and nothing else. Adding a method: a handler file, its
- * two schema files in schemas/, one line here, its tests.
+ * THE method table. Every door (JSON-RPC, Frappe's REST paths, the CLI, the
+ * web page, discovery) reads this list and nothing else. Adding a method: a
+ * handler file, its two schema files in schemas/, one line here, its tests.
  */
 import type { MethodSpec } from '../rpc/spec.js';
 import { generateKeys } from './generate-keys.js';
 import { authVerify } from './auth-verify.js';
 import { getLoggedUser } from './get-logged-user.js';
-import { userCreate, userGet, userList, userUpdate, userDelete } from './users.js';
+import { userCreate, userGet, userUpdate, userDelete } from './users.js';
+import { userList } from './user-list.js';
+import { keysGet, keysList, keysUpdate, keysRevoke } from './keys.js';
+import { auditList } from './audit-list.js';
+import { rpcDiscover } from './discover.js';
 
 export const methodTable: readonly MethodSpec[] = [
   generateKeys,
@@ -18,4 +22,10 @@ export const methodTable: readonly MethodSpec[] = [
   userList,
   userUpdate,
   userDelete,
+  keysGet,
+  keysList,
+  keysUpdate,
+  keysRevoke,
+  auditList,
+  rpcDiscover,
 ];

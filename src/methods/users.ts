@@ -26,16 +26,6 @@ export const userGet = method<{ name: string }>({
   },
 });
 
-export const userList = method<{ start?: number; limit?: number }>({
-  name: 'user.list',
-  summary: 'List users by name, a page at a time.',
-  roles: managers,
-  readOnly: true,
-  async handler({ start = 0, limit = 20 }, { services }) {
-    return (await services.storage.users.list(start, limit)).map(publicUser);
-  },
-});
-
 /** Administrator is the way back in: it can be neither disabled nor stripped of System Manager. */
 function guardAdministrator(name: string, changes: UserChanges): void {
   if (name !== ADMINISTRATOR) return;

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import type { ValidateFunction } from 'ajv';
 import type { CallContext, MethodSpec } from './spec.js';
 import { describeErrors, type SchemaSet } from './schemas.js';
+import { scopesAllow } from '../auth/scopes.js';
 
 interface Entry {
   spec: MethodSpec;
@@ -75,6 +76,9 @@ export class Dispatcher {
     // Permission before validation: a caller without the role learns nothing about the params.
     if (spec.roles.length > 0 && !spec.roles.some((r) => ctx.caller.roles.includes(r))) {
       throw new AppError('permission_denied', `${name} requires the role ${spec.roles.join(' or ')}`);
+    }
+    if (!scopesAllow(ctx.caller.scopes, name)) {
+      throw new AppError('permission_denied', `this token's scopes do not include ${name}`);
     }
     const named = Array.isArray(params) ? this.toNamed(name, params) : (params ?? {});
     if (!validateParams(named)) {

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Caller, Authenticator } from '../auth/verify.js';
 import type { Storage } from '../store/storage.js';
 import type { Metrics } from '../metrics.js';
+import type { ErrorKind } from '../errors.js';
 
 export interface Services {
   storage: Storage;
@@ -16,6 +17,8 @@ export interface Services {
 export interface CallContext {
   caller: Caller;
   requestId: string;
+  /** The client's address, for the audit log ('cli' for the command line). */
+  address: string;
   log: Logger;
   services: Services;
 }
@@ -28,6 +31,11 @@ export interface MethodSpec<P = any> {
   roles: readonly string[];
   /** Changes nothing. Successful read-only calls are logged at debug, all else at info. */
   readOnly: boolean;
+  /**
+   * Errors this method raises itself, beyond those every call can meet
+   * (authentication, permission, params, rate limit, storage); for discovery.
+   */
+  errors?: readonly ErrorKind[];
   handler: (params: P, ctx: CallContext) => Promise<unknown>;
 }
 
@@ -46,6 +54,7 @@ class Context implements CallContext {
   constructor(
     readonly caller: Caller,
     readonly requestId: string,
+    readonly address: string,
     private readonly baseLog: Logger,
     readonly services: Services,
   ) {}
@@ -55,6 +64,6 @@ class Context implements CallContext {
   }
 }
 
-export function callContext(caller: Caller, requestId: string, baseLog: Logger, services: Services): CallContext {
-  return new Context(caller, requestId, baseLog, services);
+export function callContext(caller: Caller, requestId: string, address: string, baseLog: Logger, services: Services): CallContext {
+  return new Context(caller, requestId, address, baseLog, services);
 }
