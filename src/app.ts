@@ -40,7 +40,7 @@ export async function openServices(config: Config, uri: string): Promise<Service
     cacheSize: config.authCacheSize,
     failures: { limit: config.authFailureLimit, windowMs: config.authFailureWindowMs, maxTracked: 100_000 },
   });
-  return { storage, auth, metrics };
+  return { storage, auth, metrics, limits: { maxGraceSeconds: config.maxGraceSeconds } };
 }
 
 export async function startApp(config: Config, uri: string, log: Logger): Promise<App> {

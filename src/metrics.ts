@@ -6,7 +6,7 @@
  */
 import { Registry, Counter, Histogram, collectDefaultMetrics } from 'prom-client';
 
-export type AuthFailure = 'missing' | 'malformed' | 'unknown_key' | 'wrong_secret' | 'disabled' | 'rate_limited';
+export type AuthFailure = 'missing' | 'malformed' | 'unknown_key' | 'wrong_secret' | 'expired' | 'disabled' | 'rate_limited';
 
 export class Metrics {
   readonly registry = new Registry();

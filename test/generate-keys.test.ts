@@ -15,7 +15,7 @@ describe(GENERATE, () => {
 
   it('returns api_key and api_secret, and the pair authenticates', async () => {
     const keys = expectResult(await svc.call(GENERATE, { user: 'svc@example.com' }));
-    expect(keys).to.have.keys('api_key', 'api_secret');
+    expect(keys).to.have.keys('api_key', 'api_secret', 'expires_at', 'scopes', 'previous_valid_until');
     expect(expectResult(await whoami(`${keys.api_key}:${keys.api_secret}`))).to.equal('svc@example.com');
   });
 

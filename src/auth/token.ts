@@ -69,10 +69,14 @@ export function hashSecret(secret: string): string {
   return hash('sha256', secret, 'hex');
 }
 
-/** Constant-time comparison of a hex SHA-256 digest with one already in bytes. */
-export function sameDigest(hex: string, digest: Buffer): boolean {
-  const x = Buffer.from(hex, 'hex');
-  return x.length === 32 && digest.length === 32 && timingSafeEqual(x, digest);
+/** The same digest as bytes, for the token check (no hex round trip on the hot path). */
+export function secretDigest(secret: string): Buffer {
+  return hash('sha256', secret, 'buffer');
+}
+
+/** Constant-time comparison of two SHA-256 digests. */
+export function sameDigest(a: Buffer, b: Buffer): boolean {
+  return a.length === 32 && b.length === 32 && timingSafeEqual(a, b);
 }
 
 export interface TokenParts {

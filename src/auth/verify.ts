@@ -15,7 +15,7 @@ import { ObjectId } from 'mongodb';
 import { LRUCache } from 'lru-cache';
 import type { Storage } from '../store/storage.js';
 import type { Metrics, AuthFailure } from '../metrics.js';
-import { hashSecret, sameDigest, type TokenParts } from './token.js';
+import { secretDigest, sameDigest, type TokenParts } from './token.js';
 import { parseAuthorization } from './credentials.js';
 import { FailureCounter, type LimitOptions } from './limiter.js';
 
@@ -25,13 +25,15 @@ export interface Caller {
   userId: ObjectId | null;
   roles: string[];
   apiKey: string | null;
+  /** When the token stops working (ISO), or null. */
+  expiresAt: string | null;
   /** Method-name patterns the token may call (see auth/scopes.ts); empty: no limit beyond the roles. */
   scopes: readonly string[];
 }
 
 /** The local operator (CLI, tests' direct calls): acts as the given user, holding no token. */
 export function operator(user: { _id: ObjectId; name: string; roles: string[] }): Caller {
-  return { user: user.name, userId: user._id, roles: user.roles, apiKey: null, scopes: [] };
+  return { user: user.name, userId: user._id, roles: user.roles, apiKey: null, expiresAt: null, scopes: [] };
 }
 
 export type Verdict =
@@ -50,11 +52,18 @@ interface KeyRecord {
   apiKey: string;
   /** SHA-256 of the secret, as bytes (decoded once, not on every check). */
   digest: Buffer;
+  /** The secret before the last rotation, accepted until previousUntil (ms). */
+  previousDigest: Buffer;
+  previousUntil: number;
+  /** ms since the epoch; Infinity: never. */
+  expiresAt: number;
   userId: ObjectId;
   user: string;
   roles: string[];
   enabled: boolean;
   scopes: readonly string[];
+  /** Last use written to the database (ms), so it is written at most once a minute. */
+  lastUsedAt: number;
 }
 
 export interface AuthOptions {
@@ -65,7 +74,8 @@ export interface AuthOptions {
 }
 
 // Compared against when the api_key is unknown, so both failures do the same work.
-const NO_DIGEST = Buffer.from(hashSecret('no such key'), 'hex');
+const NO_DIGEST = secretDigest('no such key');
+const LAST_USED_EVERY_MS = 60_000;
 const NO_USER = new ObjectId('000000000000000000000000');
 
 export class Authenticator {
@@ -146,12 +156,44 @@ export class Authenticator {
     return this.judge(token, await this.record(token.apiKey));
   }
 
+  /**
+   * Both digests are always compared, so a key with a grace secret and one
+   * without (or none at all) take the same time. Expiry is told only to a
+   * caller who gave a right secret; to anyone else it is a wrong secret.
+   */
   private judge(token: TokenParts, record: KeyRecord | null): Verdict {
-    const matches = sameDigest(hashSecret(token.apiSecret), record?.digest ?? NO_DIGEST);
+    const presented = secretDigest(token.apiSecret);
+    const current = sameDigest(presented, record?.digest ?? NO_DIGEST);
+    const previous = sameDigest(presented, record?.previousDigest ?? NO_DIGEST);
     if (!record) return this.fail('unknown_key');
-    if (!matches) return this.fail('wrong_secret');
+    const now = Date.now();
+    if (!current && !(previous && now < record.previousUntil)) return this.fail('wrong_secret');
+    if (now >= record.expiresAt) return this.fail('expired');
     if (!record.enabled) return this.fail('disabled');
-    return { ok: true, caller: { user: record.user, userId: record.userId, roles: record.roles, apiKey: record.apiKey, scopes: record.scopes } };
+    if (now - record.lastUsedAt >= LAST_USED_EVERY_MS) this.noteUse(record, now);
+    return {
+      ok: true,
+      caller: {
+        user: record.user,
+        userId: record.userId,
+        roles: record.roles,
+        apiKey: record.apiKey,
+        expiresAt: record.expiresAt === Infinity ? null : new Date(record.expiresAt).toISOString(),
+        scopes: record.scopes,
+      },
+    };
+  }
+
+  /**
+   * last_used_at, written at most once a minute per key (per process), off
+   * the request's path: the call does not wait for it, and a failure only
+   * leaves the time a little stale.
+   */
+  private noteUse(record: KeyRecord, now: number): void {
+    record.lastUsedAt = now; // the cached record, so the next calls skip this
+    this.storage.keys.touch(record.apiKey, new Date(now)).catch(() => {
+      record.lastUsedAt = 0; // try again on the next use
+    });
   }
 
   /** For callers that only need yes or no (auth.verify with a token). */
@@ -201,7 +243,19 @@ export class Authenticator {
     if (key && !user) void this.storage.keys.removeOrphan(apiKey).catch(() => {});
     const record: KeyRecord | null =
       key && user
-        ? { apiKey, digest: Buffer.from(key.secret_hash, 'hex'), userId: user._id, user: user.name, roles: user.roles, enabled: user.enabled, scopes: [] }
+        ? {
+            apiKey,
+            digest: Buffer.from(key.secret_hash, 'hex'),
+            previousDigest: key.previous_secret_hash ? Buffer.from(key.previous_secret_hash, 'hex') : NO_DIGEST,
+            previousUntil: key.previous_valid_until?.getTime() ?? 0,
+            expiresAt: key.expires_at?.getTime() ?? Infinity,
+            userId: user._id,
+            user: user.name,
+            roles: user.roles,
+            enabled: user.enabled,
+            scopes: key.scopes ?? [],
+            lastUsedAt: key.last_used_at?.getTime() ?? 0,
+          }
         : null;
     if (key) this.existing.set(apiKey, true);
     if (epoch === this.epoch) {

@@ -7,7 +7,7 @@ import { SYSTEM_MANAGER } from '../store/users.js';
 export const TOKEN_VERIFIER = 'Token Verifier';
 
 function identity(c: Caller) {
-  return { valid: true, user: c.user, roles: c.roles, api_key: c.apiKey };
+  return { valid: true, user: c.user, roles: c.roles, api_key: c.apiKey, scopes: c.scopes, expires_at: c.expiresAt };
 }
 
 /**

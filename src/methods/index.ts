@@ -10,7 +10,7 @@ import { getLoggedUser } from './get-logged-user.js';
 import { userCreate, userGet, userUpdate, userDelete } from './users.js';
 import { userList } from './user-list.js';
 import { keysGet, keysList, keysUpdate, keysRevoke } from './keys.js';
-import { auditList } from './audit-list.js';
+import { auditList } from './audit.js';
 import { rpcDiscover } from './discover.js';
 
 export const methodTable: readonly MethodSpec[] = [

@@ -1,9 +1,81 @@
-// PLACEHOLDER (lead is writing it): auth.keys.*
-import { method } from '../rpc/spec.js';
+/**
+ * A key's life after generate_keys: read its metadata, list, change expiry
+ * or scopes, revoke. No method here ever returns a secret or its hash.
+ */
+import { method, type CallContext } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
 import { SYSTEM_MANAGER } from '../store/users.js';
-const todo = async (): Promise<never> => { throw new AppError('internal', 'not built yet'); };
-export const keysGet = method({ name: 'auth.keys.get', summary: "Read a user's key metadata.", roles: [], readOnly: true, errors: ['not_found'], handler: todo });
-export const keysList = method({ name: 'auth.keys.list', summary: 'List keys.', roles: [SYSTEM_MANAGER], readOnly: true, handler: todo });
-export const keysUpdate = method({ name: 'auth.keys.update', summary: "Change a key's expiry or scopes.", roles: [SYSTEM_MANAGER], readOnly: false, errors: ['not_found'], handler: todo });
-export const keysRevoke = method({ name: 'auth.keys.revoke', summary: "Revoke a user's key pair.", roles: [], readOnly: false, errors: ['not_found'], handler: todo });
+import { keyInfo } from '../store/keys.js';
+import { audited } from './audit.js';
+import { futureDate } from './dates.js';
+
+/**
+ * System Managers manage every key; anyone else only their own. Checked
+ * before the user is looked up, so a refusal tells nothing about who exists.
+ */
+function mayManage(ctx: CallContext, user: string): void {
+  if (ctx.caller.user !== user && !ctx.caller.roles.includes(SYSTEM_MANAGER)) {
+    throw new AppError('permission_denied', `only ${SYSTEM_MANAGER}s may manage another user's key`);
+  }
+}
+
+export const keysGet = method<{ user: string }>({
+  name: 'auth.keys.get',
+  summary: "Read a user's key metadata (System Manager, or the user itself); never the secret.",
+  roles: [],
+  readOnly: true,
+  errors: ['not_found'],
+  async handler({ user }, ctx) {
+    mayManage(ctx, user);
+    const owner = await ctx.services.storage.users.get(user);
+    return keyInfo(await ctx.services.storage.keys.get(owner));
+  },
+});
+
+export const keysList = method<{ start?: number; limit?: number; user?: string }>({
+  name: 'auth.keys.list',
+  summary: 'List key metadata by user name, a page at a time.',
+  roles: [SYSTEM_MANAGER],
+  readOnly: true,
+  async handler({ start = 0, limit = 20, user }, { services }) {
+    let userId;
+    if (user !== undefined) {
+      const owner = await services.storage.users.find(user);
+      if (!owner) return [];
+      userId = owner._id;
+    }
+    const now = Date.now();
+    return (await services.storage.keys.list(start, limit, userId)).map((k) => keyInfo(k, now));
+  },
+});
+
+export const keysUpdate = method<{ user: string; expires_at?: string | null; scopes?: string[] }>({
+  name: 'auth.keys.update',
+  summary: "Change a key's expiry or scopes; the secret stays.",
+  roles: [SYSTEM_MANAGER],
+  readOnly: false,
+  errors: ['not_found'],
+  async handler({ user, expires_at, scopes }, ctx) {
+    const owner = await ctx.services.storage.users.get(user);
+    const key = await ctx.services.storage.keys.update(owner, { expiresAt: futureDate(expires_at, '/expires_at'), scopes });
+    ctx.log.info({ target: user, api_key: key.api_key }, 'api key updated');
+    await audited(ctx, 'keys.update', user, key.api_key);
+    return keyInfo(key);
+  },
+});
+
+export const keysRevoke = method<{ user: string }>({
+  name: 'auth.keys.revoke',
+  summary: "Revoke a user's key pair (System Manager, or the user itself); the next generate_keys makes a new api_key.",
+  roles: [],
+  readOnly: false,
+  errors: ['not_found'],
+  async handler({ user }, ctx) {
+    mayManage(ctx, user);
+    const owner = await ctx.services.storage.users.get(user);
+    const key = await ctx.services.storage.keys.revoke(owner);
+    ctx.log.info({ target: user, api_key: key.api_key }, 'api key revoked');
+    await audited(ctx, 'keys.revoke', user, key.api_key);
+    return { user, api_key: key.api_key, revoked: true };
+  },
+});

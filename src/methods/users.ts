@@ -1,5 +1,6 @@
 import { method } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
+import { audited } from './audit.js';
 import { ADMINISTRATOR, SYSTEM_MANAGER, publicUser, type NewUser, type UserChanges } from '../store/users.js';
 
 const managers = [SYSTEM_MANAGER];
@@ -9,9 +10,11 @@ export const userCreate = method<NewUser>({
   summary: 'Create a user.',
   roles: managers,
   readOnly: false,
-  async handler(params, { services, log }) {
-    const user = await services.storage.users.create(params);
-    log.info({ target: user.name }, 'user created');
+  errors: ['conflict'],
+  async handler(params, ctx) {
+    const user = await ctx.services.storage.users.create(params);
+    ctx.log.info({ target: user.name }, 'user created');
+    await audited(ctx, 'user.create', user.name);
     return publicUser(user);
   },
 });
@@ -21,6 +24,7 @@ export const userGet = method<{ name: string }>({
   summary: 'Read one user.',
   roles: managers,
   readOnly: true,
+  errors: ['not_found'],
   async handler({ name }, { services }) {
     return publicUser(await services.storage.users.get(name));
   },
@@ -39,10 +43,12 @@ export const userUpdate = method<{ name: string } & UserChanges>({
   summary: "Change a user's full name, roles or enabled flag.",
   roles: managers,
   readOnly: false,
-  async handler({ name, ...changes }, { services, log }) {
+  errors: ['not_found'],
+  async handler({ name, ...changes }, ctx) {
     guardAdministrator(name, changes);
-    const user = await services.storage.users.update(name, changes);
-    log.info({ target: name, fields: Object.keys(changes) }, 'user updated');
+    const user = await ctx.services.storage.users.update(name, changes);
+    ctx.log.info({ target: name, fields: Object.keys(changes) }, 'user updated');
+    await audited(ctx, 'user.update', name);
     return publicUser(user);
   },
 });
@@ -52,12 +58,14 @@ export const userDelete = method<{ name: string }>({
   summary: 'Delete a user and its keys.',
   roles: managers,
   readOnly: false,
-  async handler({ name }, { services, log }) {
+  errors: ['not_found'],
+  async handler({ name }, ctx) {
     if (name === ADMINISTRATOR) throw new AppError('permission_denied', `${ADMINISTRATOR} cannot be deleted`);
-    await services.storage.users.delete(name, (err) =>
-      log.warn({ target: name, err }, 'user deleted; its keys stay until first presented (removing them failed)'),
+    await ctx.services.storage.users.delete(name, (err) =>
+      ctx.log.warn({ target: name, err }, 'user deleted; its keys stay until first presented (removing them failed)'),
     );
-    log.info({ target: name }, 'user deleted');
+    ctx.log.info({ target: name }, 'user deleted');
+    await audited(ctx, 'user.delete', name);
     return { name, deleted: true };
   },
 });

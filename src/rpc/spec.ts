@@ -12,6 +12,8 @@ export interface Services {
   storage: Storage;
   auth: Authenticator;
   metrics: Metrics;
+  /** Limits from the configuration that methods enforce. */
+  limits: { maxGraceSeconds: number };
 }
 
 export interface CallContext {

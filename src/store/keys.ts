@@ -1,5 +1,5 @@
-import type { Collection, ObjectId } from 'mongodb';
-import { isDuplicateKey } from '../errors.js';
+import { ObjectId, type Collection } from 'mongodb';
+import { AppError, isDuplicateKey } from '../errors.js';
 import { newApiKey } from '../auth/token.js';
 import type { UserDoc } from './users.js';
 
@@ -14,7 +14,59 @@ export interface KeyDoc {
   created_at: Date;
   /** When the current secret was issued. */
   rotated_at: Date;
+  /** When the token stops working; null: never. Checked in code (no TTL index: FerretDB has none). */
+  expires_at?: Date | null;
+  /** Method-name patterns the token may call; empty: no limit beyond the roles. */
+  scopes?: string[];
+  /** The secret before the last rotation, valid until previous_valid_until (a grace period). */
+  previous_secret_hash?: string | null;
+  previous_valid_until?: Date | null;
+  /** Last successful use, written at most once a minute per key and process. */
+  last_used_at?: Date | null;
 }
+// Fields marked optional may be missing from keys written before they existed.
+
+/** What anyone is ever shown of a key: metadata, never a secret or its hash. */
+export interface KeyInfo {
+  user: string;
+  api_key: string;
+  created_at: string;
+  rotated_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  scopes: string[];
+  previous_valid_until: string | null;
+}
+
+export function keyInfo(k: KeyDoc, now = Date.now()): KeyInfo {
+  const graceEnds = k.previous_valid_until && k.previous_valid_until.getTime() > now ? k.previous_valid_until : null;
+  return {
+    user: k.user,
+    api_key: k.api_key,
+    created_at: k.created_at.toISOString(),
+    rotated_at: k.rotated_at.toISOString(),
+    last_used_at: k.last_used_at?.toISOString() ?? null,
+    expires_at: k.expires_at?.toISOString() ?? null,
+    scopes: k.scopes ?? [],
+    previous_valid_until: graceEnds?.toISOString() ?? null,
+  };
+}
+
+export interface IssueOptions {
+  /** undefined keeps the key's current expiry; null removes it. */
+  expiresAt?: Date | null | undefined;
+  /** undefined keeps the key's current scopes. */
+  scopes?: string[] | undefined;
+  /** How long the secret being replaced keeps working; 0: it stops at once. */
+  graceSeconds: number;
+}
+
+export interface KeyChanges {
+  expiresAt?: Date | null | undefined;
+  scopes?: string[] | undefined;
+}
+
+const ATTEMPTS = 10;
 
 export class KeyStore {
   constructor(
@@ -23,36 +75,131 @@ export class KeyStore {
   ) {}
 
   /**
-   * Sets a new secret hash on the user's key, creating the key on first use,
-   * in one atomic upsert: the api_key is written only on insert, so it never
-   * changes, and concurrent callers race on one document where the last
-   * writer's secret is the only one that works.
+   * Sets a new secret on the user's key, creating the key (and its api_key,
+   * which never changes afterwards) on first use. A rotation is a
+   * compare-and-set on the secret it replaces, because with a grace period
+   * the old hash must be copied aside, and MongoDB 7 and FerretDB share no
+   * update that reads one field into another. Concurrent rotations retry, so
+   * each one replaces the secret it read, and the last writer's secret is
+   * the current one. `created` tells a first issue from a rotation.
    */
-  async issueSecret(user: UserDoc, secretHash: string): Promise<KeyDoc> {
-    const now = new Date();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const doc = await this.keys.findOneAndUpdate(
-          { user_id: user._id },
+  async issueSecret(user: UserDoc, secretHash: string, opts: IssueOptions): Promise<{ key: KeyDoc; created: boolean }> {
+    try {
+      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        const now = new Date();
+        const current = await this.keys.findOne({ user_id: user._id });
+        if (!current) {
+          const key: KeyDoc = {
+            _id: new ObjectId(),
+            user_id: user._id,
+            user: user.name,
+            api_key: newApiKey(),
+            secret_hash: secretHash,
+            created_at: now,
+            rotated_at: now,
+            expires_at: opts.expiresAt ?? null,
+            scopes: opts.scopes ?? [],
+            previous_secret_hash: null,
+            previous_valid_until: null,
+            last_used_at: null,
+          };
+          try {
+            await this.keys.insertOne(key);
+          } catch (err) {
+            // Another first issue won the unique user_id index: rotate its key instead.
+            if (isDuplicateKey(err)) continue;
+            throw err;
+          }
+          await this.changed(user._id, key.api_key);
+          return { key, created: true };
+        }
+        const expiresAt = opts.expiresAt === undefined ? (current.expires_at ?? null) : opts.expiresAt;
+        if (expiresAt && expiresAt.getTime() <= now.getTime()) {
+          // A new secret on an expired key would be dead on arrival; extending
+          // the key's life must be asked for, never happen by accident.
+          throw new AppError('invalid_params', 'Invalid params', [
+            { path: '/expires_at', message: `the key expired at ${expiresAt.toISOString()}: give a new expires_at, or null for none` },
+          ]);
+        }
+        const grace = opts.graceSeconds > 0;
+        const key = await this.keys.findOneAndUpdate(
+          { _id: current._id, secret_hash: current.secret_hash },
           {
-            $set: { secret_hash: secretHash, rotated_at: now, user: user.name },
-            $setOnInsert: { api_key: newApiKey(), created_at: now },
+            $set: {
+              secret_hash: secretHash,
+              rotated_at: now,
+              user: user.name,
+              expires_at: expiresAt,
+              scopes: opts.scopes ?? current.scopes ?? [],
+              previous_secret_hash: grace ? current.secret_hash : null,
+              previous_valid_until: grace ? new Date(now.getTime() + opts.graceSeconds * 1000) : null,
+            },
           },
-          { upsert: true, returnDocument: 'after' },
+          { returnDocument: 'after' },
         );
-        if (!doc) throw new Error('upsert returned no document');
-        await this.changed(user._id, doc.api_key);
-        return doc;
-      } catch (err) {
-        // Two first-time upserts can both try to insert; the unique index on
-        // user_id lets one win, and the loser's retry updates the winner's doc.
-        if (isDuplicateKey(err) && attempt < 5) continue;
-        // The write may have been applied before the reply was lost: drop
-        // what is cached as if it had been, so the old secret is not trusted on.
-        await this.changed(user._id);
-        throw err;
+        if (!key) continue; // rotated or revoked since we read it: read again
+        await this.changed(user._id, key.api_key);
+        return { key, created: false };
       }
+      throw new AppError('conflict', `The key of ${user.name} is being changed by other calls right now; try again`);
+    } catch (err) {
+      // The write may have been applied before its reply was lost: drop what
+      // is cached as if it had been, so the old secret is not trusted on.
+      if (!(err instanceof AppError)) await this.changed(user._id);
+      throw err;
     }
+  }
+
+  async get(user: UserDoc): Promise<KeyDoc> {
+    const key = await this.keys.findOne({ user_id: user._id });
+    if (!key) throw new AppError('not_found', `User ${user.name} has no API key`);
+    return key;
+  }
+
+  /** Keys by owner name, a page at a time. */
+  async list(start: number, limit: number, userId?: ObjectId): Promise<KeyDoc[]> {
+    return this.keys
+      .find(userId ? { user_id: userId } : {})
+      .sort({ user: 1, _id: 1 })
+      .skip(start)
+      .limit(limit)
+      .toArray();
+  }
+
+  async update(user: UserDoc, changes: KeyChanges): Promise<KeyDoc> {
+    const $set: Partial<KeyDoc> = {};
+    if (changes.expiresAt !== undefined) $set.expires_at = changes.expiresAt;
+    if (changes.scopes !== undefined) $set.scopes = changes.scopes;
+    const key = await this.write(user, () => this.keys.findOneAndUpdate({ user_id: user._id }, { $set }, { returnDocument: 'after' }));
+    await this.changed(user._id, key.api_key);
+    return key;
+  }
+
+  /** Deletes the key pair; the next generate_keys makes a new api_key. */
+  async revoke(user: UserDoc): Promise<KeyDoc> {
+    const key = await this.write(user, () => this.keys.findOneAndDelete({ user_id: user._id }));
+    await this.changed(user._id, key.api_key);
+    return key;
+  }
+
+  private async write(user: UserDoc, op: () => Promise<KeyDoc | null>): Promise<KeyDoc> {
+    let key: KeyDoc | null;
+    try {
+      key = await op();
+    } catch (err) {
+      await this.changed(user._id); // perhaps applied, reply lost: see issueSecret
+      throw err;
+    }
+    if (!key) throw new AppError('not_found', `User ${user.name} has no API key`);
+    return key;
+  }
+
+  /**
+   * Records a use. Not a change: nothing cached depends on it, so the caches
+   * are not told (that would empty them once a minute per key).
+   */
+  async touch(apiKey: string, at: Date): Promise<void> {
+    await this.keys.updateOne({ api_key: apiKey }, { $set: { last_used_at: at } });
   }
 
   /** Removes a key left behind by a user deletion that was cut short. */

@@ -8,6 +8,7 @@ import { MongoClient, type Db, type ObjectId } from 'mongodb';
 import { isDuplicateKey } from '../errors.js';
 import { UserStore, ADMINISTRATOR, SYSTEM_MANAGER } from './users.js';
 import { KeyStore } from './keys.js';
+import { AuditStore } from './audit.js';
 
 /**
  * Told the _id of every user whose record or key was just written (and the
@@ -19,6 +20,7 @@ export type ChangeListener = (userId: ObjectId, apiKey?: string) => void | Promi
 export class Storage {
   readonly users: UserStore;
   readonly keys: KeyStore;
+  readonly audit: AuditStore;
   private readonly listeners: ChangeListener[] = [];
 
   private constructor(
@@ -30,6 +32,7 @@ export class Storage {
     };
     this.users = new UserStore(db.collection('users'), db.collection('api_keys'), changed);
     this.keys = new KeyStore(db.collection('api_keys'), changed);
+    this.audit = new AuditStore(db.collection('audit_log'));
   }
 
   /**
@@ -41,7 +44,6 @@ export class Storage {
     const client = new MongoClient(uri, {
       serverSelectionTimeoutMS: timeoutMs,
       connectTimeoutMS: timeoutMs,
-      // Our queries are single-document and fast; a socket silent this long is a hung server.
       // A socket silent this long means a hung server (our queries are single-document and quick).
       socketTimeoutMS: timeoutMs,
       appName: 'tokenauth',
@@ -62,6 +64,7 @@ export class Storage {
     await this.db.collection('users').createIndex({ name: 1 }, { unique: true, name: 'name_unique' });
     await this.db.collection('api_keys').createIndex({ api_key: 1 }, { unique: true, name: 'api_key_unique' });
     await this.db.collection('api_keys').createIndex({ user_id: 1 }, { unique: true, name: 'user_id_unique' });
+    await this.db.collection('audit_log').createIndex({ at: -1 }, { name: 'at_desc' });
     try {
       await this.users.ensure(ADMINISTRATOR, [SYSTEM_MANAGER]);
     } catch (err) {

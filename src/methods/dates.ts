@@ -1,0 +1,15 @@
+import { AppError } from '../errors.js';
+
+/**
+ * An optional expiry param: undefined stays undefined (keep what is there),
+ * null means none, and a time must lie in the future (a token that expires
+ * before it is handed out is a mistake, not a request).
+ */
+export function futureDate(value: string | null | undefined, path: string): Date | null | undefined {
+  if (value === undefined || value === null) return value;
+  const date = new Date(value);
+  if (date.getTime() <= Date.now()) {
+    throw new AppError('invalid_params', 'Invalid params', [{ path, message: 'must be a time in the future' }]);
+  }
+  return date;
+}
