@@ -3,9 +3,10 @@
  * was lost. Used by `npm run soak` and, briefly, by the test suite.
  *
  * Each worker owns its own users, so every expectation is exact: a call with
- * a user's latest secret must succeed, a call with a replaced secret or for a
- * revoked (disabled or deleted) user must fail with 401, and nothing may
- * answer 5xx. Bad tokens come from random other loopback addresses, as a
+ * a user's latest secret, or with the one before it while a rotation's grace
+ * period lasts, must succeed; a call with a replaced secret or for a revoked
+ * (key revoked, user disabled or deleted) user must fail with 401; and
+ * nothing may answer 5xx. Bad tokens come from random other loopback addresses, as a
  * crowd of clients' would, so they meet the failure limits without tripping
  * them for the honest traffic on 127.0.0.1.
  */
@@ -40,8 +41,12 @@ interface User {
   name: string;
   token: string;
   oldTokens: string[];
+  /** The secret before the last rotation, when that rotation gave it a grace period. */
+  graceToken: string | null;
   revoked: boolean;
 }
+
+const GRACE_SECONDS = 3600; // longer than any soak, so the grace secret must work to the end
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -126,10 +131,10 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
     const name = `${run}-w${w}-u${i}`;
     await admin('create user', 'user.create', { name });
     const keys = await admin('rotate', 'frappe.core.doctype.user.user.generate_keys', { user: name });
-    return { name, token: `${keys.api_key}:${keys.api_secret}`, oldTokens: [], revoked: false };
+    return { name, token: `${keys.api_key}:${keys.api_secret}`, oldTokens: [], graceToken: null, revoked: false };
   };
-  const expectOk = async (u: User) => {
-    const reply = await send('valid call', call('frappe.auth.get_logged_user'), u.token);
+  const expectOk = async (u: User, token = u.token, kind = 'valid call') => {
+    const reply = await send(kind, call('frappe.auth.get_logged_user'), token);
     if (reply.body?.result !== u.name) violation(`valid token of ${u.name} refused: ${reply.status} ${JSON.stringify(reply.body)}`);
   };
   // Refused: 401, or 429 should an address have gone over its failure limit.
@@ -165,18 +170,29 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
           const reply = await send('bad token', call('frappe.auth.get_logged_user'), bad, elsewhere());
           if (reply.status !== 401 && reply.status !== 429) violation(`bad token answered ${reply.status}`);
         } else if (roll < 0.93) {
-          const keys = await admin('rotate', 'frappe.core.doctype.user.user.generate_keys', { user: u.name });
-          u.oldTokens.push(u.token);
+          // Any rotation ends an earlier grace secret; a rotation with grace keeps the one it replaces.
+          const grace = Math.random() < 0.3;
+          const params = grace ? { user: u.name, grace_seconds: GRACE_SECONDS } : { user: u.name };
+          const keys = await admin(grace ? 'rotate with grace' : 'rotate', 'frappe.core.doctype.user.user.generate_keys', params);
+          const replaced = u.token;
+          const ended = [u.graceToken, grace ? null : replaced].filter((t): t is string => t !== null);
+          u.oldTokens.push(...ended);
+          u.graceToken = grace ? replaced : null;
           u.token = `${keys.api_key}:${keys.api_secret}`;
-          if (keys.api_key !== u.oldTokens.at(-1)!.split(':')[0]) violation(`api_key of ${u.name} changed on rotation`);
-          await expectRefused('replaced secret', u.oldTokens.at(-1)!, u.name);
+          if (keys.api_key !== replaced.split(':')[0]) violation(`api_key of ${u.name} changed on rotation`);
+          if (grace) await expectOk(u, replaced, 'grace secret');
+          for (const token of ended) await expectRefused('replaced secret', token, u.name);
         } else if (roll < 0.96) {
           const verify = await admin('verify other', 'auth.verify', { token: u.token });
           if (verify?.user !== u.name) violation(`auth.verify of ${u.name}: ${JSON.stringify(verify)}`);
         } else {
-          if (Math.random() < 0.5) await admin('revoke (disable)', 'user.update', { name: u.name, enabled: false });
-          else await admin('revoke (delete)', 'user.delete', { name: u.name });
+          const how = Math.random();
+          if (how < 0.33) await admin('revoke (disable)', 'user.update', { name: u.name, enabled: false });
+          else if (how < 0.67) await admin('revoke (delete)', 'user.delete', { name: u.name });
+          else await admin('revoke (key)', 'auth.keys.revoke', { user: u.name });
           u.revoked = true;
+          if (u.graceToken) u.oldTokens.push(u.graceToken);
+          u.graceToken = null;
           await expectRefused('revoked token', u.token, u.name);
         }
       }
@@ -191,8 +207,10 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
       if (!refused(reply.status)) (report.finalCheck.failed++, violation(`revoked ${u.name} still answers ${reply.status}`));
     } else {
       report.finalCheck.live++;
-      const reply = await post(opts.url, call('frappe.auth.get_logged_user'), u.token);
-      if (reply.body?.result !== u.name) (report.finalCheck.failed++, violation(`live ${u.name} lost its key: ${reply.status}`));
+      for (const token of u.graceToken ? [u.token, u.graceToken] : [u.token]) {
+        const reply = await post(opts.url, call('frappe.auth.get_logged_user'), token);
+        if (reply.body?.result !== u.name) (report.finalCheck.failed++, violation(`live ${u.name} lost its key: ${reply.status}`));
+      }
     }
     for (const old of u.oldTokens.slice(-2)) {
       const reply = await post(opts.url, call('frappe.auth.get_logged_user'), old, elsewhere());
