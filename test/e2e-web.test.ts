@@ -1,0 +1,367 @@
+/**
+ * The web page at /app, driven end to end in Debian's Chromium through
+ * playwright-core against the real service and database: sign in, create a
+ * user, generate keys, read the secret off the page and prove with a real
+ * JSON-RPC call that it works, rotate, revoke. Every test saves a screenshot
+ * to test-artifacts/screenshots/; one goes to docs/web-page.png for the README.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startService, expectError, expectResult, ISSUED_SECRETS, type TestService } from './harness.js';
+import { WEB_CSP } from '../src/http/web.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.join('test-artifacts', 'screenshots');
+const DOC_SHOT = path.join('docs', 'web-page.png');
+const BAD_TOKEN = 'That api_key and api_secret do not match an enabled user.';
+
+/** This machine has no internet: these flags stop Chromium's own background connections. */
+async function launch(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}. The web page tests need it: install it with ` +
+        '"apt-get install -y chromium" (Debian), or point CHROMIUM_PATH at a Chromium binary.',
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+function slug(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+}
+
+function split(token: string): [string, string] {
+  const at = token.indexOf(':');
+  return [token.slice(0, at), token.slice(at + 1)];
+}
+
+describe('web page in Chromium (/app)', function () {
+  this.timeout(90_000);
+  let svc: TestService;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** Every URL the page asked for, and every console line and CSP violation it caused. */
+  let requests: string[];
+  let consoleLines: string[];
+
+  before(async function () {
+    browser = await launch();
+    svc = await startService();
+    const probe = await fetch(`${svc.url}/app`);
+    if (probe.status !== 200) {
+      throw new Error(`GET /app answered ${probe.status}: src/http/server.ts must route /app and /app/... to serveWebApp (src/http/web.ts)`);
+    }
+  });
+
+  after(async () => {
+    await browser?.close();
+    await svc?.close();
+  });
+
+  async function openPage(viewport = { width: 1100, height: 820 }): Promise<Page> {
+    context = await browser.newContext({ viewport, permissions: ['clipboard-read', 'clipboard-write'] });
+    page = await context.newPage();
+    requests = [];
+    consoleLines = [];
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('console', (m) => consoleLines.push(m.text()));
+    // Recorded by the browser itself, whatever CSP would block.
+    await page.addInitScript(
+      "window.cspViolations = []; document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));",
+    );
+    return page;
+  }
+
+  beforeEach(async () => {
+    await openPage();
+  });
+
+  afterEach(async function () {
+    if (page && !page.isClosed()) {
+      fs.mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SHOTS, `${slug(this.currentTest?.title ?? 'test')}.png`), fullPage: true }).catch(() => {});
+    }
+    await context?.close();
+  });
+
+  /** No request left the service's origin, and nothing broke the CSP. */
+  async function expectOnlySameOrigin(): Promise<void> {
+    const origin = new URL(svc.url).origin;
+    const foreign = requests.filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin);
+    expect(foreign, 'requests outside the service').to.deep.equal([]);
+    expect(await inPage<string[]>('window.cspViolations')).to.deep.equal([]);
+    expect(consoleLines.filter((l) => /Content Security Policy/i.test(l))).to.deep.equal([]);
+  }
+
+  /** Evaluates an expression in the page (a string: this project's types have no DOM). */
+  function inPage<T = unknown>(expression: string): Promise<T> {
+    return page.evaluate(expression) as Promise<T>;
+  }
+
+  async function signIn(token: string): Promise<void> {
+    const [key, secret] = split(token);
+    await page.goto(`${svc.url}/app`);
+    await page.getByLabel('api_key', { exact: true }).fill(key);
+    await page.getByLabel('api_secret', { exact: true }).fill(secret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  async function heading(): Promise<string> {
+    return (await page.locator('main h1').textContent()) ?? '';
+  }
+
+  async function expectHeading(text: string): Promise<void> {
+    await page.locator('main h1', { hasText: text }).waitFor();
+    expect(await heading()).to.equal(text);
+  }
+
+  async function focusedText(): Promise<string> {
+    return inPage<string>("document.activeElement?.textContent ?? ''");
+  }
+
+  /** Reads the secret dialog, remembers the secret for the log audit, closes it, checks it is gone. */
+  async function takeSecret(): Promise<{ key: string; secret: string }> {
+    const dialog = page.getByRole('dialog', { name: /New API secret for/ });
+    await dialog.waitFor();
+    const key = (await dialog.locator('#new-key').textContent()) ?? '';
+    const secret = (await dialog.locator('#new-secret').textContent()) ?? '';
+    ISSUED_SECRETS.add(secret);
+    expect(key).to.match(/^tak_[0-9A-Za-z]{20}$/);
+    expect(secret).to.match(/^tas_[0-9A-Za-z]{30}$/);
+    expect(await dialog.textContent()).to.include('This secret will not be shown again.');
+
+    // Copy: the clipboard holds the secret, and the dialog says so.
+    expect(await focusedText()).to.equal('Copy secret');
+    await dialog.getByRole('button', { name: 'Copy secret' }).click();
+    await dialog.getByText('Copied to the clipboard.').waitFor();
+    expect(await inPage<string>('navigator.clipboard.readText()')).to.equal(secret);
+    await inPage("navigator.clipboard.writeText('')");
+
+    // Escape does not throw it away by accident.
+    await page.keyboard.press('Escape');
+    expect(await dialog.isVisible()).to.equal(true);
+    await dialog.getByRole('button', { name: 'I have copied it, close' }).click();
+    await page.locator('dialog').waitFor({ state: 'detached' });
+
+    // Gone from the page and from every storage the page could use.
+    const html = await page.content();
+    expect(html.includes(secret), html.slice(Math.max(0, html.indexOf(secret) - 300), html.indexOf(secret) + 100)).to.equal(false);
+    const stored = await inPage<string>('JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.cookie');
+    expect(stored).not.to.include(secret);
+    expect(consoleLines.join('\n')).not.to.include(secret);
+    return { key, secret };
+  }
+
+  it('signs in, creates a user, generates, rotates and revokes its keys', async () => {
+    const name = 'jane.web@example.com';
+    await signIn(svc.adminToken);
+    await expectHeading('Users');
+    expect(await page.locator('#who').textContent()).to.equal('Administrator');
+    expect(await focusedText()).to.equal('Users');
+    // The token lives in sessionStorage only.
+    expect(await inPage("sessionStorage.getItem('tokenauth.token')")).to.equal(svc.adminToken);
+    expect(await inPage('localStorage.length')).to.equal(0);
+
+    // Create a user.
+    await page.getByRole('link', { name: 'New user' }).click();
+    await expectHeading('New user');
+    await page.getByLabel('Name (required)').fill(name);
+    await page.getByLabel('Full name').fill('Jane Web');
+    await page.getByLabel('Token Verifier').check();
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await expectHeading(name);
+    await page.locator('#status', { hasText: `User ${name} created.` }).waitFor();
+    const created = expectResult(await svc.call('user.get', { name }));
+    expect(created).to.include({ full_name: 'Jane Web', enabled: true });
+    expect(created.roles).to.deep.equal(['Token Verifier']);
+    const access = page.getByRole('region', { name: 'API Access' });
+    await access.getByText('none yet').waitFor();
+
+    // First keys: no key yet, so no confirmation.
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    const first = await takeSecret();
+    await access.locator('#api-key', { hasText: first.key }).waitFor();
+    expect(await focusedText()).to.equal('Generate Keys');
+    const me = expectResult(await svc.call('auth.verify', {}, `${first.key}:${first.secret}`));
+    expect(me).to.include({ valid: true, user: name, api_key: first.key });
+
+    // Rotate: the dialog explains and asks; Cancel (focused first) changes nothing.
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Generate a new secret?' });
+    await confirm.waitFor();
+    expect(await confirm.textContent()).to.include(`${name} already has the api_key ${first.key}. It stays the same.`);
+    expect(await confirm.textContent()).to.include('A new api_secret replaces the current one at once');
+    expect(await focusedText()).to.equal('Cancel');
+    fs.mkdirSync(path.dirname(DOC_SHOT), { recursive: true });
+    await inPage('window.scrollTo(0, 0)');
+    await page.screenshot({ path: DOC_SHOT });
+    await page.keyboard.press('Escape');
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    expect(await focusedText()).to.equal('Generate Keys');
+    expectResult(await svc.call('auth.verify', {}, `${first.key}:${first.secret}`));
+
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await confirm.getByRole('button', { name: 'Generate new secret' }).click();
+    const second = await takeSecret();
+    expect(second.key).to.equal(first.key);
+    expect(second.secret).not.to.equal(first.secret);
+    expectError(await svc.call('auth.verify', {}, `${first.key}:${first.secret}`), -32001, 401);
+    expect(expectResult(await svc.call('auth.verify', {}, `${second.key}:${second.secret}`)).user).to.equal(name);
+
+    // Revoke, after a confirmation.
+    await access.getByRole('button', { name: 'Revoke keys' }).click();
+    const revoke = page.getByRole('dialog', { name: `Revoke the keys of ${name}?` });
+    await revoke.waitFor();
+    expect(await revoke.textContent()).to.include(`The api_key ${first.key} and its secret stop working at once`);
+    await revoke.getByRole('button', { name: 'Revoke keys' }).click();
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    await page.locator('#status', { hasText: `The keys of ${name} are revoked.` }).waitFor();
+    await access.getByText('none yet').waitFor();
+    expectError(await svc.call('auth.verify', {}, `${second.key}:${second.secret}`), -32001, 401);
+
+    // Generate Keys after a revoke: a new api_key, no confirmation needed.
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    const third = await takeSecret();
+    expect(third.key).not.to.equal(first.key);
+    expect(expectResult(await svc.call('auth.verify', {}, `${third.key}:${third.secret}`)).user).to.equal(name);
+
+    await expectOnlySameOrigin();
+
+    // Sign out forgets the token.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expectHeading('Sign in');
+    expect(await inPage('sessionStorage.length')).to.equal(0);
+  });
+
+  it('tells a wrong token plainly', async () => {
+    await signIn(`tak_${'x'.repeat(20)}:tas_${'y'.repeat(30)}`);
+    await page.getByRole('alert').filter({ hasText: BAD_TOKEN }).waitFor();
+    expect(await heading()).to.equal('Sign in');
+    expect(await inPage('sessionStorage.length')).to.equal(0);
+    // The secret field is emptied; focus waits there for another try.
+    expect(await page.getByLabel('api_secret', { exact: true }).inputValue()).to.equal('');
+    expect(await inPage('document.activeElement?.id')).to.equal('sign-secret');
+    await expectOnlySameOrigin();
+  });
+
+  it('tells a rate-limited address to wait', async () => {
+    const limited = await startService({ authFailureLimit: 1 });
+    try {
+      const wrong = `tak_${'x'.repeat(20)}:tas_${'y'.repeat(30)}`;
+      expectError(await limited.call('auth.verify', {}, wrong), -32001, 401);
+      const [key, secret] = split(wrong);
+      await page.goto(`${limited.url}/app`);
+      await page.getByLabel('api_key', { exact: true }).fill(key);
+      await page.getByLabel('api_secret', { exact: true }).fill(secret);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const alert = page.getByRole('alert').filter({ hasText: 'Too many failed sign-in attempts' });
+      await alert.waitFor();
+      expect(await alert.textContent()).to.match(/Wait \d+ seconds? and try again\./);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refuses a token whose user is not a System Manager', async () => {
+    const token = await svc.userWithToken('verifier.only', ['Token Verifier']);
+    await signIn(token);
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'This key belongs to verifier.only, who is not a System Manager. Only System Managers can use this page.' })
+      .waitFor();
+    expect(await heading()).to.equal('Sign in');
+    expect(await inPage('sessionStorage.length')).to.equal(0);
+    expect(await page.locator('#nav').isHidden()).to.equal(true);
+    await expectOnlySameOrigin();
+  });
+
+  it('serves the page with a strict CSP and only from its allow-list', async () => {
+    const response = await page.goto(`${svc.url}/app`);
+    const headers = response!.headers();
+    expect(headers['content-security-policy']).to.equal(WEB_CSP);
+    expect(WEB_CSP).to.include("default-src 'none'").and.include("script-src 'self'").and.include("frame-ancestors 'none'");
+    expect(headers).to.include({
+      'content-type': 'text/html; charset=utf-8',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+    });
+    // No inline script or style anywhere in the page.
+    const html = await (await fetch(`${svc.url}/app`)).text();
+    expect(html).not.to.match(/<script(?![^>]*\bsrc=)[^>]*>/i);
+    expect(html).not.to.match(/<style|\sstyle=|\son[a-z]+=/i);
+
+    for (const [asset, type] of [['app.js', 'text/javascript'], ['app.css', 'text/css'], ['favicon.svg', 'image/svg+xml']] as const) {
+      const res = await fetch(`${svc.url}/app/${asset}`);
+      expect(res.status, asset).to.equal(200);
+      expect(res.headers.get('content-type'), asset).to.satisfy((t: string) => t.startsWith(type));
+      expect(res.headers.get('content-security-policy')).to.equal(WEB_CSP);
+      const etag = res.headers.get('etag');
+      expect(etag).to.match(/^"/);
+      expect((await fetch(`${svc.url}/app/${asset}`, { headers: { 'If-None-Match': etag! } })).status).to.equal(304);
+    }
+    for (const probe of ['/app/../package.json', '/app/%2e%2e/package.json', '/app/..%2fpackage.json', '/app/nope.js', '/app//etc/passwd', '/app/web.ts']) {
+      const res = await fetch(`${svc.url}${probe}`);
+      expect(res.status, probe).to.equal(404);
+    }
+    expect((await fetch(`${svc.url}/app`, { method: 'POST' })).status).to.equal(405);
+
+    // Browse the whole page: nothing leaves the origin, nothing trips the CSP.
+    await signIn(svc.adminToken);
+    await expectHeading('Users');
+    await page.getByRole('link', { name: 'Administrator' }).click();
+    await expectHeading('Administrator');
+    await page.getByRole('region', { name: 'API Access' }).locator('#api-key').waitFor();
+    expect(requests.length).to.be.greaterThan(4);
+    await expectOnlySameOrigin();
+  });
+
+  it('searches and pages through the users', async () => {
+    for (let i = 0; i < 25; i++) await svc.asAdmin('user.create', { name: `page-user-${String(i).padStart(2, '0')}` });
+    await signIn(svc.adminToken);
+    await expectHeading('Users');
+    const caption = page.locator('table.users caption');
+    await caption.filter({ hasText: 'Users, 1–20' }).waitFor();
+    expect(await page.locator('table.users tbody tr').count()).to.equal(20);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await caption.filter({ hasText: /Users, 21–\d+/ }).waitFor();
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await caption.filter({ hasText: 'Users, 1–20' }).waitFor();
+
+    await page.getByLabel('Search by name').fill('page-user-1');
+    await page.keyboard.press('Enter');
+    await caption.filter({ hasText: 'Users matching “page-user-1”, 1–10 (last page)' }).waitFor();
+    const names = await page.locator('table.users tbody th').allTextContents();
+    expect(names).to.deep.equal(Array.from({ length: 10 }, (_, i) => `page-user-1${i}`));
+    expect(page.url()).to.match(/#\/users\?q=page-user-1$/);
+
+    await page.getByLabel('Search by name').fill('nobody-has-this-name');
+    await page.keyboard.press('Enter');
+    await caption.filter({ hasText: 'No user matches “nobody-has-this-name”.' }).waitFor();
+    await expectOnlySameOrigin();
+  });
+
+  it('fits a narrow window', async () => {
+    await context.close();
+    await openPage({ width: 360, height: 740 });
+    await signIn(svc.adminToken);
+    await expectHeading('Users');
+    const overflow = () => inPage<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(await overflow()).to.be.at.most(0);
+    await page.getByRole('link', { name: 'Administrator' }).click();
+    await expectHeading('Administrator');
+    await page.getByRole('region', { name: 'API Access' }).locator('#api-key').waitFor();
+    expect(await overflow()).to.be.at.most(0);
+    await page.getByRole('button', { name: 'Generate Keys' }).click();
+    await page.getByRole('dialog', { name: 'Generate a new secret?' }).waitFor();
+    expect(await overflow()).to.be.at.most(0);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expectOnlySameOrigin();
+  });
+});
