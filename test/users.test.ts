@@ -92,7 +92,7 @@ describe('user methods', () => {
     });
     it('gives -32602 for bad params', async () => {
       expectError(await svc.call('user.list', { limit: 0 }), -32602);
-      expectError(await svc.call('user.list', { limit: 501 }), -32602);
+      expectError(await svc.call('user.list', { limit: 1001 }), -32602);
       expectError(await svc.call('user.list', { start: -1 }), -32602);
       expectError(await svc.call('user.list', { start: 1.5 }), -32602);
     });

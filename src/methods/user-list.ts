@@ -1,14 +1,30 @@
 import { method } from '../rpc/spec.js';
-import { SYSTEM_MANAGER, publicUser } from '../store/users.js';
+import { SYSTEM_MANAGER } from '../store/users.js';
+import { shapeUser, userQuery } from '../store/user-query.js';
 
-// Helper B extends this with Frappe's list parameters (fields, filters, or_filters, order_by, as_dict).
-export const userList = method<{ start?: number; limit?: number }>({
+/**
+ * Frappe's list parameters (the REST door's GET /api/resource/User passes
+ * them through). The schema checks their shape; user-query.ts turns them into
+ * a query on known fields only, or refuses them with invalid_params.
+ */
+export interface UserListParams {
+  start?: number;
+  limit?: number;
+  fields?: string[] | string | null;
+  filters?: unknown;
+  or_filters?: unknown;
+  order_by?: string | null;
+  as_dict?: boolean | null;
+}
+
+export const userList = method<UserListParams>({
   name: 'user.list',
-  summary: 'List users by name, a page at a time.',
+  summary: 'List users a page at a time, with Frappe-style fields, filters, or_filters, order_by and as_dict.',
   roles: [SYSTEM_MANAGER],
   readOnly: true,
-  async handler({ start = 0, limit = 20 }, { services }) {
-    return (await services.storage.users.list(start, limit)).map(publicUser);
+  async handler(params, { services }) {
+    const query = userQuery(params);
+    const users = await services.storage.users.list(query, params.start ?? 0, params.limit ?? 20);
+    return users.map((u) => shapeUser(u, query));
   },
 });
-

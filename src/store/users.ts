@@ -1,6 +1,7 @@
-import type { Collection, ObjectId } from 'mongodb';
+import type { Collection, Filter, ObjectId } from 'mongodb';
 import { AppError, isDuplicateKey } from '../errors.js';
 import type { KeyDoc } from './keys.js';
+import type { UserQuery } from './user-query.js';
 
 export const ADMINISTRATOR = 'Administrator';
 export const SYSTEM_MANAGER = 'System Manager';
@@ -95,8 +96,18 @@ export class UserStore {
     return user;
   }
 
-  async list(start: number, limit: number): Promise<UserDoc[]> {
-    return this.users.find({}).sort({ name: 1 }).skip(start).limit(limit).toArray();
+  /**
+   * A page of users matching a query built by user-query.ts (only known
+   * fields and its own operators). The projection keeps to public fields, so
+   * no internal id ever leaves here; the documents hold only those fields.
+   */
+  async list(query: Pick<UserQuery, 'filter' | 'sort' | 'projection'>, start: number, limit: number): Promise<Partial<UserDoc>[]> {
+    return this.users
+      .find(query.filter as Filter<UserDoc>, { projection: query.projection })
+      .sort(query.sort)
+      .skip(start)
+      .limit(limit)
+      .toArray() as Promise<Partial<UserDoc>[]>;
   }
 
   async update(name: string, changes: UserChanges): Promise<UserDoc> {
