@@ -4,7 +4,10 @@
  * token cache on (its default), so every change must reach it at once.
  */
 import { expect } from 'chai';
-import { startService, bearer, expectError, expectResult, type TestService } from './harness.js';
+import { startService, bearer, expectError, expectResult, ISSUED_SECRETS, type TestService } from './harness.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { startApp } from '../src/app.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -95,6 +98,9 @@ describe('key lifecycle', () => {
       const past = expectError(await svc.call(GENERATE, { user, expires_at: '2020-01-01T00:00:00Z' }), -32602);
       expect(past.data).to.deep.equal([{ path: '/expires_at', message: 'must be a time in the future' }]);
       expectError(await svc.call(GENERATE, { user, expires_at: 'tomorrow' }), -32602);
+      // A leap second passes the date-time format, but Date cannot read it.
+      const leap = expectError(await svc.call(GENERATE, { user, expires_at: '2030-06-30T23:59:60Z' }), -32602);
+      expect(leap.data[0].path).to.equal('/expires_at');
       expectError(await svc.call('auth.keys.get', { user }), -32004); // nothing was created
     });
 
@@ -218,6 +224,56 @@ describe('key lifecycle', () => {
     });
   });
 
+  describe('races and other instances', () => {
+    it('a rotation racing auth.keys.update reads again, so the update is not undone', async () => {
+      const user = await freshUser();
+      expectResult(await svc.call(GENERATE, { user }));
+      // Between the rotation's read of the key and its write, an update lands.
+      const keys = (svc.app.services.storage.keys as any).keys;
+      const findOne = keys.findOne.bind(keys);
+      let raced = false;
+      keys.findOne = async (...args: unknown[]) => {
+        const doc = await findOne(...args);
+        if (!raced) {
+          raced = true;
+          expectResult(await svc.call('auth.keys.update', { user, scopes: ['auth.verify'] }));
+        }
+        return doc;
+      };
+      try {
+        const rotated = expectResult(await svc.call(GENERATE, { user }));
+        expect(raced).to.equal(true);
+        expect(rotated.scopes).to.deep.equal(['auth.verify']);
+      } finally {
+        keys.findOne = findOne;
+      }
+      expect(expectResult(await svc.call('auth.keys.get', { user })).scopes).to.deep.equal(['auth.verify']);
+    });
+
+    it('a secret rotated on another instance works here within a second, though the old record is cached', async () => {
+      // A second instance on the same database (startApp, not startService: that would rotate Administrator's key).
+      const config = { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: svc.app.services.storage.db.databaseName };
+      const other = await startApp(config, process.env.MONGODB_URI!, createLogger('silent'));
+      try {
+        const user = await freshUser();
+        const first = expectResult(await svc.call(GENERATE, { user }));
+        await works(tokenOf(first)); // cached on this instance
+        const reply = await fetch(`${other.url}/rpc`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...bearer(svc.adminToken) },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: GENERATE, params: { user, grace_seconds: 60 } }),
+        });
+        const second = ((await reply.json()) as { result: { api_key: string; api_secret: string } }).result;
+        ISSUED_SECRETS.add(second.api_secret);
+        await sleep(1000);
+        await works(tokenOf(second));
+        await works(tokenOf(first)); // in its grace period
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
   describe('last_used_at', () => {
     it('is written on use, at most once a minute', async () => {
       const user = await freshUser();
@@ -234,6 +290,15 @@ describe('key lifecycle', () => {
       await sleep(100);
       expect((await keyDoc(keys.api_key))!.last_used_at).to.deep.equal(first);
       expect(expectResult(await svc.call('auth.keys.get', { user })).last_used_at).to.equal(first.toISOString());
+    });
+
+    it('never moves back, whichever instance writes last', async () => {
+      const user = await freshUser();
+      const keys = expectResult(await svc.call(GENERATE, { user }));
+      const later = new Date(Date.now() + 60_000);
+      await svc.app.services.storage.keys.touch(keys.api_key, later);
+      await svc.app.services.storage.keys.touch(keys.api_key, new Date());
+      expect((await keyDoc(keys.api_key))!.last_used_at).to.deep.equal(later);
     });
   });
 

@@ -64,6 +64,8 @@ interface KeyRecord {
   scopes: readonly string[];
   /** Last use written to the database (ms), so it is written at most once a minute. */
   lastUsedAt: number;
+  /** When this record was read from the database (ms). */
+  loadedAt: number;
 }
 
 export interface AuthOptions {
@@ -76,6 +78,7 @@ export interface AuthOptions {
 // Compared against when the api_key is unknown, so both failures do the same work.
 const NO_DIGEST = secretDigest('no such key');
 const LAST_USED_EVERY_MS = 60_000;
+const RECHECK_AFTER_MS = 1000;
 const NO_USER = new ObjectId('000000000000000000000000');
 
 export class Authenticator {
@@ -153,7 +156,22 @@ export class Authenticator {
 
   async check(token: TokenParts | null): Promise<Verdict> {
     if (!token) return this.fail('malformed'); // bad shape or checksum: no lookup at all
-    return this.judge(token, await this.record(token.apiKey));
+    const presented = secretDigest(token.apiSecret);
+    let record = await this.record(token.apiKey);
+    if (record && !this.secretFits(presented, record, Date.now()) && Date.now() - record.loadedAt >= RECHECK_AFTER_MS) {
+      // The secret may have been rotated by another instance since this record
+      // was read: without this, the new secret would be refused here until the
+      // TTL ran out, which breaks rotation without downtime. At most one
+      // re-read per key per RECHECK_AFTER_MS, so wrong guesses cannot hammer the database.
+      this.known?.delete(token.apiKey);
+      record = await this.record(token.apiKey);
+    }
+    return this.judge(presented, record);
+  }
+
+  /** The current secret, or the previous one while its grace period lasts. */
+  private secretFits(presented: Buffer, record: KeyRecord, now: number): boolean {
+    return sameDigest(presented, record.digest) || (now < record.previousUntil && sameDigest(presented, record.previousDigest));
   }
 
   /**
@@ -161,8 +179,7 @@ export class Authenticator {
    * without (or none at all) take the same time. Expiry is told only to a
    * caller who gave a right secret; to anyone else it is a wrong secret.
    */
-  private judge(token: TokenParts, record: KeyRecord | null): Verdict {
-    const presented = secretDigest(token.apiSecret);
+  private judge(presented: Buffer, record: KeyRecord | null): Verdict {
     const current = sameDigest(presented, record?.digest ?? NO_DIGEST);
     const previous = sameDigest(presented, record?.previousDigest ?? NO_DIGEST);
     if (!record) return this.fail('unknown_key');
@@ -255,6 +272,7 @@ export class Authenticator {
             enabled: user.enabled,
             scopes: key.scopes ?? [],
             lastUsedAt: key.last_used_at?.getTime() ?? 0,
+            loadedAt: Date.now(),
           }
         : null;
     if (key) this.existing.set(apiKey, true);

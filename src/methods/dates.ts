@@ -8,6 +8,10 @@ import { AppError } from '../errors.js';
 export function futureDate(value: string | null | undefined, path: string): Date | null | undefined {
   if (value === undefined || value === null) return value;
   const date = new Date(value);
+  // The schema's date-time format admits what Date cannot read (a leap second, 23:59:60).
+  if (Number.isNaN(date.getTime())) {
+    throw new AppError('invalid_params', 'Invalid params', [{ path, message: 'must be a date-time this service can read' }]);
+  }
   if (date.getTime() <= Date.now()) {
     throw new AppError('invalid_params', 'Invalid params', [{ path, message: 'must be a time in the future' }]);
   }

@@ -1,4 +1,4 @@
-import { ObjectId, type Collection } from 'mongodb';
+import { ObjectId, type Collection, type Filter } from 'mongodb';
 import { AppError, isDuplicateKey } from '../errors.js';
 import { newApiKey } from '../auth/token.js';
 import type { UserDoc } from './users.js';
@@ -23,6 +23,8 @@ export interface KeyDoc {
   previous_valid_until?: Date | null;
   /** Last successful use, written at most once a minute per key and process. */
   last_used_at?: Date | null;
+  /** Bumped by every change, so a rotation can tell that nothing changed since it read the key. */
+  revision?: number;
 }
 // Fields marked optional may be missing from keys written before they existed.
 
@@ -77,11 +79,12 @@ export class KeyStore {
   /**
    * Sets a new secret on the user's key, creating the key (and its api_key,
    * which never changes afterwards) on first use. A rotation is a
-   * compare-and-set on the secret it replaces, because with a grace period
-   * the old hash must be copied aside, and MongoDB 7 and FerretDB share no
-   * update that reads one field into another. Concurrent rotations retry, so
-   * each one replaces the secret it read, and the last writer's secret is
-   * the current one. `created` tells a first issue from a rotation.
+   * compare-and-set on the key's revision: with a grace period the old hash
+   * must be copied aside, and kept expiry and scopes carried over, and
+   * MongoDB 7 and FerretDB share no update that reads one field into
+   * another. A rotation or update that lands in between makes it read again,
+   * so none is lost, and the last writer's secret is the current one.
+   * `created` tells a first issue from a rotation.
    */
   async issueSecret(user: UserDoc, secretHash: string, opts: IssueOptions): Promise<{ key: KeyDoc; created: boolean }> {
     try {
@@ -102,6 +105,7 @@ export class KeyStore {
             previous_secret_hash: null,
             previous_valid_until: null,
             last_used_at: null,
+            revision: 0,
           };
           try {
             await this.keys.insertOne(key);
@@ -123,9 +127,11 @@ export class KeyStore {
         }
         const grace = opts.graceSeconds > 0;
         const key = await this.keys.findOneAndUpdate(
-          { _id: current._id, secret_hash: current.secret_hash },
+          // Keys written before revisions existed have none: "still none" is the same test.
+          { _id: current._id, revision: current.revision ?? { $exists: false } } as Filter<KeyDoc>,
           {
             $set: {
+              revision: (current.revision ?? 0) + 1,
               secret_hash: secretHash,
               rotated_at: now,
               user: user.name,
@@ -137,7 +143,7 @@ export class KeyStore {
           },
           { returnDocument: 'after' },
         );
-        if (!key) continue; // rotated or revoked since we read it: read again
+        if (!key) continue; // changed or revoked since we read it: read again
         await this.changed(user._id, key.api_key);
         return { key, created: false };
       }
@@ -170,7 +176,9 @@ export class KeyStore {
     const $set: Partial<KeyDoc> = {};
     if (changes.expiresAt !== undefined) $set.expires_at = changes.expiresAt;
     if (changes.scopes !== undefined) $set.scopes = changes.scopes;
-    const key = await this.write(user, () => this.keys.findOneAndUpdate({ user_id: user._id }, { $set }, { returnDocument: 'after' }));
+    const key = await this.write(user, () =>
+      this.keys.findOneAndUpdate({ user_id: user._id }, { $set, $inc: { revision: 1 } }, { returnDocument: 'after' }),
+    );
     await this.changed(user._id, key.api_key);
     return key;
   }
@@ -199,7 +207,8 @@ export class KeyStore {
    * are not told (that would empty them once a minute per key).
    */
   async touch(apiKey: string, at: Date): Promise<void> {
-    await this.keys.updateOne({ api_key: apiKey }, { $set: { last_used_at: at } });
+    // $max: with several instances, a late write must not move the time back.
+    await this.keys.updateOne({ api_key: apiKey }, { $max: { last_used_at: at } });
   }
 
   /** Removes a key left behind by a user deletion that was cut short. */
