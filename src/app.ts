@@ -50,10 +50,12 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
   const server = createHttpServer({
     draining: () => draining,
     services,
+    dispatcher,
     jsonrpc: createJsonRpcServer(dispatcher, services.metrics, log),
     log,
     maxBodyBytes: config.maxBodyBytes,
     maxBatch: config.maxBatch,
+    corsOrigins: config.corsOrigins,
   });
   server.headersTimeout = config.headersTimeoutMs;
   server.requestTimeout = config.requestTimeoutMs;

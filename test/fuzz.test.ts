@@ -122,6 +122,50 @@ describe(`fuzzing the JSON-RPC door (seed ${seed})`, function () {
     );
   });
 
+  it("answers random REST requests with Frappe's bodies, no 5xx and no internal error", async () => {
+    const name = fc.oneof(fc.constantFrom(...methodTable.map((m) => m.name)), fc.string({ maxLength: 30 }));
+    const path = fc.oneof(
+      fc.tuple(fc.constantFrom('/api/method/', '/api/v1/method/'), name, fc.constantFrom('', '/')).map(([p, n, s]) => `${p}${encodeURIComponent(n)}${s}`),
+      fc
+        .tuple(fc.constantFrom('/api/resource/', '/api/v1/resource/'), fc.constantFrom('User', 'User/', 'Customer', '%E0%A4%A'), fc.oneof(fc.constant(''), fc.string({ maxLength: 20 }).map((s) => `/${encodeURIComponent(s)}`)))
+        .map(([p, d, n]) => `${p}${d}${n}`),
+      fc.webPath().map((p) => `/api/${p.replace(/^\//, '')}`),
+    );
+    const names = fc.constantFrom('name', 'user', 'token', 'start', 'limit', 'limit_start', 'limit_page_length', 'fields', 'filters', 'or_filters', 'order_by', 'as_dict', 'roles', 'enabled', 'full_name', 'data', 'cmd', '_', 'debug', '__proto__', 'constructor', '$where');
+    const value = fc.oneof(fc.string({ maxLength: 30 }), fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)), fc.constantFrom('0', '1', 'true', 'False', 'null', '[]', '{}', '"*"'));
+    const fields = fc.dictionary(names, value, { maxKeys: 4 });
+    const verb = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
+    const body = fc.oneof(
+      fc.constant(undefined),
+      fields.map((f) => ({ type: 'application/x-www-form-urlencoded', text: new URLSearchParams(f).toString() })),
+      fc.dictionary(names, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }).map((o) => ({ type: 'application/json', text: JSON.stringify(o) })),
+      fc.tuple(contentType, fc.string({ maxLength: 100 })).map(([type, text]) => ({ type, text })),
+    );
+    await fc.assert(
+      fc.asyncProperty(path, fields, verb, body, authorization(), async (p, query, v, b, auth) => {
+        const qs = new URLSearchParams(query).toString();
+        const headers: Record<string, string> = { authorization: auth };
+        if (b) headers['content-type'] = b.type;
+        const sendsBody = b !== undefined && v !== 'GET' && v !== 'HEAD';
+        const { status, text } = await send(qs ? `${p}?${qs}` : p, v, sendsBody ? b.text : undefined, headers);
+        expect(status, text).to.be.below(500);
+        if (status === 204 || v === 'HEAD') {
+          expect(text).to.equal('');
+          return;
+        }
+        const reply = JSON.parse(text);
+        if (status >= 400) {
+          expect(reply, text).to.have.keys('exc_type', 'exception', 'exc', '_server_messages');
+          expect(JSON.parse(reply.exc), text).to.deep.equal([reply.exception]);
+          expect(reply.exc_type, text).to.not.equal('Exception');
+        } else {
+          expect(Object.keys(reply), text).to.satisfy((k: string[]) => k.length === 1 && (k[0] === 'message' || k[0] === 'data'));
+        }
+      }),
+      { seed, numRuns: RUNS },
+    );
+  });
+
   it('keeps answering afterwards', async () => {
     const res = await fetch(`${svc.url}/healthz`);
     expect(res.status).to.equal(200);

@@ -1,0 +1,41 @@
+/**
+ * Frappe's error body, as v1 of its REST API sends it (frappe/utils/response.py:
+ * report_error and make_logs):
+ *
+ *   exc_type          the exception class's name, e.g. "ValidationError"
+ *   exception         the traceback's last line, "frappe.exceptions.ValidationError: <message>"
+ *   exc               JSON text of a list of tracebacks; frappe-client raises
+ *                     FrappeException when it is present (post_process in
+ *                     frappeclient.py). We send that last line only, never a stack.
+ *   _server_messages  JSON text of a list of JSON texts, each a message dialog
+ *                     {message, title, indicator: "red"} as frappe.throw queues it.
+ *
+ * Invalid params give one message per failing path ("/user: must match ...").
+ */
+import { ERRORS, type AppError } from '../errors.js';
+import type { ParamProblem } from '../rpc/schemas.js';
+
+export interface FrappeErrorBody {
+  exc_type: string;
+  exception: string;
+  exc: string;
+  _server_messages: string;
+}
+
+export function frappeError(err: AppError): FrappeErrorBody {
+  const { excType, message: title } = ERRORS[err.kind];
+  const problems = err.kind === 'invalid_params' && Array.isArray(err.data) ? (err.data as ParamProblem[]) : [];
+  const messages = problems.length > 0 ? problems.map((p) => `${p.path}: ${p.message}`) : [err.message];
+  const text = problems.length > 0 ? `${err.message}: ${messages.join('; ')}` : err.message;
+  // Python prints a built-in exception without its module.
+  const exception = `${excType === 'Exception' ? '' : 'frappe.exceptions.'}${excType}: ${text}`;
+  return {
+    exc_type: excType,
+    exception,
+    exc: JSON.stringify([exception]),
+    _server_messages: JSON.stringify(messages.map((message) => JSON.stringify({ message, title, indicator: 'red' }))),
+  };
+}
+
+/** The same, in the shape gate.ts takes (Frappe's body has no request id). */
+export const frappeErrorBody = (_id: unknown, err: AppError): FrappeErrorBody => frappeError(err);

@@ -1,0 +1,46 @@
+/**
+ * How every door refuses a request whose token check failed, so the
+ * JSON-RPC door and Frappe's REST door answer 401 and 429 the same way and
+ * only the body differs (each door passes its own error shape). Plain
+ * functions called after the door awaited `auth.authenticate` itself: the
+ * JSON-RPC hot path pays nothing for the sharing.
+ */
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { AppError, ERRORS, toAppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Verdict } from '../auth/verify.js';
+import { sendJson } from './send.js';
+
+/** A door's error body: JSON-RPC's envelope (with the request's id) or Frappe's. */
+export type ErrorBody = (id: string | number | null, err: AppError) => unknown;
+
+export type Refusal = Extract<Verdict, { ok: false }>;
+
+const TARPIT_MS = 1000;
+
+/** The token check itself threw (the database is down): its error, in the door's shape. */
+export function checkFailed(log: Logger, res: ServerResponse, requestId: string, err: unknown, id: string | number | null, body: ErrorBody): void {
+  const appErr = toAppError(err);
+  log.error({ req_id: requestId, outcome: appErr.kind, err }, 'token check failed');
+  sendJson(res, ERRORS[appErr.kind].http, body(id, appErr));
+}
+
+/**
+ * 401 with WWW-Authenticate, or 429 with Retry-After after a tarpit.
+ * `started` is when the request began (performance.now()).
+ */
+export function refuse(log: Logger, res: ServerResponse, requestId: string, verdict: Refusal, started: number, id: string | number | null, body: ErrorBody): void {
+  log.info({ req_id: requestId, outcome: 'authentication_failed', reason: verdict.reason }, 'request refused');
+  if (verdict.reason === 'rate_limited') {
+    res.setHeader('Retry-After', String(verdict.retryAfter));
+    // A tarpit: a client over its limit waits for each refusal, so a flood
+    // on kept-alive connections slows to a trickle instead of taking the CPU.
+    // Counted from the request's start, so whether a lookup ran first does not show.
+    const reply = body(id, new AppError('rate_limited', 'Too many failed authentication attempts'));
+    setTimeout(() => sendJson(res, 429, reply), Math.max(0, TARPIT_MS - (performance.now() - started)));
+    return;
+  }
+  res.setHeader('WWW-Authenticate', 'token');
+  sendJson(res, 401, body(id, new AppError('authentication_failed')));
+}

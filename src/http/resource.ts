@@ -1,0 +1,184 @@
+/**
+ * Frappe's document routes for the one doctype this service holds, User,
+ * each mapped onto a method of the table (so roles, scopes and schemas apply
+ * as on every door). Mirrors frappe/api/v1.py:
+ *
+ *   GET    /api/resource/User          document_list -> user.list   {"data": [...]}
+ *   POST   /api/resource/User          create_doc    -> user.create {"data": doc}
+ *   GET    /api/resource/User/<name>   read_doc      -> user.get    {"data": doc}
+ *   PUT    /api/resource/User/<name>   update_doc    -> user.update {"data": doc}
+ *   DELETE /api/resource/User/<name>   delete_doc    -> user.delete 202 {"data": "ok"}
+ *
+ * A document carries "doctype": "User", as Frappe's do: frappe-client's
+ * update(doc) builds its URL from doc["doctype"], so a document read here can
+ * be changed and sent back as it is.
+ */
+import { AppError } from '../errors.js';
+import { NOISE, type Coercer, type Input } from './params.js';
+
+export const DOCTYPE = 'User';
+
+export interface Plan {
+  method: string;
+  params: Record<string, unknown>;
+  /** HTTP status on success. */
+  status: number;
+  reply(result: unknown): unknown;
+  /** Param names this door renamed (ours -> the name the client sent), to put back in error paths. */
+  renames?: ReadonlyMap<string, string>;
+}
+
+/** Frappe's list parameters and their names in user.list. */
+const LIST_NAMES = new Map([
+  ['limit_start', 'start'],
+  ['limit_page_length', 'limit'],
+  ['limit', 'limit'],
+]);
+/**
+ * Frappe's get_list takes these but they do not apply here: `debug` only
+ * prints the SQL on the server, `parent` names the parent of a child-table
+ * doctype, `expand` expands link fields and User has none. Ignored, as the
+ * issue asks for inapplicable parameters.
+ */
+const LIST_INAPPLICABLE = new Set(['debug', 'parent', 'expand']);
+/** JSON-encoded list parameters for which an empty list or object means "not given". */
+const LIST_JSON = new Set(['fields', 'filters', 'or_filters']);
+/** Frappe's page size when none is given (document_list in frappe/api/v1.py). */
+const DEFAULT_PAGE = 20;
+/**
+ * Frappe's fields when none are given: only the name (DatabaseQuery.execute
+ * in frappe/model/db_query.py). user.list's own default is every field; this
+ * door answers as Frappe does, and `fields=["*"]` asks for all.
+ */
+const DEFAULT_FIELDS = ['name'];
+/** The page size Frappe's 0 ("no limit") becomes when user.list's schema states no maximum. */
+const FALLBACK_MAX_PAGE = 1000;
+
+/**
+ * Params Frappe's read_doc does not read, though frappe-client's get_doc
+ * sends `fields` and `filters` with it: ignored here too.
+ */
+const READ_IGNORED = new Set(['fields', 'filters', 'expand_links']);
+/** Bookkeeping fields of a document, set by the service, never by a client. */
+const BOOKKEEPING = ['doctype', 'created_at', 'modified_at', 'flags'];
+
+const asDoc = (result: unknown) => ({ data: { doctype: DOCTYPE, ...(result as object) } });
+
+export function listPlan(input: Input, coercer: Coercer): Plan {
+  const method = 'user.list';
+  const renames = new Map<string, string>();
+  const rename = <T>(source: Iterable<[string, T]>, empty: (name: string, v: T) => boolean, pageGiven: boolean) => {
+    const out = new Map<string, T>();
+    for (const [name, value] of source) {
+      if (NOISE.has(name) || LIST_INAPPLICABLE.has(name) || empty(name, value)) continue;
+      // document_list: limit_page_length, when sent, wins over its alias limit.
+      if (name === 'limit' && pageGiven) continue;
+      const ours = LIST_NAMES.get(name) ?? name;
+      if (renames.has(ours)) throw givenTwice(name);
+      renames.set(ours, name);
+      out.set(ours, value);
+    }
+    return out;
+  };
+  const pageGiven = has(input, 'limit_page_length', isEmptyText, isEmptyValue);
+  const text = rename(input.fields, isEmptyText, pageGiven);
+  const typed = rename(Object.entries(input.json ?? {}), isEmptyValue, pageGiven);
+
+  const params = coercer.coerce(method, text);
+  for (const [k, v] of typed) params.set(k, v);
+  if (!params.has('fields')) params.set('fields', DEFAULT_FIELDS);
+  const limit = params.get('limit');
+  if (limit === undefined) params.set('limit', DEFAULT_PAGE);
+  // Frappe's 0 is "no limit"; here it is the largest page user.list serves.
+  else if (limit === 0) params.set('limit', coercer.maximum(method, 'limit') ?? FALLBACK_MAX_PAGE);
+  return { method, params: Object.fromEntries(params), status: 200, reply: (data) => ({ data }), renames };
+}
+
+export function readPlan(name: string, input: Input, coercer: Coercer): Plan {
+  const rest = without(input, READ_IGNORED);
+  return { method: 'user.get', params: named(name, coercer.params('user.get', rest)), status: 200, reply: asDoc };
+}
+
+export function createPlan(input: Input, coercer: Coercer): Plan {
+  const doc = documentOf(input, coercer, 'user.create');
+  for (const field of BOOKKEEPING) delete doc[field];
+  return { method: 'user.create', params: doc, status: 200, reply: asDoc };
+}
+
+export function updatePlan(name: string, input: Input, coercer: Coercer): Plan {
+  const doc = documentOf(input, coercer, 'user.update');
+  for (const field of BOOKKEEPING) delete doc[field];
+  if ('name' in doc) {
+    if (doc.name !== name) {
+      throw new AppError('invalid_params', 'Invalid params', [{ path: '/name', message: 'must be the name in the URL (renaming is not supported)' }]);
+    }
+    delete doc.name;
+  }
+  return { method: 'user.update', params: named(name, doc), status: 200, reply: asDoc };
+}
+
+export function deletePlan(name: string, input: Input, coercer: Coercer): Plan {
+  // delete_doc sets http_status_code 202 and returns "ok".
+  return { method: 'user.delete', params: named(name, coercer.params('user.delete', input)), status: 202, reply: () => ({ data: 'ok' }) };
+}
+
+/**
+ * The document a create or update sends, where Frappe's get_request_form_data
+ * looks: a `data` field holding it as JSON (frappe-client's insert and
+ * update), else the JSON body, else the form fields themselves.
+ */
+function documentOf(input: Input, coercer: Coercer, method: string): Record<string, unknown> {
+  const data = input.json && 'data' in input.json ? input.json.data : input.fields.get('data');
+  if (data === undefined) return coercer.params(method, input);
+  const others = [...input.fields.keys(), ...Object.keys(input.json ?? {})].filter((k) => k !== 'data' && !NOISE.has(k));
+  if (others.length > 0) {
+    throw new AppError('invalid_params', 'Invalid params', others.map((k) => ({ path: `/${k}`, message: 'is not read when the document is sent in `data`' })));
+  }
+  let doc = data;
+  if (typeof data === 'string') {
+    try {
+      doc = JSON.parse(data);
+    } catch {
+      throw new AppError('invalid_params', 'Invalid params', [{ path: '/data', message: 'must be a JSON object' }]);
+    }
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new AppError('invalid_params', 'Invalid params', [{ path: '/data', message: 'must be a JSON object' }]);
+  }
+  // A copy built from entries: a member named __proto__ stays an own property.
+  return Object.fromEntries(Object.entries(doc));
+}
+
+/** The name from the URL first; the same name also given as a param is an error. */
+function named(name: string, params: Record<string, unknown>): Record<string, unknown> {
+  if ('name' in params) throw givenTwice('name');
+  return Object.fromEntries([['name', name], ...Object.entries(params)]);
+}
+
+function without(input: Input, names: ReadonlySet<string>): Input {
+  const fields = new Map([...input.fields].filter(([k]) => !names.has(k)));
+  const json = input.json && Object.fromEntries(Object.entries(input.json).filter(([k]) => !names.has(k)));
+  return { fields, json };
+}
+
+function has(input: Input, name: string, emptyText: (n: string, v: string) => boolean, emptyValue: (n: string, v: unknown) => boolean): boolean {
+  const text = input.fields.get(name);
+  if (text !== undefined && !emptyText(name, text)) return true;
+  return input.json !== undefined && name in input.json && !emptyValue(name, input.json[name]);
+}
+
+/** `filters=`, `order_by=`, `filters=[]`: not given, as Frappe treats them. */
+function isEmptyText(name: string, v: string): boolean {
+  const t = v.trim();
+  return t === '' || (LIST_JSON.has(name) && (t === '[]' || t === '{}'));
+}
+
+function isEmptyValue(name: string, v: unknown): boolean {
+  if (v === null || v === '') return true;
+  if (!LIST_JSON.has(name) || typeof v !== 'object') return false;
+  return Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0;
+}
+
+function givenTwice(name: string): AppError {
+  return new AppError('invalid_params', 'Invalid params', [{ path: `/${name}`, message: 'given twice' }]);
+}

@@ -1,0 +1,342 @@
+/**
+ * Frappe's REST door, /api/method/<name>: the same method table and token
+ * check as JSON-RPC, Frappe's params (query string, form, JSON body) and
+ * Frappe's error body.
+ */
+import { expect } from 'chai';
+import http from 'node:http';
+import { newApiSecret } from '../src/auth/token.js';
+import { ERRORS, AppError, type ErrorKind } from '../src/errors.js';
+import { frappeError } from '../src/http/frappe-error.js';
+import { startService, ISSUED_SECRETS, type TestService } from './harness.js';
+
+const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
+
+interface Rest {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** One request to the REST door; `body` is sent as it is (a string) with `type`. */
+async function rest(svc: TestService, verb: string, path: string, opts: { token?: string | null; headers?: Record<string, string>; body?: string; type?: string } = {}): Promise<Rest> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token !== null) headers.authorization ??= `token ${opts.token ?? svc.adminToken}`;
+  if (opts.type) headers['content-type'] = opts.type;
+  const res = await fetch(`${svc.url}${path}`, { method: verb, headers, body: opts.body });
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : undefined;
+  remember(body);
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** Secrets shown in a REST reply join the log audit's list. */
+function remember(body: any): void {
+  const secret = body?.message?.api_secret;
+  if (typeof secret === 'string') ISSUED_SECRETS.add(secret);
+}
+
+/** Asserts Frappe's error body; returns its _server_messages' texts. */
+function expectFrappeError(reply: Rest, status: number, excType: string): string[] {
+  expect(reply.status, JSON.stringify(reply.body)).to.equal(status);
+  const { body } = reply;
+  expect(body).to.have.keys('exc_type', 'exception', 'exc', '_server_messages');
+  expect(body.exc_type).to.equal(excType);
+  expect(body.exception).to.match(new RegExp(`^frappe\\.exceptions\\.${excType}: `));
+  // frappe-client raises on `exc`; Frappe's own FrappeClient shows json.loads(exc)[0].
+  expect(JSON.parse(body.exc)).to.deep.equal([body.exception]);
+  expect(body.exc).to.not.match(/Traceback|\n\s+at /);
+  const messages = (JSON.parse(body._server_messages) as string[]).map((m) => JSON.parse(m));
+  for (const m of messages) expect(m).to.have.keys('message', 'title', 'indicator');
+  for (const m of messages) expect(m.indicator).to.equal('red');
+  return messages.map((m) => m.message);
+}
+
+/** A request from a chosen loopback address (a fresh client for the failure limits). */
+function restFrom(svc: TestService, from: string, path: string, authorization: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any; ms: number }> {
+  const url = new URL(`${svc.url}${path}`);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'GET', localAddress: from, agent: false, headers: { authorization } },
+      (res) => {
+        let data = '';
+        res.on('data', (d) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(data), ms: Date.now() - started }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('REST door: /api/method/<name>', () => {
+  let svc: TestService;
+  let plain: string;
+  before(async () => {
+    svc = await startService();
+    plain = await svc.userWithToken('plain@example.com', ['Token Verifier']);
+    await svc.asAdmin('user.create', { name: 'svc@example.com' });
+  });
+  after(async () => svc.close());
+
+  describe('success', () => {
+    it('answers frappe.auth.get_logged_user with {"message": "<user>"}', async () => {
+      const reply = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user');
+      expect(reply.status).to.equal(200);
+      expect(reply.body).to.deep.equal({ message: 'Administrator' });
+      expect(reply.headers.get('content-type')).to.equal('application/json; charset=utf-8');
+    });
+
+    it('takes GET and POST, /api/v1/, a trailing slash, anything after it and an encoded name (as handle_rpc_call)', async () => {
+      for (const [verb, path] of [
+        ['POST', '/api/method/frappe.auth.get_logged_user'],
+        ['GET', '/api/method/frappe.auth.get_logged_user/'],
+        ['GET', '/api/v1/method/frappe.auth.get_logged_user'],
+        ['POST', '/api/v1/method/frappe.auth.get_logged_user/'],
+        ['GET', '/api/method/frappe.auth.get_logged_user/ignored'],
+        ['GET', '/api/method/frappe%2Eauth%2Eget_logged_user'],
+      ] as const) {
+        const reply = await rest(svc, verb, path, { token: plain });
+        expect(reply.status, `${verb} ${path}`).to.equal(200);
+        expect(reply.body, `${verb} ${path}`).to.deep.equal({ message: 'plain@example.com' });
+      }
+    });
+
+    it('accepts Authorization: Basic base64(key:secret)', async () => {
+      const reply = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', {
+        headers: { authorization: `Basic ${Buffer.from(plain).toString('base64')}` },
+      });
+      expect(reply.body).to.deep.equal({ message: 'plain@example.com' });
+    });
+
+    it('runs auth.verify, with the token to check in the query string', async () => {
+      const own = await rest(svc, 'GET', '/api/method/auth.verify', { token: plain });
+      expect(own.body.message).to.include({ valid: true, user: 'plain@example.com' });
+      const other = await rest(svc, 'GET', `/api/method/auth.verify?token=${encodeURIComponent(svc.adminToken)}`, { token: plain });
+      expect(other.body.message).to.include({ valid: true, user: 'Administrator' });
+    });
+
+    it('issues keys with POST and the seed form ?user=NAME; the new pair works at once', async () => {
+      const reply = await rest(svc, 'POST', `/api/method/${GENERATE}?user=svc%40example.com`);
+      expect(reply.status).to.equal(200);
+      const { api_key, api_secret } = reply.body.message;
+      expect(api_key).to.match(/^tak_/);
+      const whoami = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token: `${api_key}:${api_secret}` });
+      expect(whoami.body).to.deep.equal({ message: 'svc@example.com' });
+    });
+
+    it('sends the security headers and the request id', async () => {
+      const reply = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { headers: { 'x-request-id': 'rest-42' } });
+      expect(reply.headers.get('x-request-id')).to.equal('rest-42');
+      expect(reply.headers.get('cache-control')).to.equal('no-store');
+      expect(reply.headers.get('x-content-type-options')).to.equal('nosniff');
+      expect(reply.headers.get('access-control-allow-origin'), 'CORS is off by default').to.equal(null);
+    });
+  });
+
+  describe('params', () => {
+    it('types query-string values by the schema: integers', async () => {
+      const reply = await rest(svc, 'GET', '/api/method/user.list?start=1&limit=1');
+      expect(reply.status, JSON.stringify(reply.body)).to.equal(200);
+      expect(reply.body.message).to.have.length(1);
+      const bad = await rest(svc, 'GET', '/api/method/user.list?limit=many');
+      expect(expectFrappeError(bad, 417, 'ValidationError')).to.deep.equal(['/limit: must be integer']);
+    });
+
+    it('types booleans (1/0/true/false, any case) and JSON lists, from the query string or a form', async () => {
+      const created = await rest(svc, 'POST', '/api/method/user.create?name=typed&enabled=0&roles=%5B%22Token+Verifier%22%5D');
+      expect(created.status, JSON.stringify(created.body)).to.equal(200);
+      expect(created.body.message).to.include({ name: 'typed', enabled: false });
+      expect(created.body.message.roles).to.deep.equal(['Token Verifier']);
+      for (const [text, value] of [['True', true], ['false', false], ['1', true]] as const) {
+        const reply = await rest(svc, 'POST', '/api/method/user.update', {
+          type: 'application/x-www-form-urlencoded',
+          body: `name=typed&enabled=${text}&roles=${encodeURIComponent('["A", "B"]')}`,
+        });
+        expect(reply.status, JSON.stringify(reply.body)).to.equal(200);
+        expect(reply.body.message.enabled, text).to.equal(value);
+        expect(reply.body.message.roles).to.deep.equal(['A', 'B']);
+      }
+      const notBool = await rest(svc, 'POST', '/api/method/user.update?name=typed&enabled=yes');
+      expect(expectFrappeError(notBool, 417, 'ValidationError')).to.deep.equal(['/enabled: must be boolean']);
+      const notJson = await rest(svc, 'POST', '/api/method/user.update?name=typed&roles=A');
+      expect(expectFrappeError(notJson, 417, 'ValidationError')).to.deep.equal(['/roles: must be array']);
+    });
+
+    it("types generate_keys' scopes (JSON list), grace_seconds (integer) and expires_at (null); scopes then bind on this door", async () => {
+      await svc.asAdmin('user.create', { name: 'scoped@example.com', roles: ['System Manager'] });
+      const reply = await rest(svc, 'POST', `/api/method/${GENERATE}`, {
+        type: 'application/x-www-form-urlencoded',
+        body: `user=scoped%40example.com&scopes=${encodeURIComponent('["auth.verify", "frappe.auth.*"]')}&grace_seconds=0&expires_at=null`,
+      });
+      expect(reply.status, JSON.stringify(reply.body)).to.equal(200);
+      expect(reply.body.message).to.include({ expires_at: null });
+      expect(reply.body.message.scopes).to.deep.equal(['auth.verify', 'frappe.auth.*']);
+      const token = `${reply.body.message.api_key}:${reply.body.message.api_secret}`;
+      expect((await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token })).body).to.deep.equal({ message: 'scoped@example.com' });
+      const [message] = expectFrappeError(await rest(svc, 'GET', '/api/method/user.list', { token }), 403, 'PermissionError');
+      expect(message).to.match(/scopes/);
+      expectFrappeError(await rest(svc, 'GET', '/api/resource/User', { token }), 403, 'PermissionError');
+      const badGrace = await rest(svc, 'POST', `/api/method/${GENERATE}?user=scoped%40example.com&grace_seconds=soon`);
+      expect(expectFrappeError(badGrace, 417, 'ValidationError')).to.deep.equal(['/grace_seconds: must be integer']);
+    });
+
+    it('keeps text as sent where the schema wants text', async () => {
+      const reply = await rest(svc, 'POST', '/api/method/user.update', {
+        type: 'application/x-www-form-urlencoded; charset=UTF-8',
+        body: 'name=typed&full_name=%22123%22+%C3%A9',
+      });
+      expect(reply.body.message.full_name).to.equal('"123" é');
+    });
+
+    it('takes a JSON body when the content type is JSON', async () => {
+      const reply = await rest(svc, 'POST', '/api/method/user.create', {
+        type: 'application/json',
+        body: JSON.stringify({ name: 'json-body', roles: ['X'], enabled: true }),
+      });
+      expect(reply.status, JSON.stringify(reply.body)).to.equal(200);
+      expect(reply.body.message).to.include({ name: 'json-body', enabled: true });
+      // The URL and the JSON body may share the work, but not a name.
+      const both = await rest(svc, 'POST', '/api/method/user.update?name=json-body', { type: 'application/json', body: '{"full_name": "Jay"}' });
+      expect(both.body.message.full_name).to.equal('Jay');
+      const twice = await rest(svc, 'POST', '/api/method/user.update?name=json-body', { type: 'application/json', body: '{"name": "json-body", "enabled": false}' });
+      expect(expectFrappeError(twice, 417, 'ValidationError')[0]).to.match(/^\/name: given twice/);
+    });
+
+    it('drops the client noise params cmd and _', async () => {
+      const reply = await rest(svc, 'GET', `/api/method/frappe.auth.get_logged_user?cmd=frappe.auth.get_logged_user&_=${Date.now()}`);
+      expect(reply.body).to.deep.equal({ message: 'Administrator' });
+      const json = await rest(svc, 'POST', '/api/method/frappe.auth.get_logged_user', { type: 'application/json', body: '{"_": 1, "cmd": "x"}' });
+      expect(json.body).to.deep.equal({ message: 'Administrator' });
+    });
+
+    it('refuses bad params with 417 ValidationError and the failing paths', async () => {
+      const pattern = await rest(svc, 'POST', `/api/method/${GENERATE}?user=not%20a%20name!`);
+      const [message] = expectFrappeError(pattern, 417, 'ValidationError');
+      expect(message).to.match(/^\/user: must match pattern/);
+      expect(pattern.body.exception).to.match(/^frappe\.exceptions\.ValidationError: Invalid params: \/user: must match pattern/);
+      const unknown = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user?sneaky=1');
+      expect(expectFrappeError(unknown, 417, 'ValidationError')).to.deep.equal(['/sneaky: is not a known parameter']);
+      const missing = await rest(svc, 'POST', `/api/method/${GENERATE}`);
+      expect(expectFrappeError(missing, 417, 'ValidationError')).to.deep.equal(["/user: must have required property 'user'"]);
+      const proto = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user?__proto__=%7B%7D');
+      expect(expectFrappeError(proto, 417, 'ValidationError')).to.deep.equal(['/__proto__: is not a known parameter']);
+    });
+
+    it('refuses a body it cannot read: bad JSON 400, JSON that is not an object 417, other types 415', async () => {
+      expectFrappeError(await rest(svc, 'POST', '/api/method/auth.verify', { type: 'application/json', body: '{"token":' }), 400, 'ValidationError');
+      const list = await rest(svc, 'POST', '/api/method/auth.verify', { type: 'application/json', body: '["x"]' });
+      expect(expectFrappeError(list, 417, 'ValidationError')).to.deep.equal(['/: the JSON body must be an object']);
+      const multipart = await rest(svc, 'POST', '/api/method/auth.verify', { type: 'multipart/form-data; boundary=x', body: '--x\r\n\r\n--x--' });
+      expect(expectFrappeError(multipart, 415, 'ValidationError')[0]).to.match(/multipart\/form-data is not read/);
+      expectFrappeError(await rest(svc, 'POST', '/api/method/auth.verify', { type: 'text/plain', body: 'token=x' }), 415, 'ValidationError');
+    });
+
+    it('refuses a body over the size limit with 413', async () => {
+      const reply = await rest(svc, 'POST', '/api/method/auth.verify', { type: 'application/json', body: JSON.stringify({ token: 'x'.repeat(2 * 1024 * 1024) }) });
+      expectFrappeError(reply, 413, 'ValidationError');
+    });
+  });
+
+  describe('refusals', () => {
+    it('refuses GET on a method that changes data: 403 PermissionError, and nothing changes', async () => {
+      const keys = await svc.asAdmin(GENERATE, { user: 'svc@example.com' });
+      const reply = await rest(svc, 'GET', `/api/method/${GENERATE}?user=svc%40example.com`);
+      const [message] = expectFrappeError(reply, 403, 'PermissionError');
+      expect(message).to.match(/answers only POST/);
+      const whoami = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token: `${keys.api_key}:${keys.api_secret}` });
+      expect(whoami.body, 'the old secret still works').to.deep.equal({ message: 'svc@example.com' });
+      // Same for every method that is not read-only, before its params are even read.
+      expectFrappeError(await rest(svc, 'GET', '/api/method/user.delete?name=svc%40example.com'), 403, 'PermissionError');
+      expectFrappeError(await rest(svc, 'GET', '/api/v1/method/user.create/'), 403, 'PermissionError');
+    });
+
+    it('refuses a caller without the role: 403 PermissionError', async () => {
+      const reply = await rest(svc, 'POST', `/api/method/${GENERATE}?user=svc%40example.com`, { token: plain });
+      const [message] = expectFrappeError(reply, 403, 'PermissionError');
+      expect(message).to.match(/System Manager/);
+      expectFrappeError(await rest(svc, 'GET', '/api/method/user.list', { token: plain }), 403, 'PermissionError');
+    });
+
+    it('answers an unknown method with 404 DoesNotExistError, after the token check', async () => {
+      const reply = await rest(svc, 'GET', '/api/method/frappe.no.such');
+      expect(expectFrappeError(reply, 404, 'DoesNotExistError')).to.deep.equal(['Method not found: frappe.no.such']);
+      const odd = await rest(svc, 'GET', '/api/method/%3Cscript%3E');
+      expect(expectFrappeError(odd, 404, 'DoesNotExistError'), 'an odd name is not echoed').to.deep.equal(['Method not found']);
+      expectFrappeError(await rest(svc, 'GET', '/api/method/frappe.no.such', { token: null }), 401, 'AuthenticationError');
+      expectFrappeError(await rest(svc, 'GET', '/api/nothing/here', { token: null }), 404, 'DoesNotExistError');
+      expectFrappeError(await rest(svc, 'GET', '/api/v2/method/frappe.auth.get_logged_user'), 404, 'DoesNotExistError');
+    });
+
+    it('refuses missing and wrong credentials: 401 AuthenticationError with WWW-Authenticate', async () => {
+      const [key] = plain.split(':');
+      for (const headers of [{} as Record<string, string>, { authorization: 'token nonsense' }, { authorization: `token ${key}:${newApiSecret()}` }, { authorization: `Basic ${Buffer.from(`${key}:${newApiSecret()}`).toString('base64')}` }]) {
+        const reply = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token: null, headers });
+        expect(expectFrappeError(reply, 401, 'AuthenticationError')).to.deep.equal(['Authentication failed']);
+        expect(reply.headers.get('www-authenticate')).to.equal('token');
+      }
+    });
+
+    it('answers other verbs with 405 and Allow', async () => {
+      for (const verb of ['PUT', 'DELETE', 'PATCH']) {
+        const reply = await rest(svc, verb, '/api/method/frappe.auth.get_logged_user');
+        expect(reply.status, verb).to.equal(405);
+        expect(reply.headers.get('allow')).to.equal('GET, POST');
+      }
+    });
+
+    it('answers OPTIONS without a token, with Allow and no CORS header (CORS is off)', async () => {
+      const res = await fetch(`${svc.url}/api/method/frappe.auth.get_logged_user`, { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example' } });
+      expect(res.status).to.equal(204);
+      expect(res.headers.get('allow')).to.equal('GET, POST, OPTIONS');
+      expect(res.headers.get('access-control-allow-origin')).to.equal(null);
+    });
+
+    it('never writes a secret it issued to the logs', async () => {
+      const reply = await rest(svc, 'POST', `/api/method/${GENERATE}`, { type: 'application/x-www-form-urlencoded', body: 'user=svc%40example.com' });
+      const secret = reply.body.message.api_secret;
+      expect(svc.logs.join('\n')).to.not.include(secret);
+      expect(svc.logs.some((l) => l.includes('"door":"rest"') && l.includes(GENERATE)), 'the call is logged').to.equal(true);
+    });
+  });
+
+  describe('error body', () => {
+    it("maps every error kind to its status and Frappe's exception line", () => {
+      for (const kind of Object.keys(ERRORS) as ErrorKind[]) {
+        const body = frappeError(new AppError(kind));
+        const { excType, message } = ERRORS[kind];
+        expect(body.exc_type).to.equal(excType);
+        expect(body.exception).to.equal(`${excType === 'Exception' ? '' : 'frappe.exceptions.'}${excType}: ${message}`);
+        expect(JSON.parse(body.exc)).to.deep.equal([body.exception]);
+        expect(JSON.parse(JSON.parse(body._server_messages)[0])).to.deep.equal({ message, title: message, indicator: 'red' });
+      }
+      expect(ERRORS.storage_unavailable.http).to.equal(503);
+      expect(ERRORS.conflict).to.include({ http: 409, excType: 'DuplicateEntryError' });
+    });
+  });
+});
+
+describe('REST door: failed-authentication limits', function () {
+  this.timeout(30_000);
+  let svc: TestService;
+  before(async () => (svc = await startService({ authFailureLimit: 2, authFailureWindowMs: 60_000 })));
+  after(async () => svc.close());
+
+  it('answers 401 up to the limit, then 429 TooManyRequestsError with Retry-After, after the tarpit', async () => {
+    const path = '/api/method/frappe.auth.get_logged_user';
+    for (let i = 0; i < 2; i++) expect((await restFrom(svc, '127.0.0.21', path, 'token nonsense')).status).to.equal(401);
+    const limited = await restFrom(svc, '127.0.0.21', path, 'token nonsense');
+    expect(limited.status).to.equal(429);
+    expect(limited.body.exc_type).to.equal('TooManyRequestsError');
+    expect(limited.body.exception).to.equal('frappe.exceptions.TooManyRequestsError: Too many failed authentication attempts');
+    expect(Number(limited.headers['retry-after'])).to.be.within(1, 60);
+    expect(limited.ms, 'the 1 s tarpit').to.be.at.least(900);
+    const other = await restFrom(svc, '127.0.0.22', path, 'token nonsense');
+    expect(other.status, 'another address is not limited').to.equal(401);
+    // A correct token from the limited address still gets in.
+    const good = await restFrom(svc, '127.0.0.21', path, `token ${svc.adminToken}`);
+    expect(good.status).to.equal(200);
+    expect(good.body).to.deep.equal({ message: 'Administrator' });
+  });
+});
