@@ -42,5 +42,8 @@ export function refuse(log: Logger, res: ServerResponse, requestId: string, verd
     return;
   }
   res.setHeader('WWW-Authenticate', 'token');
-  sendJson(res, 401, body(id, new AppError('authentication_failed')));
+  // Whoever presented the right secret of an expired token may learn why it
+  // failed; every other failure gets the same words, so nothing can be probed.
+  const message = verdict.reason === 'expired' ? 'Authentication failed: the token has expired' : undefined;
+  sendJson(res, 401, body(id, new AppError('authentication_failed', message)));
 }
