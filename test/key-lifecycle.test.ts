@@ -31,6 +31,8 @@ describe('key lifecycle', () => {
   const works = async (token: string) => expect(expectResult(await whoami(token))).to.be.a('string');
   const fails = async (token: string) => expectError(await whoami(token), -32001, 401);
   const keyDoc = (apiKey: string) => svc.app.services.storage.db.collection('api_keys').findOne({ api_key: apiKey });
+  const lastUsed = async (apiKey: string) =>
+    ((await svc.app.services.storage.db.collection('key_usage').findOne({ _id: apiKey as any }))?.last_used_at as Date | undefined) ?? null;
 
   describe('grace rotation', () => {
     it('keeps the previous secret working for grace_seconds, and only the previous one', async () => {
@@ -275,21 +277,24 @@ describe('key lifecycle', () => {
   });
 
   describe('last_used_at', () => {
-    it('is written on use, at most once a minute', async () => {
+    it('is written on use, at most once a minute, apart from the key document', async () => {
       const user = await freshUser();
       const keys = expectResult(await svc.call(GENERATE, { user }));
       await works(tokenOf(keys));
-      let doc = await keyDoc(keys.api_key);
-      for (let i = 0; i < 50 && !doc!.last_used_at; i++) {
+      let first = await lastUsed(keys.api_key);
+      for (let i = 0; i < 50 && !first; i++) {
         await sleep(20);
-        doc = await keyDoc(keys.api_key);
+        first = await lastUsed(keys.api_key);
       }
-      const first = doc!.last_used_at as Date;
-      expect(Date.now() - first.getTime()).to.be.below(5000);
+      expect(Date.now() - first!.getTime()).to.be.below(5000);
       for (let i = 0; i < 5; i++) await works(tokenOf(keys));
       await sleep(100);
-      expect((await keyDoc(keys.api_key))!.last_used_at).to.deep.equal(first);
-      expect(expectResult(await svc.call('auth.keys.get', { user })).last_used_at).to.equal(first.toISOString());
+      expect(await lastUsed(keys.api_key)).to.deep.equal(first);
+      // Not in the key's own document: FerretDB rewrites whole documents, and a
+      // use written there during a rotation could put the old secret back.
+      expect((await keyDoc(keys.api_key))!).to.not.have.property('last_used_at');
+      expect(expectResult(await svc.call('auth.keys.get', { user })).last_used_at).to.equal(first!.toISOString());
+      expect(expectResult(await svc.call('auth.keys.list', { user }))[0].last_used_at).to.equal(first!.toISOString());
     });
 
     it('never moves back, whichever instance writes last', async () => {
@@ -298,7 +303,7 @@ describe('key lifecycle', () => {
       const later = new Date(Date.now() + 60_000);
       await svc.app.services.storage.keys.touch(keys.api_key, later);
       await svc.app.services.storage.keys.touch(keys.api_key, new Date());
-      expect((await keyDoc(keys.api_key))!.last_used_at).to.deep.equal(later);
+      expect(await lastUsed(keys.api_key)).to.deep.equal(later);
     });
   });
 

@@ -62,7 +62,7 @@ interface KeyRecord {
   roles: string[];
   enabled: boolean;
   scopes: readonly string[];
-  /** Last use written to the database (ms), so it is written at most once a minute. */
+  /** Last use this process wrote (ms), so it is written at most once a minute. */
   lastUsedAt: number;
   /** When this record was read from the database (ms). */
   loadedAt: number;
@@ -91,6 +91,8 @@ export class Authenticator {
    * while a flood of made-up keys makes no lookups at all.
    */
   private readonly existing: LRUCache<string, true>;
+  /** When this process last wrote each key's last use (ms): outlives cache entries. */
+  private readonly usedAt: LRUCache<string, number>;
   /** Concurrent misses for one api_key share one lookup. */
   private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
   /** Bumped on every change, so a lookup that raced a change is not cached. */
@@ -109,6 +111,7 @@ export class Authenticator {
       this.unknown = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
     }
     this.existing = new LRUCache({ max: Math.max(opts.cacheSize, 10_000) });
+    this.usedAt = new LRUCache({ max: Math.max(opts.cacheSize, 10_000), ttl: LAST_USED_EVERY_MS });
     this.failuresByAddress = new FailureCounter(opts.failures);
     this.failuresByKey = new FailureCounter(opts.failures);
     this.lookupsWhileLimited = new FailureCounter(opts.failures);
@@ -208,8 +211,10 @@ export class Authenticator {
    */
   private noteUse(record: KeyRecord, now: number): void {
     record.lastUsedAt = now; // the cached record, so the next calls skip this
+    this.usedAt.set(record.apiKey, now); // and records loaded later
     this.storage.keys.touch(record.apiKey, new Date(now)).catch(() => {
       record.lastUsedAt = 0; // try again on the next use
+      this.usedAt.delete(record.apiKey);
     });
   }
 
@@ -271,7 +276,7 @@ export class Authenticator {
             roles: user.roles,
             enabled: user.enabled,
             scopes: key.scopes ?? [],
-            lastUsedAt: key.last_used_at?.getTime() ?? 0,
+            lastUsedAt: this.usedAt.get(apiKey) ?? 0,
             loadedAt: Date.now(),
           }
         : null;

@@ -21,7 +21,12 @@ export interface KeyDoc {
   /** The secret before the last rotation, valid until previous_valid_until (a grace period). */
   previous_secret_hash?: string | null;
   previous_valid_until?: Date | null;
-  /** Last successful use, written at most once a minute per key and process. */
+  /**
+   * Last successful use: kept in the key_usage collection, not here, and
+   * filled in when a key is read for display. FerretDB rewrites a whole
+   * document on update, so a use written here while a rotation writes the
+   * secret could put the old secret back.
+   */
   last_used_at?: Date | null;
   /** Bumped by every change, so a rotation can tell that nothing changed since it read the key. */
   revision?: number;
@@ -70,9 +75,16 @@ export interface KeyChanges {
 
 const ATTEMPTS = 10;
 
+/** When a key was last used, by api_key: written often, so apart from the key itself. */
+export interface KeyUsageDoc {
+  _id: string;
+  last_used_at: Date;
+}
+
 export class KeyStore {
   constructor(
     private readonly keys: Collection<KeyDoc>,
+    private readonly usage: Collection<KeyUsageDoc>,
     private readonly changed: (userId: ObjectId, apiKey?: string) => Promise<void>,
   ) {}
 
@@ -104,7 +116,6 @@ export class KeyStore {
             scopes: opts.scopes ?? [],
             previous_secret_hash: null,
             previous_valid_until: null,
-            last_used_at: null,
             revision: 0,
           };
           try {
@@ -159,17 +170,25 @@ export class KeyStore {
   async get(user: UserDoc): Promise<KeyDoc> {
     const key = await this.keys.findOne({ user_id: user._id });
     if (!key) throw new AppError('not_found', `User ${user.name} has no API key`);
-    return key;
+    return (await this.withUsage([key]))[0]!;
+  }
+
+  private async withUsage(keys: KeyDoc[]): Promise<KeyDoc[]> {
+    if (keys.length === 0) return keys;
+    const used = await this.usage.find({ _id: { $in: keys.map((k) => k.api_key) } }).toArray();
+    const at = new Map(used.map((u) => [u._id, u.last_used_at]));
+    return keys.map((k) => ({ ...k, last_used_at: at.get(k.api_key) ?? null }));
   }
 
   /** Keys by owner name, a page at a time. */
   async list(start: number, limit: number, userId?: ObjectId): Promise<KeyDoc[]> {
-    return this.keys
+    const keys = await this.keys
       .find(userId ? { user_id: userId } : {})
       .sort({ user: 1, _id: 1 })
       .skip(start)
       .limit(limit)
       .toArray();
+    return this.withUsage(keys);
   }
 
   async update(user: UserDoc, changes: KeyChanges): Promise<KeyDoc> {
@@ -187,6 +206,7 @@ export class KeyStore {
   async revoke(user: UserDoc): Promise<KeyDoc> {
     const key = await this.write(user, () => this.keys.findOneAndDelete({ user_id: user._id }));
     await this.changed(user._id, key.api_key);
+    await this.usage.deleteOne({ _id: key.api_key }).catch(() => {}); // only a time; never reused
     return key;
   }
 
@@ -208,7 +228,7 @@ export class KeyStore {
    */
   async touch(apiKey: string, at: Date): Promise<void> {
     // $max: with several instances, a late write must not move the time back.
-    await this.keys.updateOne({ api_key: apiKey }, { $max: { last_used_at: at } });
+    await this.usage.updateOne({ _id: apiKey }, { $max: { last_used_at: at } }, { upsert: true });
   }
 
   /** Removes a key left behind by a user deletion that was cut short. */

@@ -31,7 +31,7 @@ export class Storage {
       await Promise.all(this.listeners.map((l) => l(userId, apiKey)));
     };
     this.users = new UserStore(db.collection('users'), db.collection('api_keys'), changed);
-    this.keys = new KeyStore(db.collection('api_keys'), changed);
+    this.keys = new KeyStore(db.collection('api_keys'), db.collection('key_usage'), changed);
     this.audit = new AuditStore(db.collection('audit_log'));
   }
 
