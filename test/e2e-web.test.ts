@@ -2,8 +2,10 @@
  * The web page at /app, driven end to end in Debian's Chromium through
  * playwright-core against the real service and database: sign in, create a
  * user, generate keys, read the secret off the page and prove with a real
- * JSON-RPC call that it works, rotate, revoke. Every test saves a screenshot
- * to test-artifacts/screenshots/; readme-web-page.png there is the README's picture.
+ * JSON-RPC call that it works, rotate, revoke; a key's expiry, scopes and
+ * grace period, each proven against the service with the token itself. Every
+ * test saves a screenshot to test-artifacts/screenshots/; readme-web-page.png
+ * there is the README's picture.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +19,14 @@ const SHOTS = path.join('test-artifacts', 'screenshots');
 // The README's picture (docs/web-page.png) is a copy of this one, made by hand so a test run leaves the tree clean.
 const DOC_SHOT = path.join(SHOTS, 'readme-web-page.png');
 const BAD_TOKEN = 'That api_key and api_secret do not match an enabled user.';
+const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
+/**
+ * The browser's time zone: away from UTC, with no daylight saving, so a
+ * local time typed into the page has one known UTC answer (05:30 ahead).
+ */
+const TIME_ZONE = 'Asia/Kolkata';
+/** A year safely ahead, so the expiries typed in these tests are always in the future. */
+const LATER = new Date().getUTCFullYear() + 5;
 
 /** This machine has no internet: these flags stop Chromium's own background connections. */
 async function launch(): Promise<Browser> {
@@ -66,7 +76,7 @@ describe('web page in Chromium (/app)', function () {
   });
 
   async function openPage(viewport = { width: 1100, height: 820 }): Promise<Page> {
-    context = await browser.newContext({ viewport, permissions: ['clipboard-read', 'clipboard-write'] });
+    context = await browser.newContext({ viewport, timezoneId: TIME_ZONE, permissions: ['clipboard-read', 'clipboard-write'] });
     page = await context.newPage();
     requests = [];
     consoleLines = [];
@@ -105,9 +115,9 @@ describe('web page in Chromium (/app)', function () {
     return page.evaluate(expression) as Promise<T>;
   }
 
-  async function signIn(token: string): Promise<void> {
+  async function signIn(token: string, url = svc.url): Promise<void> {
     const [key, secret] = split(token);
-    await page.goto(`${svc.url}/app`);
+    await page.goto(`${url}/app`);
     await page.getByLabel('api_key', { exact: true }).fill(key);
     await page.getByLabel('api_secret', { exact: true }).fill(secret);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -126,8 +136,37 @@ describe('web page in Chromium (/app)', function () {
     return inPage<string>("document.activeElement?.textContent ?? ''");
   }
 
+  /** Signed in already: opens a user's page and waits for its API Access. */
+  async function openUser(name: string) {
+    await inPage(`location.hash = ${JSON.stringify(`#/user/${encodeURIComponent(name)}`)}`);
+    await expectHeading(name);
+    const access = page.getByRole('region', { name: 'API Access' });
+    await access.locator('#api-key').waitFor();
+    return access;
+  }
+
+  /** The key's metadata as the service has it. */
+  async function keyInfo(user: string, service = svc): Promise<any> {
+    return expectResult(await service.call('auth.keys.get', { user }));
+  }
+
+  /** Where a datetime-local value typed in TIME_ZONE lands in UTC. */
+  function fromKolkata(local: string): string {
+    return new Date(Date.parse(`${local}:00.000+05:30`)).toISOString();
+  }
+
+  interface Shown {
+    key: string;
+    secret: string;
+    /** The dialog's words, and the times it showed (ISO, from <time datetime>). */
+    text: string;
+    expires: string | null;
+    scopes: string[];
+    graceEnd: string | null;
+  }
+
   /** Reads the secret dialog, remembers the secret for the log audit, closes it, checks it is gone. */
-  async function takeSecret(): Promise<{ key: string; secret: string }> {
+  async function takeSecret(): Promise<Shown> {
     const dialog = page.getByRole('dialog', { name: /New API secret for/ });
     await dialog.waitFor();
     const key = (await dialog.locator('#new-key').textContent()) ?? '';
@@ -135,7 +174,11 @@ describe('web page in Chromium (/app)', function () {
     ISSUED_SECRETS.add(secret);
     expect(key).to.match(/^tak_[0-9A-Za-z]{20}$/);
     expect(secret).to.match(/^tas_[0-9A-Za-z]{30}$/);
-    expect(await dialog.textContent()).to.include('This secret will not be shown again.');
+    const text = ((await dialog.textContent()) ?? '').replace(secret, '<secret>');
+    expect(text).to.include('This secret will not be shown again.');
+    const expires = (await dialog.locator('#new-expires time').count()) ? await dialog.locator('#new-expires time').getAttribute('datetime') : null;
+    const scopes = await dialog.locator('#new-scopes code').allTextContents();
+    const graceEnd = (await dialog.locator('#secret-grace').count()) ? await dialog.locator('#secret-grace time').getAttribute('datetime') : null;
 
     // Copy: the clipboard holds the secret, and the dialog says so.
     expect(await focusedText()).to.equal('Copy secret');
@@ -156,7 +199,17 @@ describe('web page in Chromium (/app)', function () {
     const stored = await inPage<string>('JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.cookie');
     expect(stored).not.to.include(secret);
     expect(consoleLines.join('\n')).not.to.include(secret);
-    return { key, secret };
+    return { key, secret, text, expires, scopes, graceEnd };
+  }
+
+  /** The error shown next to a field, in plain words; the field is marked and describes it first. */
+  async function expectFieldError(scope: ReturnType<Page['locator']>, label: string, words: string): Promise<void> {
+    const control = scope.getByLabel(label, { exact: true });
+    const error = scope.locator('.field-error', { hasText: words });
+    await error.waitFor();
+    expect(await control.getAttribute('aria-invalid')).to.equal('true');
+    const errorId = await error.getAttribute('id');
+    expect((await control.getAttribute('aria-describedby'))?.split(' ')[0]).to.equal(errorId);
   }
 
   it('signs in, creates a user, generates, rotates and revokes its keys', async () => {
@@ -345,6 +398,235 @@ describe('web page in Chromium (/app)', function () {
     await page.getByLabel('Search by name').fill('nobody-has-this-name');
     await page.keyboard.press('Enter');
     await caption.filter({ hasText: 'No user matches “nobody-has-this-name”.' }).waitFor();
+    await expectOnlySameOrigin();
+  });
+
+  it('generates keys with an expiry and scopes, and the token keeps to them', async () => {
+    const name = 'scoped.web';
+    // A System Manager, so a refusal below can only come from the token's scopes.
+    await svc.asAdmin('user.create', { name, roles: ['System Manager'] });
+    await signIn(svc.adminToken);
+    await expectHeading('Users');
+    const access = await openUser(name);
+    await access.getByText('none yet').waitFor();
+    // No key yet: no old secret to keep working, and an empty expiry already means never.
+    expect(await access.getByLabel('Keep the old secret working for').count()).to.equal(0);
+    expect(await access.getByLabel('Never expires').count()).to.equal(0);
+
+    const local = `${LATER}-03-04T05:06`;
+    const expiresAt = fromKolkata(local);
+    expect(expiresAt).to.equal(`${LATER}-03-03T23:36:00.000Z`);
+    await access.getByLabel('Expires', { exact: true }).fill(local);
+    // Commas and lines both separate; a repeat is dropped.
+    await access.getByLabel('Scopes', { exact: true }).fill('user.*, auth.verify\nuser.*');
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    const shown = await takeSecret();
+    expect(shown.expires).to.equal(expiresAt);
+    expect(shown.scopes).to.deep.equal(['user.*', 'auth.verify']);
+    expect(shown.graceEnd).to.equal(null);
+
+    // The page shows what the service keeps.
+    await access.locator('#api-key', { hasText: shown.key }).waitFor();
+    await access.locator(`time[datetime="${expiresAt}"]`).waitFor();
+    expect(await access.locator('dd code.scope').allTextContents()).to.deep.equal(['user.*', 'auth.verify']);
+    expect(await access.locator('#old-secret-until').count()).to.equal(0);
+
+    // The token itself: auth.verify reports the expiry and scopes, a method in
+    // them works, and one outside them is refused although the roles allow it.
+    const token = `${shown.key}:${shown.secret}`;
+    const me = expectResult(await svc.call('auth.verify', {}, token));
+    expect(me).to.include({ valid: true, user: name, api_key: shown.key, expires_at: expiresAt });
+    expect(me.scopes).to.deep.equal(['user.*', 'auth.verify']);
+    expect(expectResult(await svc.call('user.get', { name }, token)).name).to.equal(name);
+    const refused = expectError(await svc.call('auth.keys.list', {}, token), -32003);
+    expect(refused.message).to.include('scopes');
+    expectResult(await svc.call('auth.keys.list', {})); // the administrator's unscoped token may
+    await expectOnlySameOrigin();
+  });
+
+  it('rotates with a grace period: the old and the new secret both work until the time the page shows', async () => {
+    const name = 'grace.web';
+    const old = await svc.userWithToken(name, ['Token Verifier']);
+    await signIn(svc.adminToken);
+    await expectHeading('Users');
+    const access = await openUser(name);
+
+    await access.getByLabel('Keep the old secret working for').selectOption({ label: '1 hour' });
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Generate a new secret?' });
+    await confirm.waitFor();
+    const asked = (await confirm.textContent()) ?? '';
+    expect(asked).to.include('The current secret keeps working for 1 hour, so programs can switch to the new one without downtime');
+    expect(asked).to.include('The key still never expires.').and.include('The scopes stay: any method the user’s roles allow.');
+    const from = Date.now();
+    await confirm.getByRole('button', { name: 'Generate new secret' }).click();
+    const shown = await takeSecret();
+    const to = Date.now();
+    expect(shown.key).to.equal(split(old)[0]);
+    expect(shown.text).to.include('The old secret keeps working until');
+    const graceEnd = Date.parse(shown.graceEnd ?? '');
+    expect(graceEnd).to.be.within(from + 3_600_000 - 2_000, to + 3_600_000 + 2_000);
+
+    // Both secrets authenticate.
+    const fresh = `${shown.key}:${shown.secret}`;
+    expect(expectResult(await svc.call('auth.verify', {}, old))).to.include({ valid: true, user: name });
+    expect(expectResult(await svc.call('auth.verify', {}, fresh))).to.include({ valid: true, user: name });
+
+    // API Access shows when the old one stops, as the service keeps it.
+    const info = await keyInfo(name);
+    expect(info.previous_valid_until).to.equal(shown.graceEnd);
+    const until = access.locator('#old-secret-until');
+    await until.locator(`time[datetime="${info.previous_valid_until}"]`).waitFor();
+    expect(await access.locator('.details > div', { has: page.locator('#old-secret-until') }).locator('dt').textContent()).to.equal('Old secret works until');
+    await page.locator('#status', { hasText: 'The old secret works until' }).waitFor();
+    await expectOnlySameOrigin();
+  });
+
+  it('edits the expiry and scopes, and the same secret follows them at once', async () => {
+    const name = 'edit.web';
+    await svc.asAdmin('user.create', { name, roles: ['System Manager'] });
+    const issued = await svc.asAdmin(GENERATE, { user: name, scopes: ['auth.verify'] });
+    const token = `${issued.api_key}:${issued.api_secret}`;
+    expectError(await svc.call('auth.keys.list', {}, token), -32003);
+
+    await signIn(svc.adminToken);
+    await expectHeading('Users');
+    const access = await openUser(name);
+    expect(await access.locator('dd code.scope').allTextContents()).to.deep.equal(['auth.verify']);
+    await access.getByRole('button', { name: 'Edit expiry and scopes' }).click();
+    const dialog = page.getByRole('dialog', { name: `Edit the expiry and scopes of ${name}’s key` });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).to.include(`The api_key ${issued.api_key} and its secret stay the same`);
+    // It starts from the key as it is, focus on the first field.
+    expect(await dialog.getByLabel('Never expires').isChecked()).to.equal(true);
+    expect(await dialog.getByLabel('Expires', { exact: true }).isDisabled()).to.equal(true);
+    expect(await dialog.getByLabel('Scopes', { exact: true }).inputValue()).to.equal('auth.verify');
+    expect(await inPage('document.activeElement?.name')).to.equal('never');
+
+    const local = `${LATER}-12-31T23:59`;
+    await dialog.getByLabel('Never expires').uncheck();
+    await dialog.getByLabel('Expires', { exact: true }).fill(local);
+    await dialog.getByLabel('Scopes', { exact: true }).fill('');
+    await page.screenshot({ path: path.join(SHOTS, 'edit-expiry-and-scopes-dialog.png') });
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    await page.locator('#status', { hasText: `Saved the expiry and scopes of ${name}’s key. Its secret did not change.` }).waitFor();
+    const expiresAt = fromKolkata(local);
+    await access.locator(`time[datetime="${expiresAt}"]`).waitFor();
+    expect(await access.locator('dd', { hasText: 'any method the user’s roles allow' }).count()).to.equal(1);
+    expect(await focusedText()).to.equal('Edit expiry and scopes');
+
+    // The same secret, no scopes now: the method refused before is answered.
+    expect(expectResult(await svc.call('auth.keys.list', { user: name }, token))).to.have.length(1);
+    const me = expectResult(await svc.call('auth.verify', {}, token));
+    expect(me).to.include({ api_key: issued.api_key, expires_at: expiresAt });
+    expect(me.scopes).to.deep.equal([]);
+    await expectOnlySameOrigin();
+  });
+
+  it('tells a past expiry and a mistyped scope in plain words, and changes nothing', async () => {
+    const name = 'past.web';
+    const token = await svc.userWithToken(name, ['Token Verifier']);
+    const before = await keyInfo(name);
+    await signIn(svc.adminToken);
+    await expectHeading('Users');
+    const access = await openUser(name);
+
+    // Generate Keys: the service refuses a past time; the words sit by the field.
+    await access.getByLabel('Expires', { exact: true }).fill('2001-02-03T04:05');
+    await access.getByLabel('Keep the old secret working for').selectOption({ label: '1 day' });
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await page.getByRole('dialog', { name: 'Generate a new secret?' }).getByRole('button', { name: 'Generate new secret' }).click();
+    await expectFieldError(access, 'Expires', 'Expires must be a time in the future.');
+    expect(await inPage('document.activeElement?.name')).to.equal('expires_at');
+    expect(await page.locator('dialog').count()).to.equal(0);
+    expect(await keyInfo(name)).to.deep.equal(before);
+
+    // A scope that is no method-name pattern is told before anything is asked or sent.
+    await access.getByLabel('Expires', { exact: true }).fill('');
+    await access.getByLabel('Scopes', { exact: true }).fill('user.*\nusers.list()');
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await expectFieldError(access, 'Scopes', '“users.list()” is not a method-name pattern');
+    expect(await access.locator('.field-error:visible').count(), 'the Expires error is gone').to.equal(1);
+    expect(await page.locator('dialog').count()).to.equal(0);
+
+    // Edit expiry and scopes: the dialog stays open with the words by the field.
+    await access.getByRole('button', { name: 'Edit expiry and scopes' }).click();
+    const dialog = page.getByRole('dialog', { name: `Edit the expiry and scopes of ${name}’s key` });
+    await dialog.getByLabel('Never expires').uncheck();
+    await dialog.getByLabel('Expires', { exact: true }).fill('2001-02-03T04:05');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expectFieldError(dialog, 'Expires', 'Expires must be a time in the future.');
+    await page.screenshot({ path: path.join(SHOTS, 'past-expiry-in-edit-dialog.png') });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('dialog').waitFor({ state: 'detached' });
+
+    expect(await keyInfo(name)).to.deep.equal(before);
+    expect(expectResult(await svc.call('auth.verify', {}, token)).user).to.equal(name);
+    await expectOnlySameOrigin();
+  });
+
+  it('tells the longest grace this service allows', async () => {
+    const short = await startService({ maxGraceSeconds: 600 });
+    try {
+      const name = 'short.grace';
+      const old = await short.userWithToken(name);
+      await signIn(short.adminToken, short.url);
+      await expectHeading('Users');
+      const access = await openUser(name);
+      const before = await keyInfo(name, short);
+      const choose = async (grace: string) => {
+        await access.getByLabel('Keep the old secret working for').selectOption({ label: grace });
+        await access.getByRole('button', { name: 'Generate Keys' }).click();
+        await page.getByRole('dialog', { name: 'Generate a new secret?' }).getByRole('button', { name: 'Generate new secret' }).click();
+      };
+      await choose('1 hour');
+      await expectFieldError(access, 'Keep the old secret working for', 'This service keeps an old secret working for at most 10 minutes. Choose a shorter time.');
+      expect(await keyInfo(name, short)).to.deep.equal(before);
+
+      await choose('5 minutes');
+      const shown = await takeSecret();
+      expect(Date.parse(shown.graceEnd ?? '') - Date.now()).to.be.within(290_000, 300_000);
+      expect(expectResult(await short.call('auth.verify', {}, old)).user).to.equal(name);
+      expect(expectResult(await short.call('auth.verify', {}, `${shown.key}:${shown.secret}`)).user).to.equal(name);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('says plainly that a key has expired, and asks Generate Keys for a new expiry', async () => {
+    const name = 'expired.web';
+    await svc.asAdmin('user.create', { name });
+    const issued = await svc.asAdmin(GENERATE, { user: name, expires_at: new Date(Date.now() + 1_500).toISOString() });
+    const token = `${issued.api_key}:${issued.api_secret}`;
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(issued.expires_at) - Date.now() + 100));
+    expectError(await svc.call('auth.verify', {}, token), -32001, 401);
+
+    await signIn(svc.adminToken);
+    await expectHeading('Users');
+    const access = await openUser(name);
+    const notice = access.locator('#key-expired');
+    expect(await notice.textContent()).to.match(/^This key expired on .+: its token no longer works\./);
+    expect(await access.locator('dd', { hasText: '(expired)' }).count()).to.equal(1);
+
+    // Keeping the lapsed expiry would issue a secret dead on arrival: the page asks first...
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await expectFieldError(access, 'Expires', 'choose a new time, or Never expires.');
+    expect(await page.locator('dialog').count()).to.equal(0);
+    // ...as the service would (its words, told the same way, are checked in the other tests).
+    const refused = expectError(await svc.call(GENERATE, { user: name }), -32602);
+    expect(refused.data[0].path).to.equal('/expires_at');
+
+    await access.getByLabel('Never expires').check();
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Generate a new secret?' });
+    expect(await confirm.textContent()).to.include('The key will never expire.');
+    await confirm.getByRole('button', { name: 'Generate new secret' }).click();
+    const shown = await takeSecret();
+    expect(shown.expires).to.equal(null);
+    await notice.waitFor({ state: 'detached' });
+    const me = expectResult(await svc.call('auth.verify', {}, `${shown.key}:${shown.secret}`));
+    expect(me).to.include({ user: name, expires_at: null });
     await expectOnlySameOrigin();
   });
 

@@ -2,7 +2,7 @@
 // rest of the page inert; each dialog is created for one use and removed from
 // the DOM when it closes, and focus goes back to where it was.
 
-import { h, id } from './dom.js';
+import { h, id, time } from './dom.js';
 
 function open(dialog, returnTo) {
   document.body.append(dialog);
@@ -46,11 +46,78 @@ export async function confirmDialog({ title, body, confirm, danger = false }) {
 }
 
 /**
+ * A small form in a dialog. `submit()` runs on the confirm button (or Enter):
+ * it returns {value} to close the dialog and resolve with value, or null to
+ * stay open (it has shown what is wrong next to the fields); a thrown error
+ * is told in plain words inside the dialog. Escape or Cancel resolve
+ * undefined and change nothing. Focus starts on the first field.
+ */
+export async function formDialog({ title, body = [], fields, confirm, submit }) {
+  const returnTo = document.activeElement;
+  const titleId = id('dialog-title');
+  const bodyId = id('dialog-body');
+  const problem = h('p', { class: 'error', role: 'alert', hidden: true });
+  const save = h('button', { type: 'submit', class: 'primary', 'data-action': 'confirm' }, confirm);
+  let busy = false;
+  let result;
+  const form = h(
+    'form',
+    { novalidate: true },
+    fields,
+    problem,
+    h(
+      'div',
+      { class: 'actions' },
+      save,
+      h('button', { type: 'button', 'data-action': 'cancel', onclick: () => busy || dialog.close('cancel') }, 'Cancel'),
+    ),
+  );
+  const dialog = h(
+    'dialog',
+    { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId },
+    h('h2', { id: titleId }, title),
+    h('div', { id: bodyId }, body.filter(Boolean).map((p) => h('p', {}, p))),
+    form,
+  );
+  // While the service is asked, Escape waits: closing then would hide whether the change was made.
+  dialog.addEventListener('cancel', (event) => {
+    if (busy) event.preventDefault();
+  });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (busy) return;
+    problem.hidden = true;
+    busy = true;
+    save.disabled = true;
+    form.setAttribute('aria-busy', 'true');
+    try {
+      const done = await submit();
+      if (done) {
+        result = done.value;
+        dialog.close('confirm');
+      }
+    } catch (err) {
+      // A refused token has already signed the page out: nothing left to do here.
+      if (err?.unauthenticated) dialog.close('cancel');
+      else {
+        problem.textContent = err instanceof Error ? err.message : String(err);
+        problem.hidden = false;
+      }
+    } finally {
+      busy = false;
+      save.disabled = false;
+      form.removeAttribute('aria-busy');
+    }
+  });
+  return (await open(dialog, returnTo)) === 'confirm' ? result : undefined;
+}
+
+/**
  * Shows a new api_secret once. When the dialog closes, the text leaves the
  * DOM with it and this function drops its references; the secret is never
  * logged or stored.
  */
-export async function secretDialog({ user, apiKey, apiSecret }) {
+export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, scopes = [], previousValidUntil = null }) {
   const returnTo = document.activeElement;
   const titleId = id('dialog-title');
   const warnId = id('dialog-warning');
@@ -84,7 +151,13 @@ export async function secretDialog({ user, apiKey, apiSecret }) {
     h('dl', { class: 'details' },
       h('div', {}, h('dt', {}, 'api_key'), h('dd', {}, h('code', { id: 'new-key' }, apiKey))),
       h('div', {}, h('dt', {}, 'api_secret'), h('dd', {}, secretEl)),
+      h('div', {}, h('dt', {}, 'Expires'), h('dd', { id: 'new-expires' }, time(expiresAt, 'never'))),
+      h('div', {}, h('dt', {}, 'Scopes'), h('dd', { id: 'new-scopes' }, scopes.length ? scopes.map((s) => h('code', { class: 'scope' }, s)) : 'any method the user’s roles allow')),
     ),
+    // A rotation with grace: the programs still on the old secret have until then to switch.
+    previousValidUntil
+      ? h('p', { id: 'secret-grace' }, 'The old secret keeps working until ', time(previousValidUntil), '; after that only this new one does.')
+      : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', autofocus: true, 'data-action': 'copy', onclick: copy }, 'Copy secret'), done),
     copied,
   );

@@ -33,12 +33,18 @@ export function fill(el, ...children) {
   return el;
 }
 
+/** An ISO date-time in the reader's locale and time zone, as words. */
+export function localTime(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
 /** A <time> for an ISO date-time, shown in the reader's locale; "never" for null. */
 export function time(iso, none = 'never') {
   if (!iso) return h('span', { class: 'muted' }, none);
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return document.createTextNode(String(iso));
-  return h('time', { datetime: iso, title: iso }, d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
+  if (Number.isNaN(new Date(iso).getTime())) return document.createTextNode(String(iso));
+  return h('time', { datetime: iso, title: iso }, localTime(iso));
 }
 
 /** A description list from [term, description] pairs. */

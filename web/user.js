@@ -1,8 +1,11 @@
-// One user, and its API Access: the key's metadata, Generate Keys, Revoke keys.
+// One user, and its API Access: the key's metadata; Generate Keys with its
+// options (expiry, scopes, grace for the old secret); Edit expiry and scopes;
+// Revoke keys.
 
-import { h, fill, time, details } from './dom.js';
-import { confirmDialog, secretDialog } from './dialog.js';
+import { h, fill, time, details, localTime, id } from './dom.js';
+import { confirmDialog, formDialog, secretDialog } from './dialog.js';
 import { RpcError } from './rpc.js';
+import { expiryField, scopesField, graceField, readFields, showProblems, scopeWords, duration } from './keyfields.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
@@ -31,7 +34,8 @@ export async function userView(main, ctx, name) {
 
 /**
  * Draws the API Access section. `key` is the keyInfo, null when the user has
- * none, undefined when it could not be read (then Generate Keys still asks first).
+ * none, undefined when it could not be read (then Generate Keys still asks
+ * first, and offers what a rotation would).
  */
 async function apiAccess(section, ctx, user, focus) {
   let key;
@@ -44,8 +48,28 @@ async function apiAccess(section, ctx, user, focus) {
     else problem = err;
   }
   const self = user === ctx.me();
-  const generate = h('button', { type: 'button', class: 'primary', 'data-action': 'generate' }, 'Generate Keys');
+  // The browser's clock, as the service's: both run on the operator's side of the wire.
+  const expired = Boolean(key?.expires_at) && Date.parse(key.expires_at) <= Date.now();
+
+  const mode = key === null ? 'first' : 'rotate';
+  const fields = {
+    expires_at: expiryField({ mode, current: key?.expires_at ?? null, expired, known: key !== undefined }),
+    scopes: scopesField({ mode, current: key?.scopes ?? [], known: key !== undefined }),
+    // Grace only means something when there is an old secret to keep.
+    grace_seconds: key === null ? null : graceField(),
+  };
+  const generate = h('button', { type: 'submit', class: 'primary', 'data-action': 'generate' }, 'Generate Keys');
+  const edit = key ? h('button', { type: 'button', 'data-action': 'edit' }, 'Edit expiry and scopes') : null;
   const revoke = key ? h('button', { type: 'button', class: 'danger', 'data-action': 'revoke' }, 'Revoke keys') : null;
+  const generateTitle = id('generate-title');
+  const form = h(
+    'form',
+    { class: 'generate', 'aria-labelledby': generateTitle, novalidate: true },
+    h('h3', { id: generateTitle }, 'Generate Keys'),
+    h('p', { class: 'hint' }, key ? 'Keeps the api_key and issues a new api_secret.' : 'Issues an api_key and api_secret.'),
+    Object.values(fields).filter(Boolean).map((f) => f.el),
+    h('div', { class: 'actions' }, generate),
+  );
 
   let facts;
   if (problem) facts = h('p', { class: 'error' }, `Could not read the key: ${problem.message}`);
@@ -56,31 +80,44 @@ async function apiAccess(section, ctx, user, focus) {
       ['Created', time(key.created_at)],
       ['Secret issued', time(key.rotated_at)],
       ['Last used', time(key.last_used_at, 'never')],
-      ['Expires', time(key.expires_at, 'never')],
+      ['Expires', expired ? [time(key.expires_at), ' ', h('strong', { class: 'off' }, '(expired)')] : time(key.expires_at, 'never')],
       ['Scopes', key.scopes.length ? key.scopes.map((s) => h('code', { class: 'scope' }, s)) : h('span', { class: 'muted' }, 'any method the user’s roles allow')],
-      key.previous_valid_until ? ['Previous secret works until', time(key.previous_valid_until)] : null,
+      key.previous_valid_until ? ['Old secret works until', h('span', { id: 'old-secret-until' }, time(key.previous_valid_until))] : null,
     ].filter(Boolean));
   }
   fill(
     section,
     h('h2', { id: 'access-title', tabindex: '-1' }, 'API Access'),
+    expired
+      ? h('p', { class: 'warning', id: 'key-expired' },
+        h('strong', {}, `This key expired on ${localTime(key.expires_at)}: its token no longer works.`),
+        ' To issue a new secret, choose a new expiry or Never expires under Generate Keys; Edit expiry and scopes makes it work again with the same secret.')
+      : null,
     facts,
-    h('p', { class: 'hint' }, key ? 'Generate Keys keeps the api_key and issues a new api_secret.' : 'Generate Keys issues an api_key and api_secret.'),
-    h('div', { class: 'actions' }, generate, revoke),
+    key ? h('div', { class: 'actions' }, edit, revoke) : null,
+    form,
   );
   if (focus === 'generate') generate.focus();
+  else if (focus === 'edit') edit?.focus();
   else if (focus === 'heading') section.querySelector('h2')?.focus();
 
   const redraw = (where) => apiAccess(section, ctx, user, where).catch(ctx.fail);
 
-  generate.addEventListener('click', async () => {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
     ctx.clearMessages();
+    const params = readFields(fields);
+    if (!params) return;
     if (key !== null) {
       const ok = await confirmDialog({
         title: 'Generate a new secret?',
         body: [
           key ? [`${user} already has the api_key `, h('code', {}, key.api_key), '. It stays the same.'] : `${user} may already have an api_key. If so, it stays the same.`,
-          'A new api_secret replaces the current one at once: anything still using the current secret stops working until it is given the new one.',
+          params.grace_seconds
+            ? `A new api_secret replaces the current one. The current secret keeps working for ${duration(params.grace_seconds)}, so programs can switch to the new one without downtime; then it stops.`
+            : 'A new api_secret replaces the current one at once: anything still using the current secret stops working until it is given the new one.',
+          expiryWords(key, params),
+          params.scopes ? `The token may call only: ${params.scopes.join(', ')}.` : key ? `The scopes stay: ${scopeWords(key.scopes)}.` : null,
           self ? 'This is the key you are signed in with: after you copy the new secret you will be signed out, and can sign in again with it.' : null,
         ],
         confirm: 'Generate new secret',
@@ -90,17 +127,57 @@ async function apiAccess(section, ctx, user, focus) {
     generate.disabled = true;
     let issued;
     try {
-      issued = await ctx.api(GENERATE, { user });
+      issued = await ctx.api(GENERATE, { user, ...params });
     } catch (err) {
       generate.disabled = false;
-      if (!(err instanceof RpcError && err.unauthenticated)) ctx.fail(err);
+      if (err instanceof RpcError && err.unauthenticated) return;
+      if (!showProblems(err, fields)) ctx.fail(err);
       return;
     }
-    await secretDialog({ user, apiKey: issued.api_key, apiSecret: issued.api_secret });
+    await secretDialog({
+      user,
+      apiKey: issued.api_key,
+      apiSecret: issued.api_secret,
+      expiresAt: issued.expires_at,
+      scopes: issued.scopes,
+      previousValidUntil: issued.previous_valid_until,
+    });
+    const until = issued.previous_valid_until;
     issued = undefined;
     if (self) return ctx.signOut('Your secret changed. Sign in with the new api_secret.');
-    ctx.announce(`New secret issued for ${user}. It is no longer shown.`);
+    ctx.announce(`New secret issued for ${user}. It is no longer shown.${until ? ` The old secret works until ${localTime(until)}.` : ''}`);
     await redraw('generate');
+  });
+
+  edit?.addEventListener('click', async () => {
+    ctx.clearMessages();
+    const changes = {
+      expires_at: expiryField({ mode: 'edit', current: key.expires_at, expired }),
+      scopes: scopesField({ mode: 'edit', current: key.scopes }),
+    };
+    const saved = await formDialog({
+      title: `Edit the expiry and scopes of ${user}’s key`,
+      body: [
+        ['The api_key ', h('code', {}, key.api_key), ' and its secret stay the same: only when the token stops working and which methods it may call change, at once.'],
+        self ? 'This is the key you are signed in with: scopes that leave out the methods this page calls (user.*, auth.* and generate_keys) would shut the page out.' : null,
+      ],
+      fields: Object.values(changes).map((f) => f.el),
+      confirm: 'Save',
+      submit: async () => {
+        const params = readFields(changes);
+        if (!params) return null;
+        if (Object.keys(params).length === 0) throw new Error('Nothing to save: change the expiry or the scopes, or press Cancel.');
+        try {
+          return { value: await ctx.api('auth.keys.update', { user, ...params }) };
+        } catch (err) {
+          if (showProblems(err, changes)) return null;
+          throw err;
+        }
+      },
+    });
+    if (!saved) return;
+    ctx.announce(`Saved the expiry and scopes of ${user}’s key. Its secret did not change.`);
+    await redraw('edit');
   });
 
   revoke?.addEventListener('click', async () => {
@@ -128,4 +205,12 @@ async function apiAccess(section, ctx, user, focus) {
     ctx.announce(`The keys of ${user} are revoked.`);
     await redraw('heading');
   });
+}
+
+/** What a rotation does to the expiry, for the confirmation. */
+function expiryWords(key, params) {
+  if (params.expires_at === null) return 'The key will never expire.';
+  if (params.expires_at) return `The key will expire on ${localTime(params.expires_at)}.`;
+  if (!key) return null;
+  return key.expires_at ? `The expiry stays: ${localTime(key.expires_at)}.` : 'The key still never expires.';
 }
