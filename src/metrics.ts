@@ -18,7 +18,7 @@ export class Metrics {
   });
   readonly httpSeconds = new Histogram({
     name: 'tokenauth_http_request_duration_seconds',
-    help: 'Time to answer an HTTP request on the JSON-RPC door, token check included, by status. (One histogram per request, not per call: a per-method histogram cost a tenth of the hot path.)',
+    help: 'Time to answer an HTTP request on the JSON-RPC and REST doors (/rpc, /, /api/), token check included, by status. (One histogram per request, not per call: a per-method histogram cost a tenth of the hot path.)',
     labelNames: ['status'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],

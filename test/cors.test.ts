@@ -1,7 +1,8 @@
 /**
  * CORS (config CORS_ORIGINS): off by default; a listed origin gets the CORS
- * headers on both doors, preflights included, without a token; any other
- * origin gets none.
+ * headers on both doors, preflights included, without a token, with
+ * credentials allowed as Frappe's set_cors_headers does (frappe-js-sdk sends
+ * withCredentials: true); any other origin gets none.
  */
 import { expect } from 'chai';
 import { startService, type TestService } from './harness.js';
@@ -19,12 +20,16 @@ function expectCors(res: Response, where: string): void {
   expect(res.headers.get('access-control-allow-origin'), where).to.equal(TOOLS);
   expect(res.headers.get('vary'), where).to.equal('Origin');
   expect(res.headers.get('access-control-expose-headers'), where).to.equal('X-Request-Id, Retry-After');
-  // Tokens travel in the Authorization header a script sets, never in cookies.
-  expect(res.headers.get('access-control-allow-credentials'), where).to.equal(null);
+  // frappe-js-sdk's axios client sets withCredentials: true; without this the browser drops the reply.
+  expect(res.headers.get('access-control-allow-credentials'), where).to.equal('true');
 }
 
 const preflight = (url: string, origin: string, method = 'POST') =>
   fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' } });
+
+/** What frappe-js-sdk's getRequestHeaders sets in a browser (src/utils/axios.ts), as the browser lists them in a preflight. */
+const SDK_HEADERS = 'accept, authorization, content-type, x-frappe-csrf-token, x-frappe-site-name';
+const ALLOWED_HEADERS = 'Authorization, Content-Type, Accept, X-Request-Id, X-Frappe-Site-Name, X-Frappe-CSRF-Token, X-Requested-With';
 
 const PATHS = ['/rpc', '/', '/api/method/frappe.auth.get_logged_user', '/api/v1/method/auth.verify/', '/api/resource/User', '/api/resource/User/Administrator'];
 
@@ -46,10 +51,27 @@ describe('CORS with an allowed origin', () => {
       expect(res.status, path).to.equal(204);
       expectCors(res, path);
       expect(res.headers.get('access-control-allow-methods'), path).to.equal('GET, POST, PUT, DELETE');
-      expect(res.headers.get('access-control-allow-headers'), path).to.equal('Authorization, Content-Type, X-Request-Id');
+      expect(res.headers.get('access-control-allow-headers'), path).to.equal(ALLOWED_HEADERS);
       expect(res.headers.get('access-control-max-age'), path).to.equal('86400');
       expect(await res.text(), path).to.equal('');
     }
+  });
+
+  it("allows frappe-js-sdk's preflight: credentials, and every header it sends", async () => {
+    const res = await fetch(`${svc.url}/api/resource/User`, {
+      method: 'OPTIONS',
+      headers: { origin: TOOLS, 'access-control-request-method': 'GET', 'access-control-request-headers': SDK_HEADERS },
+    });
+    expect(res.status).to.equal(204);
+    expect(res.headers.get('access-control-allow-credentials')).to.equal('true');
+    const allowed = res.headers.get('access-control-allow-headers')!.toLowerCase().split(', ');
+    for (const h of SDK_HEADERS.split(', ')) expect(allowed, h).to.include(h);
+    // The call that follows, as the SDK sends it: the reply is readable with credentials.
+    const call = await fetch(`${svc.url}/api/resource/User`, {
+      headers: { origin: TOOLS, accept: 'application/json', 'content-type': 'application/json; charset=utf-8', 'x-frappe-site-name': 'tools.example.com', authorization: `token ${svc.adminToken}` },
+    });
+    expect(call.status).to.equal(200);
+    expectCors(call, 'SDK call');
   });
 
   it('sends the CORS headers on JSON-RPC replies to the allowed origin, errors and notifications included', async () => {

@@ -6,6 +6,9 @@
  *     requests.Session with the session's default headers, Authorization:
  *     Basic base64(key:secret) set by authenticate(); get_list passes
  *     headers={'Accept': 'application/json'}, the other calls do not.
+ *     Its `cmd` calls (delete, get_value, set_value, rename_doc, insert_many)
+ *     go to the site's root: post_request POSTs a form with cmd=<method>,
+ *     get_request GETs /?cmd=<method>&...
  *   frappe/frappe         frappe/frappeclient.py (Frappe's own copy): sends
  *     Accept: application/json and content-type: application/x-www-form-urlencoded
  *     on every request, even a GET without a body.
@@ -128,6 +131,10 @@ function frappeClient(svc: TestService, authorization: string) {
     /** update: session.put(url + '/api/resource/' + quote(doctype) + '/' + quote(name), data={'data': json.dumps(doc)}) */
     update: async (doc: Record<string, unknown>) =>
       postProcess(await send(svc, 'PUT', `/api/resource/${pyQuote(String(doc.doctype))}/${pyQuote(String(doc.name))}`, session(form), pyUrlencode({ data: pyDumps(doc) }))),
+    /** get_request: session.get(self.url, params=preprocess(params)), to the site's root */
+    getRequest: async (params: Record<string, string>) => postProcess(await send(svc, 'GET', `/${query(params)}`, session())),
+    /** post_request: session.post(self.url, data=preprocess(data)): a form with cmd=<method>, to the site's root */
+    postRequest: async (data: Record<string, string>) => postProcess(await send(svc, 'POST', '/', session(form), pyUrlencode(data))),
   };
 }
 
@@ -161,11 +168,50 @@ describe('Frappe clients, replayed', () => {
       const client = () => frappeClient(svc, scheme === 'Basic' ? `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}` : `token ${key}:${secret}`);
       const mine = `${scheme.toLowerCase()}-new@example.com`;
 
-      it('get_api: frappe.auth.get_logged_user and auth.verify', async () => {
+      it('get_api: frappe.auth.get_logged_user; auth.verify takes the token only in a body (post_request)', async () => {
         expect(await client().getApi('frappe.auth.get_logged_user')).to.equal('Administrator');
         const other = await svc.userWithToken(`${scheme}-verified@example.com`);
-        const identity = (await client().getApi('auth.verify', { token: other })) as any;
+        // get_api and post_api put params in the URL, where a secret would reach access logs.
+        for (const call of [() => client().getApi('auth.verify', { token: other }), () => client().postApi('auth.verify', { token: other })]) {
+          let raised: unknown;
+          try {
+            await call();
+          } catch (err) {
+            raised = err;
+          }
+          expect(raised).to.be.instanceOf(FrappeException);
+          expect((raised as Error).message).to.match(/ValidationError: .*POST body/);
+        }
+        const identity = (await client().postRequest({ cmd: 'auth.verify', token: other })) as any;
         expect(identity).to.include({ valid: true, user: `${scheme}-verified@example.com` });
+      });
+
+      it("raises on the cmd calls this service does not serve (delete, get_value, set_value, rename_doc, insert_many), and nothing changes", async () => {
+        await svc.asAdmin('user.create', { name: `${scheme}-kept@example.com`, full_name: 'Kept' });
+        const calls: Array<[string, () => Promise<unknown>]> = [
+          ['frappe.client.delete', () => client().postRequest({ cmd: 'frappe.client.delete', doctype: 'User', name: `${scheme}-kept@example.com` })],
+          ['frappe.client.get_value', () => client().getRequest({ cmd: 'frappe.client.get_value', doctype: 'User', fieldname: 'name', filters: pyDumps(null) })],
+          ['frappe.client.set_value', () => client().postRequest({ cmd: 'frappe.client.set_value', doctype: 'User', name: `${scheme}-kept@example.com`, fieldname: 'full_name', value: 'Changed' })],
+          ['frappe.client.rename_doc', () => client().postRequest({ cmd: 'frappe.client.rename_doc', doctype: 'User', old_name: `${scheme}-kept@example.com`, new_name: 'x@example.com' })],
+          ['frappe.client.insert_many', () => client().postRequest({ cmd: 'frappe.client.insert_many', docs: pyDumps([{ doctype: 'User', name: 'many@example.com' }]) })],
+        ];
+        for (const [method, call] of calls) {
+          let raised: unknown;
+          try {
+            await call();
+          } catch (err) {
+            raised = err;
+          }
+          expect(raised, method).to.be.instanceOf(FrappeException);
+          expect((raised as Error).message).to.include(`frappe.exceptions.DoesNotExistError: Method not found: ${method}`);
+        }
+        expect((await svc.asAdmin('user.get', { name: `${scheme}-kept@example.com` })).full_name, 'nothing changed').to.equal('Kept');
+      });
+
+      it('post_request and get_request reach the methods this service has', async () => {
+        expect(await client().getRequest({ cmd: 'frappe.auth.get_logged_user' })).to.equal('Administrator');
+        await client().postRequest({ cmd: 'user.create', name: `${scheme}-cmd@example.com`, enabled: '0' });
+        expect(await svc.asAdmin('user.get', { name: `${scheme}-cmd@example.com` })).to.include({ enabled: false });
       });
 
       it('post_api: generate_keys with ?user=NAME issues a working pair', async () => {

@@ -110,11 +110,28 @@ describe('REST door: /api/method/<name>', () => {
       expect(reply.body).to.deep.equal({ message: 'plain@example.com' });
     });
 
-    it('runs auth.verify, with the token to check in the query string', async () => {
+    it('runs auth.verify, with the token to check in a form or JSON body', async () => {
       const own = await rest(svc, 'GET', '/api/method/auth.verify', { token: plain });
       expect(own.body.message).to.include({ valid: true, user: 'plain@example.com' });
-      const other = await rest(svc, 'GET', `/api/method/auth.verify?token=${encodeURIComponent(svc.adminToken)}`, { token: plain });
-      expect(other.body.message).to.include({ valid: true, user: 'Administrator' });
+      const form = await rest(svc, 'POST', '/api/method/auth.verify', { token: plain, type: 'application/x-www-form-urlencoded', body: `token=${encodeURIComponent(svc.adminToken)}` });
+      expect(form.body.message).to.include({ valid: true, user: 'Administrator' });
+      const json = await rest(svc, 'POST', '/api/method/auth.verify', { token: plain, type: 'application/json', body: JSON.stringify({ token: svc.adminToken }) });
+      expect(json.body.message).to.include({ valid: true, user: 'Administrator' });
+    });
+
+    it('refuses a token in the query string (it would reach access logs and browser history): 417 with a plain message', async () => {
+      for (const [verb, path, body] of [
+        ['GET', `/api/method/auth.verify?token=${encodeURIComponent(svc.adminToken)}`, undefined],
+        ['POST', `/api/method/auth.verify/?token=${encodeURIComponent(svc.adminToken)}`, undefined],
+        // A form field wins over the query string, but the secret was in the URL all the same.
+        ['POST', `/api/method/auth.verify?token=${encodeURIComponent(svc.adminToken)}`, `token=${encodeURIComponent(plain)}`],
+        ['GET', `/?cmd=auth.verify&token=${encodeURIComponent(svc.adminToken)}`, undefined],
+      ] as const) {
+        const reply = await rest(svc, verb, path, { token: plain, ...(body ? { type: 'application/x-www-form-urlencoded', body } : {}) });
+        const [message] = expectFrappeError(reply, 417, 'ValidationError');
+        expect(message, path).to.match(/^Do not send a token in the URL.*POST body/);
+        expect(reply.body.exception).to.match(/^frappe\.exceptions\.ValidationError: Do not send a token in the URL/);
+      }
     });
 
     it('issues keys with POST and the seed form ?user=NAME; the new pair works at once', async () => {
@@ -180,6 +197,24 @@ describe('REST door: /api/method/<name>', () => {
       expectFrappeError(await rest(svc, 'GET', '/api/resource/User', { token }), 403, 'PermissionError');
       const badGrace = await rest(svc, 'POST', `/api/method/${GENERATE}?user=scoped%40example.com&grace_seconds=soon`);
       expect(expectFrappeError(badGrace, 417, 'ValidationError')).to.deep.equal(['/grace_seconds: must be integer']);
+    });
+
+    it('reads 0 and 1 as booleans where the schema says boolean, in a JSON body (Frappe clients send Check fields so)', async () => {
+      await svc.asAdmin('user.create', { name: 'checked' });
+      const off = await rest(svc, 'POST', '/api/method/user.update', { type: 'application/json', body: '{"name": "checked", "enabled": 0}' });
+      expect(off.status, JSON.stringify(off.body)).to.equal(200);
+      expect(off.body.message.enabled).to.equal(false);
+      const on = await rest(svc, 'POST', '/api/method/user.update', { type: 'application/json', body: '{"name": "checked", "enabled": 1}' });
+      expect(on.body.message.enabled).to.equal(true);
+      const two = await rest(svc, 'POST', '/api/method/user.update', { type: 'application/json', body: '{"name": "checked", "enabled": 2}' });
+      expect(expectFrappeError(two, 417, 'ValidationError')).to.deep.equal(['/enabled: must be boolean']);
+      const text = await rest(svc, 'POST', '/api/method/user.update', { type: 'application/json', body: '{"name": "checked", "full_name": 1}' });
+      expect(expectFrappeError(text, 417, 'ValidationError'), 'only where the schema says boolean').to.deep.equal(['/full_name: must be string']);
+      const rows = await rest(svc, 'POST', '/api/method/user.list', { type: 'application/json', body: '{"as_dict": 0, "fields": ["name"], "filters": {"name": "checked"}}' });
+      expect(rows.body.message, 'as_dict (boolean or null) too').to.deep.equal([['checked']]);
+      // The JSON-RPC door stays strict.
+      const rpc = await svc.call('user.update', { name: 'checked', enabled: 0 });
+      expect(rpc.body.error.code).to.equal(-32602);
     });
 
     it('keeps text as sent where the schema wants text', async () => {
@@ -298,6 +333,65 @@ describe('REST door: /api/method/<name>', () => {
       const secret = reply.body.message.api_secret;
       expect(svc.logs.join('\n')).to.not.include(secret);
       expect(svc.logs.some((l) => l.includes('"door":"rest"') && l.includes(GENERATE)), 'the call is logged').to.equal(true);
+    });
+  });
+
+  describe('the root, /, for old clients that send cmd=<method>', () => {
+    it("answers frappe-client's delete (a form with cmd to /) with 404 DoesNotExistError, and changes nothing", async () => {
+      await svc.asAdmin('user.create', { name: 'kept@example.com' });
+      const reply = await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=frappe.client.delete&doctype=User&name=kept%40example.com' });
+      expect(expectFrappeError(reply, 404, 'DoesNotExistError')).to.deep.equal(['Method not found: frappe.client.delete']);
+      expect((await svc.asAdmin('user.get', { name: 'kept@example.com' })).name).to.equal('kept@example.com');
+    });
+
+    it('runs a method it has as /api/method/<cmd> would, cmd itself dropped; from a form, or cmd in the query string', async () => {
+      const form = await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=user.update&name=kept%40example.com&full_name=Kept&enabled=0' });
+      expect(form.status, JSON.stringify(form.body)).to.equal(200);
+      expect(form.body.message).to.include({ name: 'kept@example.com', full_name: 'Kept', enabled: false });
+      const get = await rest(svc, 'GET', `/?cmd=frappe.auth.get_logged_user&_=${Date.now()}`, { token: plain });
+      expect(get.body).to.deep.equal({ message: 'plain@example.com' });
+      const json = await rest(svc, 'POST', '/?cmd=user.update', { type: 'application/json', body: '{"name": "kept@example.com", "full_name": "Kept 2"}' });
+      expect(json.body.message).to.include({ full_name: 'Kept 2' });
+      // Same rules as /api/method/: a method that changes data answers only POST.
+      expectFrappeError(await rest(svc, 'GET', '/?cmd=user.delete&name=kept%40example.com'), 403, 'PermissionError');
+      expectFrappeError(await rest(svc, 'POST', '/', { token: null, type: 'application/x-www-form-urlencoded', body: 'cmd=frappe.auth.get_logged_user' }), 401, 'AuthenticationError');
+    });
+
+    it('answers a form without cmd, or with a name that is no method, with 404', async () => {
+      expect(expectFrappeError(await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'user=x' }), 404, 'DoesNotExistError')).to.deep.equal(['Method not found']);
+      expect(expectFrappeError(await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=%3Cb%3E' }), 404, 'DoesNotExistError')).to.deep.equal(['Method not found']);
+    });
+
+    it('keeps JSON bodies on / for JSON-RPC, including JSON sent with a form content type (curl -d)', async () => {
+      const request = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'frappe.auth.get_logged_user' });
+      for (const type of ['application/json', 'application/x-www-form-urlencoded', 'text/plain']) {
+        const reply = await rest(svc, 'POST', '/', { type, body: request });
+        expect(reply.body, type).to.deep.equal({ jsonrpc: '2.0', id: 7, result: 'Administrator' });
+      }
+      const batch = await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: ` [${request}]` });
+      expect(batch.body).to.deep.equal([{ jsonrpc: '2.0', id: 7, result: 'Administrator' }]);
+      const notJson = await rest(svc, 'POST', '/', { type: 'application/json', body: 'cmd=frappe.auth.get_logged_user' });
+      expect(notJson.body.error.code, 'a JSON content type is JSON-RPC, parse error and all').to.equal(-32700);
+      expect((await rest(svc, 'GET', '/')).status, 'GET / without cmd').to.equal(405);
+    });
+  });
+
+  describe('metrics', () => {
+    it('counts REST requests in tokenauth_http_request_duration_seconds', async () => {
+      // 417 and 404 with Frappe's body come only from this door.
+      const count = async (status: number) => {
+        const text = await (await fetch(`${svc.url}/metrics`)).text();
+        const m = new RegExp(`^tokenauth_http_request_duration_seconds_count\\{status="${status}"\\} (\\d+)$`, 'm').exec(text);
+        return m ? Number(m[1]) : 0;
+      };
+      const [before417, before404] = [await count(417), await count(404)];
+      await rest(svc, 'GET', '/api/method/user.list?limit=many');
+      await rest(svc, 'GET', '/api/resource/User?limit_page_length=x');
+      await rest(svc, 'GET', '/api/nothing/here', { token: null });
+      expect(await count(417)).to.equal(before417 + 2);
+      expect(await count(404)).to.equal(before404 + 1);
+      const text = await (await fetch(`${svc.url}/metrics`)).text();
+      expect(text).to.match(/# HELP tokenauth_http_request_duration_seconds .*REST/);
     });
   });
 

@@ -101,6 +101,17 @@ describe('REST door: /api/resource/User', () => {
       }
     });
 
+    it("ignores parameters it does not read, as document_list does (frappe.call passes get_list only the names it takes)", async () => {
+      const names = (await rest(svc, 'GET', '/api/resource/User?fields=%5B%22name%22%5D')).body;
+      for (const query of ['sneaky=1', 'with_comment_count=1', 'run_method=x', '__proto__=%7B%7D', 'limit_start=0&view=Report&sneaky=%5B%5D']) {
+        const reply = await rest(svc, 'GET', `/api/resource/User?fields=%5B%22name%22%5D&${query}`);
+        expect(reply.status, `${query}: ${reply.text}`).to.equal(200);
+        expect(reply.body, query).to.deep.equal(names);
+      }
+      // Deliberately refused: it would change what the rows mean.
+      expectFrappeError(await rest(svc, 'GET', '/api/resource/User?group_by=name&sneaky=1'), 417, 'ValidationError');
+    });
+
     it('refuses bad list params with 417 and the path under the name the client sent', async () => {
       expect(expectFrappeError(await rest(svc, 'GET', '/api/resource/User?limit_start=-1'), 417, 'ValidationError')).to.deep.equal(['/limit_start: must be >= 0']);
       expect(expectFrappeError(await rest(svc, 'GET', '/api/resource/User?limit_page_length=x'), 417, 'ValidationError')).to.deep.equal(['/limit_page_length: must be integer']);
@@ -145,9 +156,15 @@ describe('REST door: /api/resource/User', () => {
       expect((await rest(svc, 'GET', '/api/v1/resource/User/a+b@example.com/')).body).to.deep.equal(reply.body);
     });
 
-    it("ignores the fields and filters frappe-client's get_doc sends (Frappe's read_doc does)", async () => {
+    it("ignores the fields and filters frappe-client's get_doc sends, and any other name read_doc does not read", async () => {
       const reply = await rest(svc, 'GET', `/api/resource/User/ann?fields=${encodeURIComponent('["name"]')}&filters=%7B%7D`);
       expect(reply.body.data).to.have.keys(USER_KEYS);
+      for (const query of ['sneaky=1', 'expand_links=1&view=x', 'name=bob', '__proto__=%7B%7D']) {
+        const other = await rest(svc, 'GET', `/api/resource/User/ann?${query}`);
+        expect(other.status, `${query}: ${other.text}`).to.equal(200);
+        expect(other.body, query).to.deep.equal(reply.body);
+      }
+      // read_doc would run a document method; User has none, and a silent read would lie.
       expectFrappeError(await rest(svc, 'GET', '/api/resource/User/ann?run_method=x'), 417, 'ValidationError');
     });
 
@@ -169,6 +186,16 @@ describe('REST door: /api/resource/User', () => {
       const reply = await rest(svc, 'POST', '/api/resource/User', form({ data: JSON.stringify({ doctype: 'User', name: 'gus', enabled: false }) }));
       expect(reply.status, reply.text).to.equal(200);
       expect(reply.body.data).to.include({ name: 'gus', enabled: false });
+    });
+
+    it('reads Check fields sent as 0/1 in a JSON document, in a JSON body or in data=<json>', async () => {
+      const json0 = await rest(svc, 'POST', '/api/resource/User', json({ name: 'chk0', enabled: 0 }));
+      expect(json0.status, json0.text).to.equal(200);
+      expect(json0.body.data).to.include({ name: 'chk0', enabled: false });
+      const data1 = await rest(svc, 'POST', '/api/resource/User', form({ data: JSON.stringify({ doctype: 'User', name: 'chk1', enabled: 1 }) }));
+      expect(data1.status, data1.text).to.equal(200);
+      expect(data1.body.data).to.include({ name: 'chk1', enabled: true });
+      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'chk2', enabled: 2 })), 417, 'ValidationError')).to.deep.equal(['/enabled: must be boolean']);
     });
 
     it('creates from plain form fields, typed by the schema', async () => {
@@ -197,6 +224,15 @@ describe('REST door: /api/resource/User', () => {
       const reply = await rest(svc, 'PUT', '/api/resource/User/bob', json({ full_name: 'Robert' }));
       expect(reply.status, reply.text).to.equal(200);
       expect(reply.body.data).to.include({ doctype: 'User', name: 'bob', full_name: 'Robert' });
+    });
+
+    it('reads Check fields sent as 0/1: {"enabled": 0} in a JSON body or data=<json>', async () => {
+      const off = await rest(svc, 'PUT', '/api/resource/User/dan', json({ enabled: 0 }));
+      expect(off.status, off.text).to.equal(200);
+      expect(off.body.data).to.include({ name: 'dan', enabled: false });
+      const on = await rest(svc, 'PUT', '/api/resource/User/dan', form({ data: JSON.stringify({ doctype: 'User', name: 'dan', enabled: 1 }) }));
+      expect(on.status, on.text).to.equal(200);
+      expect(on.body.data).to.include({ name: 'dan', enabled: true });
     });
 
     it('takes back a whole document it served (doctype, name and timestamps are bookkeeping)', async () => {

@@ -4,18 +4,28 @@
  * browser page on another origin cannot read any answer.
  *
  * Modelled on Frappe's set_cors_headers (frappe/app.py): the allowed origin
- * is echoed with Vary: Origin, never `*`, and preflights may be cached for a
- * day (Frappe's 86400). Unlike Frappe we do not send
- * Access-Control-Allow-Credentials: this service reads tokens from the
- * Authorization header a script sets itself, never from cookies, and without
- * it a browser will not attach Basic credentials it cached for this host.
+ * is echoed with Vary: Origin, never `*`, with Access-Control-Allow-Credentials:
+ * true, and preflights may be cached for a day (Frappe's 86400). Credentials
+ * because frappe-js-sdk's axios client sets withCredentials: true, and a
+ * browser then drops any reply that does not allow them. This service reads
+ * no cookies; what credentials add is that the browser may attach Basic
+ * credentials it cached for this host, which is why they are allowed only
+ * for origins the operator listed, never for `*` (the Fetch standard forbids
+ * the pair anyway).
+ *
+ * Frappe echoes whatever Access-Control-Request-Headers asks for; we answer
+ * a fixed list instead (one constant, no per-request work): the headers
+ * Frappe's clients send. frappe-js-sdk (src/utils/axios.ts) sends Accept,
+ * Content-Type, Authorization, X-Frappe-Site-Name and X-Frappe-CSRF-Token;
+ * frappe.call and jQuery add X-Requested-With (app.py reads it for is_ajax);
+ * X-Request-Id is ours.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ORIGIN, sendEmpty, type Response } from './send.js';
 
 const PREFLIGHT = [
   'Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE',
-  'Access-Control-Allow-Headers', 'Authorization, Content-Type, X-Request-Id',
+  'Access-Control-Allow-Headers', 'Authorization, Content-Type, Accept, X-Request-Id, X-Frappe-Site-Name, X-Frappe-CSRF-Token, X-Requested-With',
   'Access-Control-Max-Age', '86400',
 ];
 

@@ -11,6 +11,16 @@
  * allowed, and arrays and objects JSON-decoded, since Frappe clients
  * json.dumps them. A value that does not convert stays text, so ajv reports
  * its path ("/limit: must be integer").
+ *
+ * JSON values are typed already, with one exception: 0 and 1 where the schema
+ * says boolean (and no number) are read as false and true. Frappe stores
+ * Check fields as 0/1 and its clients send them so ({"enabled": 0}); Frappe
+ * itself casts them on save (BaseDocument._fix_numeric_types in
+ * frappe/model/base_document.py: cint() on every Check field).
+ * Only on this door: the JSON-RPC door stays strict.
+ *
+ * A `token` in the query string is refused, never read: a secret in a URL
+ * lands in proxies' access logs and browser history. A body is fine.
  */
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.js';
@@ -24,7 +34,12 @@ export interface Input {
   fields: Map<string, string>;
   /** A JSON body's members, already typed; undefined when there was no JSON body. */
   json: Record<string, unknown> | undefined;
+  /** The form's or query string's `cmd` (dropped from fields): the method an old client names when it posts to /. */
+  cmd?: string;
 }
+
+/** Names whose value is a secret: refused in a query string. */
+const SECRET_PARAMS = ['token'];
 
 /** Thrown for a body this door does not read; the door answers 415. */
 export class UnsupportedMediaType extends AppError {
@@ -39,6 +54,11 @@ export class UnsupportedMediaType extends AppError {
 export function readInput(req: IncomingMessage, query: string, body: string): Input {
   const fields = new Map<string, string>();
   addFields(fields, query);
+  for (const name of SECRET_PARAMS) {
+    if (fields.has(name)) {
+      throw new AppError('invalid_params', `Do not send a ${name} in the URL, where access logs and browser history keep it: send it in a POST body (form or JSON)`);
+    }
+  }
   let json: Record<string, unknown> | undefined;
   if (body.trim() !== '') {
     const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
@@ -49,8 +69,9 @@ export function readInput(req: IncomingMessage, query: string, body: string): In
       for (const [k, v] of form) fields.set(k, v);
     } else throw new UnsupportedMediaType(type);
   }
+  const cmd = fields.get('cmd');
   for (const noise of NOISE) fields.delete(noise);
-  return { fields, json };
+  return { fields, json, cmd };
 }
 
 /** werkzeug's Request.is_json: application/json or any application/*+json. */
@@ -97,10 +118,27 @@ export class Coercer {
       for (const [k, v] of Object.entries(input.json)) {
         if (NOISE.has(k)) continue;
         if (out.has(k)) throw new AppError('invalid_params', 'Invalid params', [{ path: `/${k}`, message: 'given twice (in the URL or form and in the JSON body)' }]);
-        out.set(k, v);
+        out.set(k, this.fromJson(method, k, v));
       }
     }
     return Object.fromEntries(out);
+  }
+
+  /** A JSON document (data=<json>) with its Check fields read as booleans; built from entries, so __proto__ stays an own property. */
+  document(method: string, doc: object): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, this.fromJson(method, k, v)]));
+  }
+
+  /** A JSON value: 0 or 1 where the schema says boolean and no number is false or true; anything else as sent. */
+  fromJson(method: string, name: string, v: unknown): unknown {
+    if (v !== 0 && v !== 1) return v;
+    const types = this.propertyTypes(method).get(name);
+    return types?.has('boolean') && !types.has('integer') && !types.has('number') ? v === 1 : v;
+  }
+
+  /** Whether the method's params schema declares `name`. */
+  knows(method: string, name: string): boolean {
+    return this.propertyTypes(method).has(name);
   }
 
   coerce(method: string, fields: ReadonlyMap<string, string>): Map<string, unknown> {

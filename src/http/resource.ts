@@ -35,12 +35,16 @@ const LIST_NAMES = new Map([
   ['limit', 'limit'],
 ]);
 /**
- * Frappe's get_list takes these but they do not apply here: `debug` only
- * prints the SQL on the server, `parent` names the parent of a child-table
- * doctype, `expand` expands link fields and User has none. Ignored, as the
- * issue asks for inapplicable parameters.
+ * Names user.list does not take are ignored, as document_list ignores them:
+ * it hands the whole form_dict to frappe.call(frappe.client.get_list, ...),
+ * which passes on only the arguments get_list declares (get_newargs in
+ * frappe/__init__.py). So `debug` (prints the SQL on the server), `parent`
+ * (a child table's parent), `expand` (link fields; User has none) and any
+ * stray name change nothing. Except these, which Frappe's get_list does
+ * read and this door does not serve: ignoring them would answer rows that
+ * mean something else than what was asked.
  */
-const LIST_INAPPLICABLE = new Set(['debug', 'parent', 'expand']);
+const LIST_REFUSED = new Set(['group_by']);
 /** JSON-encoded list parameters for which an empty list or object means "not given". */
 const LIST_JSON = new Set(['fields', 'filters', 'or_filters']);
 /** Frappe's page size when none is given (document_list in frappe/api/v1.py). */
@@ -55,10 +59,13 @@ const DEFAULT_FIELDS = ['name'];
 const FALLBACK_MAX_PAGE = 1000;
 
 /**
- * Params Frappe's read_doc does not read, though frappe-client's get_doc
- * sends `fields` and `filters` with it: ignored here too.
+ * read_doc reads two names of form_dict: `run_method`, which runs a method
+ * of the document instead (User here has none, so it is refused rather than
+ * answered with the document), and `expand_links` (User has no links).
+ * Anything else, such as the `fields` and `filters` frappe-client's get_doc
+ * sends, is ignored here too; the name comes from the URL.
  */
-const READ_IGNORED = new Set(['fields', 'filters', 'expand_links']);
+const READ_REFUSED = 'run_method';
 /** Bookkeeping fields of a document, set by the service, never by a client. */
 const BOOKKEEPING = ['doctype', 'created_at', 'modified_at', 'flags'];
 
@@ -70,10 +77,11 @@ export function listPlan(input: Input, coercer: Coercer): Plan {
   const rename = <T>(source: Iterable<[string, T]>, empty: (name: string, v: T) => boolean, pageGiven: boolean) => {
     const out = new Map<string, T>();
     for (const [name, value] of source) {
-      if (NOISE.has(name) || LIST_INAPPLICABLE.has(name) || empty(name, value)) continue;
+      const ours = LIST_NAMES.get(name) ?? name;
+      if (NOISE.has(name) || empty(name, value)) continue;
+      if (!coercer.knows(method, ours) && !LIST_REFUSED.has(name)) continue;
       // document_list: limit_page_length, when sent, wins over its alias limit.
       if (name === 'limit' && pageGiven) continue;
-      const ours = LIST_NAMES.get(name) ?? name;
       if (renames.has(ours)) throw givenTwice(name);
       renames.set(ours, name);
       out.set(ours, value);
@@ -85,7 +93,7 @@ export function listPlan(input: Input, coercer: Coercer): Plan {
   const typed = rename(Object.entries(input.json ?? {}), isEmptyValue, pageGiven);
 
   const params = coercer.coerce(method, text);
-  for (const [k, v] of typed) params.set(k, v);
+  for (const [k, v] of typed) params.set(k, coercer.fromJson(method, k, v));
   if (!params.has('fields')) params.set('fields', DEFAULT_FIELDS);
   const limit = params.get('limit');
   if (limit === undefined) params.set('limit', DEFAULT_PAGE);
@@ -95,8 +103,12 @@ export function listPlan(input: Input, coercer: Coercer): Plan {
 }
 
 export function readPlan(name: string, input: Input, coercer: Coercer): Plan {
-  const rest = without(input, READ_IGNORED);
-  return { method: 'user.get', params: named(name, coercer.params('user.get', rest)), status: 200, reply: asDoc };
+  const method = 'user.get';
+  if (input.fields.has(READ_REFUSED) || (input.json !== undefined && READ_REFUSED in input.json)) {
+    throw new AppError('invalid_params', 'Invalid params', [{ path: `/${READ_REFUSED}`, message: `${DOCTYPE} documents have no methods to run` }]);
+  }
+  const read = only(input, (k) => k !== 'name' && coercer.knows(method, k));
+  return { method, params: named(name, coercer.params(method, read)), status: 200, reply: asDoc };
 }
 
 export function createPlan(input: Input, coercer: Coercer): Plan {
@@ -146,7 +158,7 @@ function documentOf(input: Input, coercer: Coercer, method: string): Record<stri
     throw new AppError('invalid_params', 'Invalid params', [{ path: '/data', message: 'must be a JSON object' }]);
   }
   // A copy built from entries: a member named __proto__ stays an own property.
-  return Object.fromEntries(Object.entries(doc));
+  return coercer.document(method, doc);
 }
 
 /** The name from the URL first; the same name also given as a param is an error. */
@@ -155,9 +167,10 @@ function named(name: string, params: Record<string, unknown>): Record<string, un
   return Object.fromEntries([['name', name], ...Object.entries(params)]);
 }
 
-function without(input: Input, names: ReadonlySet<string>): Input {
-  const fields = new Map([...input.fields].filter(([k]) => !names.has(k)));
-  const json = input.json && Object.fromEntries(Object.entries(input.json).filter(([k]) => !names.has(k)));
+/** The input with only the names `keep` accepts. */
+function only(input: Input, keep: (name: string) => boolean): Input {
+  const fields = new Map([...input.fields].filter(([k]) => keep(k)));
+  const json = input.json && Object.fromEntries(Object.entries(input.json).filter(([k]) => keep(k)));
   return { fields, json };
 }
 

@@ -10,6 +10,16 @@
  * JSON-RPC door (gate.ts), same dispatcher (roles, scopes, schemas). Errors
  * carry Frappe's body (frappe-error.ts) and the status of ERRORS[kind].http.
  *
+ * Old clients name the method in a `cmd` param sent to the site's root:
+ * frappe-client's delete, set_value, rename_doc and insert_many POST a form
+ * with cmd=<method> to /, get_value GETs /?cmd=<method>. Frappe's
+ * application() (frappe/app.py) hands any request whose form_dict has a cmd
+ * to frappe.handler.handle, which is what /api/method/<cmd> runs too. So
+ * server.ts passes such a request on / here, and it is served as
+ * /api/method/<cmd> with cmd dropped: frappe.client.delete is no method here,
+ * and its 404 with `exc` makes frappe-client raise instead of reporting
+ * success. JSON bodies on / stay JSON-RPC.
+ *
  * A method that changes anything answers only POST: Frappe whitelists
  * generate_keys for POST only (is_valid_http_method in frappe/handler.py
  * refuses other verbs with PermissionError), and browsers resend cached Basic
@@ -28,7 +38,7 @@ import { checkFailed, refuse } from './gate.js';
 import { frappeError, frappeErrorBody } from './frappe-error.js';
 import { Coercer, readInput, UnsupportedMediaType, type Input } from './params.js';
 import { DOCTYPE, createPlan, deletePlan, listPlan, readPlan, updatePlan, type Plan } from './resource.js';
-import { sendJson, methodNotAllowed } from './send.js';
+import { TIMED, sendJson, methodNotAllowed, type Response } from './send.js';
 
 export interface RestDeps {
   services: Services;
@@ -38,7 +48,8 @@ export interface RestDeps {
 }
 
 type Route =
-  | { kind: 'method'; name: string; allow: string }
+  /** `cmd`: the name is the request's cmd param (a request to /), not the path's. */
+  | { kind: 'method'; name: string; allow: string; cmd?: true }
   | { kind: 'collection'; doctype: string; allow: string }
   | { kind: 'document'; doctype: string; name: string; allow: string };
 
@@ -47,6 +58,28 @@ const PREFIX = /^\/api\/(?:v1\/)?(method|resource)\/([^?]*)$/;
 const METHOD_NAME = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/;
 /** A doctype worth echoing in "DocType X not found". */
 const DOCTYPE_NAME = /^[A-Za-z][A-Za-z0-9 _-]{0,60}$/;
+/** The route of an old client's request to / (see oldClient). */
+const ROOT: Route = { kind: 'method', name: '', allow: 'GET, POST', cmd: true };
+
+/**
+ * Whether a request to / comes from an old Frappe client rather than a
+ * JSON-RPC one, so server.ts hands it here: a `cmd` in the query string
+ * (get_request), or, once the body is read, a form that is not JSON text
+ * (post_request). `curl -d '{"jsonrpc": ...}'` sends JSON with a form
+ * content type; that stays JSON-RPC, as it always was.
+ */
+export const oldClient = {
+  query(url: string): boolean {
+    const q = url.indexOf('?');
+    return q >= 0 && new URLSearchParams(url.slice(q + 1)).has('cmd');
+  },
+  body(req: IncomingMessage, body: string): boolean {
+    const type = req.headers['content-type'];
+    if (type === undefined || !type.toLowerCase().startsWith('application/x-www-form-urlencoded')) return false;
+    const first = body.trimStart()[0];
+    return first !== '{' && first !== '[';
+  },
+};
 
 export class RestDoor {
   private readonly specs: ReadonlyMap<string, MethodSpec>;
@@ -60,11 +93,16 @@ export class RestDoor {
     this.coercer = new Coercer(deps.dispatcher.schemas);
   }
 
-  /** Answers a request whose path starts with /api/. Never throws. */
-  async serve(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
-    const started = performance.now();
+  /**
+   * Answers a request whose path starts with /api/, or an old client's
+   * request to / (`body` given when server.ts read it already). Never throws.
+   */
+  async serve(req: IncomingMessage, res: ServerResponse, path: string, requestId: string, body?: string): Promise<void> {
+    // Counted in the HTTP latency histogram as the JSON-RPC door's requests
+    // are (send.ts); on / the JSON-RPC door may have started the clock already.
+    const timed = ((res as Response)[TIMED] ??= { started: performance.now(), metrics: this.deps.services.metrics });
     try {
-      await this.route(req, res, path, requestId, started);
+      await this.route(req, res, path, requestId, timed.started, body);
     } catch (err) {
       const appErr = toAppError(err);
       this.deps.log.error({ req_id: requestId, outcome: appErr.kind, err }, 'REST request failed');
@@ -73,9 +111,9 @@ export class RestDoor {
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string, started: number): Promise<void> {
+  private async route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string, started: number, given: string | undefined): Promise<void> {
     const { log, services } = this.deps;
-    const route = matchRoute(path);
+    const route = path === '/' ? ROOT : matchRoute(path);
     if (!route) {
       return sendJson(res, 404, frappeError(new AppError('not_found', 'Not found: this service serves /api/method/<name> and /api/resource/User')));
     }
@@ -86,15 +124,17 @@ export class RestDoor {
       return methodNotAllowed(res, route.allow, frappeError(new AppError('invalid_request', `Method ${verb} not allowed here: use ${route.allow}`)));
     }
 
-    let body: string;
-    try {
-      body = await readBody(req, this.deps.maxBodyBytes);
-    } catch (err) {
-      if (err instanceof ClientGone) return;
-      if (!(err instanceof BodyTooLarge)) throw err;
-      log.info({ req_id: requestId, outcome: 'body_too_large' }, 'request refused');
-      res.setHeader('Connection', 'close');
-      return sendJson(res, 413, frappeError(new AppError('invalid_request', 'Request body too large')));
+    let body = given;
+    if (body === undefined) {
+      try {
+        body = await readBody(req, this.deps.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof ClientGone) return;
+        if (!(err instanceof BodyTooLarge)) throw err;
+        log.info({ req_id: requestId, outcome: 'body_too_large' }, 'request refused');
+        res.setHeader('Connection', 'close');
+        return sendJson(res, 413, frappeError(new AppError('invalid_request', 'Request body too large')));
+      }
     }
 
     const address = req.socket.remoteAddress ?? 'unknown';
@@ -112,7 +152,8 @@ export class RestDoor {
       const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
       const input = readInput(req, query, body);
       if (route.kind === 'method') {
-        const result = await this.method(route.name, verb, input, ctx);
+        const name = route.cmd ? methodName(input.cmd ?? '') : route.name;
+        const result = await this.method(name, verb, input, ctx);
         return sendJson(res, 200, { message: result });
       }
       const plan = this.plan(route, verb, input);
@@ -184,8 +225,7 @@ export function matchRoute(path: string): Route | undefined {
   if (kind === 'method') {
     // handle_rpc_call gets the decoded path and keeps `method.split("/")[0]`,
     // so /api/method/<name>/ is <name>.
-    const name = (decode(rest) ?? '').split('/', 1)[0]!;
-    return { kind: 'method', name: METHOD_NAME.test(name) && name.length <= 200 ? name : '', allow: 'GET, POST' };
+    return { kind: 'method', name: methodName((decode(rest) ?? '').split('/', 1)[0]!), allow: 'GET, POST' };
   }
   const slash = rest.indexOf('/');
   const doctype = decode(slash < 0 ? rest : rest.slice(0, slash));
@@ -194,6 +234,11 @@ export function matchRoute(path: string): Route | undefined {
   if (name === '') return { kind: 'collection', doctype, allow: 'GET, POST' };
   // A name that does not decode is kept as sent: the schema then refuses it with its path.
   return { kind: 'document', doctype, name: decode(name) ?? name, allow: 'GET, PUT, DELETE' };
+}
+
+/** The name if it can name a method of the table, else '' (never echoed). */
+function methodName(name: string): string {
+  return METHOD_NAME.test(name) && name.length <= 200 ? name : '';
 }
 
 function decode(s: string): string | undefined {

@@ -1,7 +1,7 @@
 /**
  * Writing responses, shared by every door: the security headers, the request
  * id, the CORS headers when the request's origin was allowed, and the timing
- * of JSON-RPC requests. Kept allocation-light: the JSON-RPC door calls it on
+ * of JSON-RPC and REST requests. Kept allocation-light: the JSON-RPC door calls it on
  * every request.
  */
 import type { ServerResponse } from 'node:http';
@@ -26,7 +26,7 @@ const EMPTY_HEADERS = Object.entries(SECURITY_HEADERS).flat();
 /**
  * What rides on the response until it is written: the request id (written
  * with the other headers in one go), the allowed CORS origin if any, and, on
- * the JSON-RPC door, when the request began and where to count it (cheaper
+ * the JSON-RPC and REST doors, when the request began and where to count it (cheaper
  * than a 'finish' listener).
  */
 export const ID = Symbol('requestId');
@@ -39,13 +39,16 @@ export type Response = ServerResponse & {
 };
 
 /**
- * The CORS headers of an actual (not preflight) response. Without
- * Expose-Headers a browser script could not read the request id or how long
- * to wait after a 429.
+ * The CORS headers of every response to an allowed origin, preflights
+ * included. Without Expose-Headers a browser script could not read the
+ * request id or how long to wait after a 429; without Allow-Credentials a
+ * client that sends withCredentials (frappe-js-sdk) could read nothing
+ * (see cors.ts for why that is safe for listed origins only).
  */
 function pushCors(headers: string[], origin: string): void {
   headers.push(
     'Access-Control-Allow-Origin', origin,
+    'Access-Control-Allow-Credentials', 'true',
     'Vary', 'Origin',
     'Access-Control-Expose-Headers', 'X-Request-Id, Retry-After',
   );

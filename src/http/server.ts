@@ -1,8 +1,10 @@
 /**
  * The HTTP door: routes, body limit, the token check, then jayson for
- * JSON-RPC (/rpc and /); Frappe's REST paths under /api/ (rest.ts); the web
- * page under /app (web.ts). The token check happens once per HTTP request,
- * so a batch pays for one.
+ * JSON-RPC (/rpc and /); Frappe's REST paths under /api/ (rest.ts), and an
+ * old Frappe client's cmd=<method> sent to / (a form, or cmd in the query
+ * string: rest.ts serves it as /api/method/<cmd>); the web page under /app
+ * (web.ts). The token check happens once per HTTP request, so a batch pays
+ * for one.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +19,7 @@ import { prepare } from '../rpc/envelope.js';
 import { ID, TIMED, SECURITY_HEADERS, sendJson, sendEmpty, methodNotAllowed, type Response } from './send.js';
 import { checkFailed, refuse } from './gate.js';
 import { Cors } from './cors.js';
-import { RestDoor } from './rest.js';
+import { RestDoor, oldClient } from './rest.js';
 import { serveWebApp } from './web.js';
 
 export interface HttpDeps {
@@ -80,6 +82,8 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
     if (path === '/app' || path.startsWith('/app/')) return serveWebApp(req, res, path);
     return sendJson(res, 404, { error: 'Not found' });
   }
+  // The hot path's cost of old clients on /: a string comparison (and /rpc never has them).
+  if (path === '/' && req.url !== '/' && oldClient.query(req.url!)) return rest.serve(req, res, path, requestId);
   // The hot path's whole cost of CORS: a flag, and a Set lookup when it is on.
   if (cors.enabled) cors.admit(req, res);
   if (req.method !== 'POST') {
@@ -99,6 +103,7 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
     res.setHeader('Connection', 'close');
     return sendJson(res, 413, rpcError(null, new AppError('invalid_request', 'Request body too large')));
   }
+  if (path === '/' && oldClient.body(req, body)) return rest.serve(req, res, path, requestId, body);
 
   // Parsed here, once: the id is echoed on auth errors, and jayson's own
   // parse error would carry the SyntaxError object as an empty `data`.
