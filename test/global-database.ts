@@ -36,7 +36,9 @@ export const mochaHooks = {
       if (/authorization|\btas_[0-9A-Za-z]{30}\b/i.test(line)) leaks.push(line);
       for (const secret of ISSUED_SECRETS) if (line.includes(secret)) leaks.push(line);
     }
-    if (ALL_LOGS.length === 0 || ISSUED_SECRETS.size === 0) throw new Error('the log audit saw no logs or no secrets');
+    // The whole suite must give the audit something to read, or it proves nothing;
+    // a run of chosen files (SPEC=...) may hold only unit tests.
+    if (!process.env.SPEC && (ALL_LOGS.length === 0 || ISSUED_SECRETS.size === 0)) throw new Error('the log audit saw no logs or no secrets');
     if (leaks.length > 0) throw new Error(`secrets or Authorization values in ${leaks.length} log lines:\n${leaks.slice(0, 5).join('\n')}`);
     console.log(`  log audit: ${ALL_LOGS.length} log lines, ${ISSUED_SECRETS.size} secrets issued, none leaked`);
   },

@@ -4,7 +4,10 @@
  * A scope only narrows: the caller's roles still apply on top.
  */
 
-/** The one grammar, shared by schemas/common.json's `scope` definition. */
+/**
+ * The one grammar. schemas/common.json's `scope` and the web page's check
+ * (web/keyfields.js) spell it too; test/scopes.test.ts keeps the three equal.
+ */
 export const SCOPE_PATTERN = /^(\*|[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(\.\*)?)$/;
 
 export function scopeAllows(scope: string, method: string): boolean {
