@@ -32,6 +32,18 @@ describe('JSON-RPC 2.0 envelope over HTTP', () => {
     expect(expectResult(reply).valid).to.equal(true);
   });
 
+  it('keeps a form-typed body without cmd on / for JSON-RPC (an empty one is a parse error, as ever)', async () => {
+    for (const body of ['', '   ', 'x=1']) {
+      const res = await fetch(`${svc.url}/`, {
+        method: 'POST',
+        headers: { ...auth(), 'Content-Type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      expect(res.status, JSON.stringify(body)).to.equal(200);
+      expect(((await res.json()) as any).error.code, JSON.stringify(body)).to.equal(-32700);
+    }
+  });
+
   it('answers a batch in order, leaves out notifications, and reports each failure in place', async () => {
     const reply = await svc.post(
       [

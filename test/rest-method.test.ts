@@ -357,8 +357,8 @@ describe('REST door: /api/method/<name>', () => {
       expectFrappeError(await rest(svc, 'POST', '/', { token: null, type: 'application/x-www-form-urlencoded', body: 'cmd=frappe.auth.get_logged_user' }), 401, 'AuthenticationError');
     });
 
-    it('answers a form without cmd, or with a name that is no method, with 404', async () => {
-      expect(expectFrappeError(await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'user=x' }), 404, 'DoesNotExistError')).to.deep.equal(['Method not found']);
+    it('answers a form whose cmd is no method with 404; a form without cmd stays JSON-RPC (parse error)', async () => {
+      expect((await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'user=x' })).body.error.code).to.equal(-32700);
       expect(expectFrappeError(await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=%3Cb%3E' }), 404, 'DoesNotExistError')).to.deep.equal(['Method not found']);
     });
 

@@ -80,15 +80,20 @@ export async function formDialog({ title, body = [], fields, confirm, submit }) 
     form,
   );
   // While the service is asked, Escape waits: closing then would hide whether the change was made.
+  // Stopped at keydown too: Chromium lets repeated Escapes close a dialog whose 'cancel' is prevented.
   dialog.addEventListener('cancel', (event) => {
     if (busy) event.preventDefault();
+  });
+  dialog.addEventListener('keydown', (event) => {
+    if (busy && event.key === 'Escape') event.preventDefault();
   });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (busy) return;
     problem.hidden = true;
     busy = true;
-    save.disabled = true;
+    // aria-disabled, not disabled: disabling the focused button would drop focus out of the dialog.
+    save.setAttribute('aria-disabled', 'true');
     form.setAttribute('aria-busy', 'true');
     try {
       const done = await submit();
@@ -105,7 +110,7 @@ export async function formDialog({ title, body = [], fields, confirm, submit }) 
       }
     } finally {
       busy = false;
-      save.disabled = false;
+      save.removeAttribute('aria-disabled');
       form.removeAttribute('aria-busy');
     }
   });
@@ -161,11 +166,17 @@ export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, 
     h('div', { class: 'actions' }, h('button', { type: 'button', autofocus: true, 'data-action': 'copy', onclick: copy }, 'Copy secret'), done),
     copied,
   );
-  // Escape would throw the secret away unseen-by-accident: point at the close button instead.
-  dialog.addEventListener('cancel', (event) => {
+  // Escape would throw the secret away by accident: point at the close button instead.
+  // Stopped at keydown as well as 'cancel': Chromium closes the dialog on the
+  // third or fourth Escape in a row even when 'cancel' is prevented.
+  const stay = (event) => {
     event.preventDefault();
     copied.textContent = 'To close, press “I have copied it, close”.';
     done.focus();
+  };
+  dialog.addEventListener('cancel', stay);
+  dialog.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') stay(event);
   });
   await open(dialog, returnTo);
   forget();

@@ -65,7 +65,7 @@ const ROOT: Route = { kind: 'method', name: '', allow: 'GET, POST', cmd: true };
  * Whether a request to / comes from an old Frappe client rather than a
  * JSON-RPC one, so server.ts hands it here: a `cmd` in the query string
  * (get_request), or, once the body is read, a form that is not JSON text
- * (post_request). `curl -d '{"jsonrpc": ...}'` sends JSON with a form
+ * and carries a cmd (post_request). `curl -d '{"jsonrpc": ...}'` sends JSON with a form
  * content type; that stays JSON-RPC, as it always was.
  */
 export const oldClient = {
@@ -77,7 +77,8 @@ export const oldClient = {
     const type = req.headers['content-type'];
     if (type === undefined || !type.toLowerCase().startsWith('application/x-www-form-urlencoded')) return false;
     const first = body.trimStart()[0];
-    return first !== '{' && first !== '[';
+    // Only a form that names a method: an empty or other body stays JSON-RPC (-32700/-32600 as before).
+    return first !== '{' && first !== '[' && new URLSearchParams(body).has('cmd');
   },
 };
 
