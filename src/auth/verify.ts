@@ -57,6 +57,8 @@ interface KeyRecord {
   previousUntil: number;
   /** ms since the epoch; Infinity: never. */
   expiresAt: number;
+  /** The same as callers see it, made once per load rather than per call. */
+  expiresAtIso: string | null;
   userId: ObjectId;
   user: string;
   roles: string[];
@@ -161,33 +163,36 @@ export class Authenticator {
     if (!token) return this.fail('malformed'); // bad shape or checksum: no lookup at all
     const presented = secretDigest(token.apiSecret);
     let record = await this.record(token.apiKey);
-    if (record && !this.secretFits(presented, record, Date.now()) && Date.now() - record.loadedAt >= RECHECK_AFTER_MS) {
+    let now = Date.now();
+    let fits = this.fits(presented, record, now);
+    if (record && !fits && now - record.loadedAt >= RECHECK_AFTER_MS) {
       // The secret may have been rotated by another instance since this record
       // was read: without this, the new secret would be refused here until the
       // TTL ran out, which breaks rotation without downtime. At most one
       // re-read per key per RECHECK_AFTER_MS, so wrong guesses cannot hammer the database.
       this.known?.delete(token.apiKey);
       record = await this.record(token.apiKey);
+      now = Date.now();
+      fits = this.fits(presented, record, now);
     }
-    return this.judge(presented, record);
-  }
-
-  /** The current secret, or the previous one while its grace period lasts. */
-  private secretFits(presented: Buffer, record: KeyRecord, now: number): boolean {
-    return sameDigest(presented, record.digest) || (now < record.previousUntil && sameDigest(presented, record.previousDigest));
+    return this.judge(record, fits, now);
   }
 
   /**
+   * The current secret, or the previous one while its grace period lasts.
    * Both digests are always compared, so a key with a grace secret and one
-   * without (or none at all) take the same time. Expiry is told only to a
-   * caller who gave a right secret; to anyone else it is a wrong secret.
+   * without (or none at all) take the same time.
    */
-  private judge(presented: Buffer, record: KeyRecord | null): Verdict {
+  private fits(presented: Buffer, record: KeyRecord | null, now: number): boolean {
     const current = sameDigest(presented, record?.digest ?? NO_DIGEST);
     const previous = sameDigest(presented, record?.previousDigest ?? NO_DIGEST);
+    return record !== null && (current || (previous && now < record.previousUntil));
+  }
+
+  /** Expiry is told only to a caller who gave a right secret; to anyone else it is a wrong secret. */
+  private judge(record: KeyRecord | null, fits: boolean, now: number): Verdict {
     if (!record) return this.fail('unknown_key');
-    const now = Date.now();
-    if (!current && !(previous && now < record.previousUntil)) return this.fail('wrong_secret');
+    if (!fits) return this.fail('wrong_secret');
     if (now >= record.expiresAt) return this.fail('expired');
     if (!record.enabled) return this.fail('disabled');
     if (now - record.lastUsedAt >= LAST_USED_EVERY_MS) this.noteUse(record, now);
@@ -198,7 +203,7 @@ export class Authenticator {
         userId: record.userId,
         roles: record.roles,
         apiKey: record.apiKey,
-        expiresAt: record.expiresAt === Infinity ? null : new Date(record.expiresAt).toISOString(),
+        expiresAt: record.expiresAtIso,
         scopes: record.scopes,
       },
     };
@@ -271,6 +276,7 @@ export class Authenticator {
             previousDigest: key.previous_secret_hash ? Buffer.from(key.previous_secret_hash, 'hex') : NO_DIGEST,
             previousUntil: key.previous_valid_until?.getTime() ?? 0,
             expiresAt: key.expires_at?.getTime() ?? Infinity,
+            expiresAtIso: key.expires_at?.toISOString() ?? null,
             userId: user._id,
             user: user.name,
             roles: user.roles,

@@ -246,7 +246,7 @@ const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 const BOOLEANS = new Map([['true', true], ['1', true], ['false', false], ['0', false]]);
 
 /** One text value -> the first reading its schema allows; else the text itself. */
-export function coerceValue(raw: string, types: Types): unknown {
+function coerceValue(raw: string, types: Types): unknown {
   if (types === undefined) return raw;
   if (raw === 'null' && types.has('null')) return null;
   if (types.has('boolean')) {

@@ -219,7 +219,7 @@ export class RestDoor {
 }
 
 /** The route of an /api/ path; undefined when it names nothing this door serves. */
-export function matchRoute(path: string): Route | undefined {
+function matchRoute(path: string): Route | undefined {
   const m = PREFIX.exec(path);
   if (!m) return undefined;
   const [, kind, rest = ''] = m;

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { packageRoot } from '../paths.js';
 
-export const WEB_DIR = path.join(packageRoot, 'web');
+const WEB_DIR = path.join(packageRoot, 'web');
 
 /** No inline scripts or styles, no other origin, no framing, no form posts. */
 export const WEB_CSP =

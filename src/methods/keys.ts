@@ -4,19 +4,21 @@
  */
 import { method, type CallContext } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
-import { SYSTEM_MANAGER } from '../store/users.js';
+import { SYSTEM_MANAGER, type UserDoc } from '../store/users.js';
 import { keyInfo } from '../store/keys.js';
 import { audited } from './audit.js';
 import { futureDate } from './dates.js';
 
 /**
- * System Managers manage every key; anyone else only their own. Checked
- * before the user is looked up, so a refusal tells nothing about who exists.
+ * The owner of the key a caller may manage: System Managers manage every
+ * key, anyone else only their own. Checked before the user is looked up, so
+ * a refusal tells nothing about who exists.
  */
-function mayManage(ctx: CallContext, user: string): void {
+async function managedOwner(ctx: CallContext, user: string): Promise<UserDoc> {
   if (ctx.caller.user !== user && !ctx.caller.roles.includes(SYSTEM_MANAGER)) {
     throw new AppError('permission_denied', `only ${SYSTEM_MANAGER}s may manage another user's key`);
   }
+  return ctx.services.storage.users.get(user);
 }
 
 export const keysGet = method<{ user: string }>({
@@ -26,9 +28,7 @@ export const keysGet = method<{ user: string }>({
   readOnly: true,
   errors: ['not_found'],
   async handler({ user }, ctx) {
-    mayManage(ctx, user);
-    const owner = await ctx.services.storage.users.get(user);
-    return keyInfo(await ctx.services.storage.keys.get(owner));
+    return keyInfo(await ctx.services.storage.keys.get(await managedOwner(ctx, user)));
   },
 });
 
@@ -71,9 +71,7 @@ export const keysRevoke = method<{ user: string }>({
   readOnly: false,
   errors: ['not_found'],
   async handler({ user }, ctx) {
-    mayManage(ctx, user);
-    const owner = await ctx.services.storage.users.get(user);
-    const key = await ctx.services.storage.keys.revoke(owner);
+    const key = await ctx.services.storage.keys.revoke(await managedOwner(ctx, user));
     ctx.log.info({ target: user, api_key: key.api_key }, 'api key revoked');
     await audited(ctx, 'keys.revoke', user, key.api_key);
     return { user, api_key: key.api_key, revoked: true };

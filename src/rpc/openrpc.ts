@@ -18,7 +18,7 @@ import { packageRoot } from '../paths.js';
 import type { MethodSpec } from './spec.js';
 import type { JsonSchema } from './schemas.js';
 
-export const OPENRPC_VERSION = '1.2.6';
+const OPENRPC_VERSION = '1.2.6';
 
 /**
  * Errors any call can meet before or around its handler: the token check,

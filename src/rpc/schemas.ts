@@ -24,7 +24,18 @@ export interface SchemaSet {
   validator(id: string): ValidateFunction;
 }
 
-export function loadSchemas(dir: string = schemasDir): SchemaSet {
+let loaded: SchemaSet | undefined;
+
+/**
+ * The schemas, read and compiled on first use, then shared: the files do not
+ * change while the process runs, so the dispatcher, discovery and every
+ * service a test starts use one compiled set.
+ */
+export function loadSchemas(): SchemaSet {
+  return (loaded ??= compileSchemas(schemasDir));
+}
+
+function compileSchemas(dir: string): SchemaSet {
   // allErrors stays off (ajv's own security advice: bounded work per request).
   const ajv = new Ajv({ allErrors: false, strict: true });
   addFormats(ajv);

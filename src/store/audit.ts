@@ -1,6 +1,6 @@
 import type { Collection, Filter, ObjectId } from 'mongodb';
 
-export const AUDIT_ACTIONS = [
+const AUDIT_ACTIONS = [
   'user.create',
   'user.update',
   'user.delete',
