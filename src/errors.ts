@@ -50,7 +50,7 @@ export function toAppError(err: unknown): AppError {
 }
 
 /** Driver errors that mean "the database is not reachable right now". */
-export function isStorageDown(err: unknown): boolean {
+function isStorageDown(err: unknown): boolean {
   const name = (err as { name?: unknown } | null)?.name;
   return (
     typeof name === 'string' &&

@@ -1,13 +1,24 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { sendJson } from './send.js';
 
-export class BodyTooLarge extends Error {}
-/** The client went away (or was cut off by a timeout) before sending the whole body. */
-export class ClientGone extends Error {}
-
-/** Reads the whole body as UTF-8, refusing more than `limit` bytes. */
-export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * Reads the whole body as UTF-8; undefined when there is none to serve: the
+ * client went away (or was cut off by a timeout) before sending all of it,
+ * or sent more than `limit` bytes, answered here with 413 and the door's
+ * error body.
+ */
+export function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  log: Logger,
+  requestId: string,
+  errorBody: (err: AppError) => unknown,
+): Promise<string | undefined> {
   const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(new BodyTooLarge());
+  if (declared > limit) return Promise.resolve(tooLarge(res, log, requestId, errorBody));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -15,7 +26,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       size += chunk.length;
       if (size > limit) {
         req.removeAllListeners('data');
-        reject(new BodyTooLarge());
+        resolve(tooLarge(res, log, requestId, errorBody));
         return;
       }
       chunks.push(chunk);
@@ -24,7 +35,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('error', reject);
     // Without this the promise would wait forever for a body that never comes.
     req.on('close', () => {
-      if (!req.complete) reject(new ClientGone());
+      if (!req.complete) resolve(undefined);
     });
   });
+}
+
+function tooLarge(res: ServerResponse, log: Logger, requestId: string, errorBody: (err: AppError) => unknown): undefined {
+  log.info({ req_id: requestId, outcome: 'body_too_large' }, 'request refused');
+  res.setHeader('Connection', 'close');
+  sendJson(res, 413, errorBody(new AppError('invalid_request', 'Request body too large')));
+  return undefined;
 }

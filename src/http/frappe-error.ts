@@ -15,7 +15,7 @@
 import { ERRORS, type AppError } from '../errors.js';
 import type { ParamProblem } from '../rpc/schemas.js';
 
-export interface FrappeErrorBody {
+interface FrappeErrorBody {
   exc_type: string;
   exception: string;
   exc: string;
@@ -36,6 +36,3 @@ export function frappeError(err: AppError): FrappeErrorBody {
     _server_messages: JSON.stringify(messages.map((message) => JSON.stringify({ message, title, indicator: 'red' }))),
   };
 }
-
-/** The same, in the shape gate.ts takes (Frappe's body has no request id). */
-export const frappeErrorBody = (_id: unknown, err: AppError): FrappeErrorBody => frappeError(err);

@@ -10,34 +10,35 @@ import { performance } from 'node:perf_hooks';
 import { AppError, ERRORS, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../auth/verify.js';
-import { sendJson } from './send.js';
+import { TIMED, sendJson, type Response } from './send.js';
 
 /** A door's error body: JSON-RPC's envelope (with the request's id) or Frappe's. */
-export type ErrorBody = (id: string | number | null, err: AppError) => unknown;
+type ErrorBody = (err: AppError) => unknown;
 
-export type Refusal = Extract<Verdict, { ok: false }>;
+type Refusal = Extract<Verdict, { ok: false }>;
 
 const TARPIT_MS = 1000;
 
 /** The token check itself threw (the database is down): its error, in the door's shape. */
-export function checkFailed(log: Logger, res: ServerResponse, requestId: string, err: unknown, id: string | number | null, body: ErrorBody): void {
+export function checkFailed(log: Logger, res: ServerResponse, requestId: string, err: unknown, body: ErrorBody): void {
   const appErr = toAppError(err);
   log.error({ req_id: requestId, outcome: appErr.kind, err }, 'token check failed');
-  sendJson(res, ERRORS[appErr.kind].http, body(id, appErr));
+  sendJson(res, ERRORS[appErr.kind].http, body(appErr));
 }
 
 /**
- * 401 with WWW-Authenticate, or 429 with Retry-After after a tarpit.
- * `started` is when the request began (performance.now()).
+ * 401 with WWW-Authenticate, or 429 with Retry-After after a tarpit. Both
+ * doors time the request before the token check, so the response carries its start.
  */
-export function refuse(log: Logger, res: ServerResponse, requestId: string, verdict: Refusal, started: number, id: string | number | null, body: ErrorBody): void {
+export function refuse(log: Logger, res: ServerResponse, requestId: string, verdict: Refusal, body: ErrorBody): void {
   log.info({ req_id: requestId, outcome: 'authentication_failed', reason: verdict.reason }, 'request refused');
   if (verdict.reason === 'rate_limited') {
     res.setHeader('Retry-After', String(verdict.retryAfter));
     // A tarpit: a client over its limit waits for each refusal, so a flood
     // on kept-alive connections slows to a trickle instead of taking the CPU.
     // Counted from the request's start, so whether a lookup ran first does not show.
-    const reply = body(id, new AppError('rate_limited', 'Too many failed authentication attempts'));
+    const reply = body(new AppError('rate_limited', 'Too many failed authentication attempts'));
+    const { started } = (res as Response)[TIMED]!;
     setTimeout(() => sendJson(res, 429, reply), Math.max(0, TARPIT_MS - (performance.now() - started)));
     return;
   }
@@ -45,5 +46,5 @@ export function refuse(log: Logger, res: ServerResponse, requestId: string, verd
   // Whoever presented the right secret of an expired token may learn why it
   // failed; every other failure gets the same words, so nothing can be probed.
   const message = verdict.reason === 'expired' ? 'Authentication failed: the token has expired' : undefined;
-  sendJson(res, 401, body(id, new AppError('authentication_failed', message)));
+  sendJson(res, 401, body(new AppError('authentication_failed', message)));
 }

@@ -24,7 +24,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.js';
-import type { JsonSchema, SchemaSet } from '../rpc/schemas.js';
+import { resolveRef, type JsonSchema, type SchemaSet } from '../rpc/schemas.js';
 
 export const NOISE = new Set(['cmd', '_']);
 
@@ -102,7 +102,6 @@ type Types = ReadonlySet<string> | undefined;
 /** Reads a method's params schema once, then types its text values. */
 export class Coercer {
   private readonly byMethod = new Map<string, Map<string, Types>>();
-  private readonly maxLimits = new Map<string, number | undefined>();
 
   constructor(private readonly schemas: SchemaSet) {}
 
@@ -150,14 +149,9 @@ export class Coercer {
 
   /** The largest value a method's params allow for `property` (its schema's maximum), if any. */
   maximum(method: string, property: string): number | undefined {
-    const key = `${method}\0${property}`;
-    if (!this.maxLimits.has(key)) {
-      const prop = this.root(method).properties?.[property];
-      const resolved = prop === undefined ? undefined : this.resolve(prop as JsonSchema, `${method}.params.json`).schema;
-      const max = resolved?.maximum;
-      this.maxLimits.set(key, typeof max === 'number' ? max : undefined);
-    }
-    return this.maxLimits.get(key);
+    const prop = this.root(method).properties?.[property];
+    const max = prop === undefined ? undefined : this.resolve(prop as JsonSchema, `${method}.params.json`).schema?.maximum;
+    return typeof max === 'number' ? max : undefined;
   }
 
   private root(method: string): JsonSchema {
@@ -218,13 +212,9 @@ export class Coercer {
     let current: JsonSchema | undefined = schema;
     let file = base;
     for (let hops = 0; current && typeof current.$ref === 'string' && hops < 20; hops++) {
-      const [target = '', pointer = ''] = current.$ref.split('#', 2);
-      if (target) file = target;
-      let node: unknown = this.schemas.raw.get(file);
-      for (const part of pointer.split('/').filter(Boolean)) {
-        node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-      }
-      current = node as JsonSchema | undefined;
+      const target = resolveRef(this.schemas.raw, current.$ref, file);
+      file = target.file;
+      current = target.node as JsonSchema | undefined;
     }
     return { schema: current, base: file };
   }

@@ -88,7 +88,7 @@ export function listPlan(input: Input, coercer: Coercer): Plan {
     }
     return out;
   };
-  const pageGiven = has(input, 'limit_page_length', isEmptyText, isEmptyValue);
+  const pageGiven = has(input, 'limit_page_length');
   const text = rename(input.fields, isEmptyText, pageGiven);
   const typed = rename(Object.entries(input.json ?? {}), isEmptyValue, pageGiven);
 
@@ -113,13 +113,11 @@ export function readPlan(name: string, input: Input, coercer: Coercer): Plan {
 
 export function createPlan(input: Input, coercer: Coercer): Plan {
   const doc = documentOf(input, coercer, 'user.create');
-  for (const field of BOOKKEEPING) delete doc[field];
   return { method: 'user.create', params: doc, status: 200, reply: asDoc };
 }
 
 export function updatePlan(name: string, input: Input, coercer: Coercer): Plan {
   const doc = documentOf(input, coercer, 'user.update');
-  for (const field of BOOKKEEPING) delete doc[field];
   if ('name' in doc) {
     if (doc.name !== name) {
       throw new AppError('invalid_params', 'Invalid params', [{ path: '/name', message: 'must be the name in the URL (renaming is not supported)' }]);
@@ -137,9 +135,16 @@ export function deletePlan(name: string, input: Input, coercer: Coercer): Plan {
 /**
  * The document a create or update sends, where Frappe's get_request_form_data
  * looks: a `data` field holding it as JSON (frappe-client's insert and
- * update), else the JSON body, else the form fields themselves.
+ * update), else the JSON body, else the form fields themselves; without its
+ * bookkeeping fields.
  */
 function documentOf(input: Input, coercer: Coercer, method: string): Record<string, unknown> {
+  const doc = sentDocument(input, coercer, method);
+  for (const field of BOOKKEEPING) delete doc[field];
+  return doc;
+}
+
+function sentDocument(input: Input, coercer: Coercer, method: string): Record<string, unknown> {
   const data = input.json && 'data' in input.json ? input.json.data : input.fields.get('data');
   if (data === undefined) return coercer.params(method, input);
   const others = [...input.fields.keys(), ...Object.keys(input.json ?? {})].filter((k) => k !== 'data' && !NOISE.has(k));
@@ -174,10 +179,11 @@ function only(input: Input, keep: (name: string) => boolean): Input {
   return { fields, json };
 }
 
-function has(input: Input, name: string, emptyText: (n: string, v: string) => boolean, emptyValue: (n: string, v: unknown) => boolean): boolean {
+/** Whether a list parameter was given, in the URL or form or the JSON body, and not empty. */
+function has(input: Input, name: string): boolean {
   const text = input.fields.get(name);
-  if (text !== undefined && !emptyText(name, text)) return true;
-  return input.json !== undefined && name in input.json && !emptyValue(name, input.json[name]);
+  if (text !== undefined && !isEmptyText(name, text)) return true;
+  return input.json !== undefined && name in input.json && !isEmptyValue(name, input.json[name]);
 }
 
 /** `filters=`, `order_by=`, `filters=[]`: not given, as Frappe treats them. */

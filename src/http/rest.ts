@@ -30,12 +30,13 @@ import { performance } from 'node:perf_hooks';
 import { AppError, ERRORS, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Dispatcher } from '../rpc/dispatch.js';
+import { callLog, type CallLog } from '../rpc/call-log.js';
 import { callContext, type CallContext, type MethodSpec, type Services } from '../rpc/spec.js';
 import type { ParamProblem } from '../rpc/schemas.js';
-import { readBody, BodyTooLarge, ClientGone } from './body.js';
+import { readBody } from './body.js';
 import type { Cors } from './cors.js';
 import { checkFailed, refuse } from './gate.js';
-import { frappeError, frappeErrorBody } from './frappe-error.js';
+import { frappeError } from './frappe-error.js';
 import { Coercer, readInput, UnsupportedMediaType, type Input } from './params.js';
 import { DOCTYPE, createPlan, deletePlan, listPlan, readPlan, updatePlan, type Plan } from './resource.js';
 import { TIMED, sendJson, methodNotAllowed, type Response } from './send.js';
@@ -47,11 +48,16 @@ export interface RestDeps {
   maxBodyBytes: number;
 }
 
+/** The verbs a route answers. */
+type Verbs = readonly string[];
+const GET_POST: Verbs = ['GET', 'POST'];
+const GET_PUT_DELETE: Verbs = ['GET', 'PUT', 'DELETE'];
+
 type Route =
   /** `cmd`: the name is the request's cmd param (a request to /), not the path's. */
-  | { kind: 'method'; name: string; allow: string; cmd?: true }
-  | { kind: 'collection'; doctype: string; allow: string }
-  | { kind: 'document'; doctype: string; name: string; allow: string };
+  | { kind: 'method'; name: string; allow: Verbs; cmd?: true }
+  | { kind: 'collection'; doctype: string; allow: Verbs }
+  | { kind: 'document'; doctype: string; name: string; allow: Verbs };
 
 const PREFIX = /^\/api\/(?:v1\/)?(method|resource)\/([^?]*)$/;
 /** A method name as the table spells them; anything else cannot name one, and is never echoed. */
@@ -59,7 +65,7 @@ const METHOD_NAME = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/;
 /** A doctype worth echoing in "DocType X not found". */
 const DOCTYPE_NAME = /^[A-Za-z][A-Za-z0-9 _-]{0,60}$/;
 /** The route of an old client's request to / (see oldClient). */
-const ROOT: Route = { kind: 'method', name: '', allow: 'GET, POST', cmd: true };
+const ROOT: Route = { kind: 'method', name: '', allow: GET_POST, cmd: true };
 
 /**
  * Whether a request to / comes from an old Frappe client rather than a
@@ -84,35 +90,42 @@ export const oldClient = {
 
 export class RestDoor {
   private readonly specs: ReadonlyMap<string, MethodSpec>;
+  private readonly calls: ReadonlyMap<string, CallLog>;
   private readonly coercer: Coercer;
 
   constructor(
     private readonly deps: RestDeps,
     private readonly cors: Cors,
   ) {
-    this.specs = new Map(deps.dispatcher.methods.map((m) => [m.name, m]));
-    this.coercer = new Coercer(deps.dispatcher.schemas);
+    const { dispatcher, services, log } = deps;
+    this.specs = new Map(dispatcher.methods.map((m) => [m.name, m]));
+    // Counted and logged as the JSON-RPC door's calls are, each line marked as this door's.
+    const restLog = log.child({ door: 'rest' });
+    this.calls = new Map(dispatcher.methods.map((m) => [m.name, callLog(m, services.metrics, restLog)]));
+    this.coercer = new Coercer(dispatcher.schemas);
   }
 
   /**
    * Answers a request whose path starts with /api/, or an old client's
-   * request to / (`body` given when server.ts read it already). Never throws.
+   * request to / (`body` given when server.ts read it already). `path` is
+   * req.url up to its `?`. Never throws.
    */
   async serve(req: IncomingMessage, res: ServerResponse, path: string, requestId: string, body?: string): Promise<void> {
     // Counted in the HTTP latency histogram as the JSON-RPC door's requests
     // are (send.ts); on / the JSON-RPC door may have started the clock already.
-    const timed = ((res as Response)[TIMED] ??= { started: performance.now(), metrics: this.deps.services.metrics });
+    (res as Response)[TIMED] ??= { started: performance.now(), metrics: this.deps.services.metrics };
     try {
-      await this.route(req, res, path, requestId, timed.started, body);
+      await this.route(req, res, path, requestId, body);
     } catch (err) {
       const appErr = toAppError(err);
-      this.deps.log.error({ req_id: requestId, outcome: appErr.kind, err }, 'REST request failed');
-      if (!res.headersSent) sendJson(res, ERRORS[appErr.kind].http, frappeError(appErr));
+      if (!(err instanceof AppError)) this.deps.log.error({ req_id: requestId, outcome: appErr.kind, err }, 'REST request failed');
+      const status = err instanceof UnsupportedMediaType ? 415 : ERRORS[appErr.kind].http;
+      if (!res.headersSent) sendJson(res, status, frappeError(appErr));
       else res.destroy();
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string, started: number, given: string | undefined): Promise<void> {
+  private async route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string, given: string | undefined): Promise<void> {
     const { log, services } = this.deps;
     const route = path === '/' ? ROOT : matchRoute(path);
     if (!route) {
@@ -120,61 +133,41 @@ export class RestDoor {
     }
     if (this.cors.enabled) this.cors.admit(req, res);
     const verb = req.method ?? 'GET';
-    if (verb === 'OPTIONS') return this.cors.options(req, res, `${route.allow}, OPTIONS`);
-    if (!route.allow.split(', ').includes(verb)) {
-      return methodNotAllowed(res, route.allow, frappeError(new AppError('invalid_request', `Method ${verb} not allowed here: use ${route.allow}`)));
+    if (verb === 'OPTIONS') return this.cors.options(req, res, `${route.allow.join(', ')}, OPTIONS`);
+    if (!route.allow.includes(verb)) {
+      const allow = route.allow.join(', ');
+      return methodNotAllowed(res, allow, frappeError(new AppError('invalid_request', `Method ${verb} not allowed here: use ${allow}`)));
     }
 
-    let body = given;
-    if (body === undefined) {
-      try {
-        body = await readBody(req, this.deps.maxBodyBytes);
-      } catch (err) {
-        if (err instanceof ClientGone) return;
-        if (!(err instanceof BodyTooLarge)) throw err;
-        log.info({ req_id: requestId, outcome: 'body_too_large' }, 'request refused');
-        res.setHeader('Connection', 'close');
-        return sendJson(res, 413, frappeError(new AppError('invalid_request', 'Request body too large')));
-      }
-    }
+    const body = given ?? (await readBody(req, res, this.deps.maxBodyBytes, log, requestId, frappeError));
+    if (body === undefined) return;
 
     const address = req.socket.remoteAddress ?? 'unknown';
     let verdict;
     try {
       verdict = await services.auth.authenticate(req.headers.authorization, { address, weight: 1 });
     } catch (err) {
-      return checkFailed(log, res, requestId, err, null, frappeErrorBody);
+      return checkFailed(log, res, requestId, err, frappeError);
     }
-    if (!verdict.ok) return refuse(log, res, requestId, verdict, started, null, frappeErrorBody);
+    if (!verdict.ok) return refuse(log, res, requestId, verdict, frappeError);
     const ctx = callContext(verdict.caller, requestId, address, log, services);
 
-    let renames: ReadonlyMap<string, string> | undefined;
-    try {
-      const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
-      const input = readInput(req, query, body);
-      if (route.kind === 'method') {
-        const name = route.cmd ? methodName(input.cmd ?? '') : route.name;
-        const result = await this.method(name, verb, input, ctx);
-        return sendJson(res, 200, { message: result });
-      }
-      const plan = this.plan(route, verb, input);
-      renames = plan.renames;
-      const result = await this.invoke(plan.method, plan.params, ctx);
-      sendJson(res, plan.status, plan.reply(result));
-    } catch (err) {
-      let appErr = toAppError(err);
-      if (renames) appErr = renamePaths(appErr, renames);
-      const status = err instanceof UnsupportedMediaType ? 415 : ERRORS[appErr.kind].http;
-      if (!(err instanceof AppError)) log.error({ req_id: requestId, outcome: appErr.kind, err }, 'REST call failed');
-      sendJson(res, status, frappeError(appErr));
+    const input = readInput(req, (req.url ?? '').slice(path.length + 1), body);
+    if (route.kind === 'method') {
+      const name = route.cmd ? methodName(input.cmd ?? '') : route.name;
+      const result = await this.method(name, verb, input, ctx);
+      return sendJson(res, 200, { message: result });
     }
+    const plan = this.plan(route, verb, input);
+    const result = await this.invoke(plan.method, plan.params, ctx, plan.renames);
+    sendJson(res, plan.status, plan.reply(result));
   }
 
   private async method(name: string, verb: string, input: Input, ctx: CallContext): Promise<unknown> {
     const spec = this.specs.get(name);
     if (!spec) throw new AppError('method_not_found', name ? `Method not found: ${name}` : 'Method not found');
     if (verb !== 'POST' && !spec.readOnly) {
-      this.record(spec, ctx, 'permission_denied', 0);
+      this.calls.get(name)!.refused(ctx, 'permission_denied');
       throw new AppError('permission_denied', `${name} changes data, so it answers only POST: send the same request as a POST`);
     }
     return this.invoke(name, this.coercer.params(name, input), ctx);
@@ -191,30 +184,18 @@ export class RestDoor {
     return deletePlan(route.name, input, this.coercer);
   }
 
-  /** dispatcher.invoke, counted and logged as the JSON-RPC door does (src/rpc/jsonrpc.ts). */
-  private async invoke(name: string, params: Record<string, unknown>, ctx: CallContext): Promise<unknown> {
-    const spec = this.specs.get(name)!;
+  /** dispatcher.invoke, counted and logged; its errors' paths under the names the client sent (`renames`). */
+  private async invoke(name: string, params: Record<string, unknown>, ctx: CallContext, renames?: ReadonlyMap<string, string>): Promise<unknown> {
+    const calls = this.calls.get(name)!;
     const started = performance.now();
     try {
       const result = await this.deps.dispatcher.invoke(name, params, ctx);
-      this.record(spec, ctx, 'ok', started);
+      calls.ok(ctx, started);
       return result;
     } catch (err) {
-      const appErr = toAppError(err);
-      const unexpected = appErr.kind === 'internal' || appErr.kind === 'storage_unavailable';
-      this.record(spec, ctx, appErr.kind, started, unexpected ? err : undefined);
-      throw appErr;
+      const appErr = calls.failed(ctx, err, started);
+      throw renames ? renamePaths(appErr, renames) : appErr;
     }
-  }
-
-  private record(spec: MethodSpec, ctx: CallContext, outcome: string, started: number, err?: unknown): void {
-    const { log, services } = this.deps;
-    services.metrics.callCounter(spec.name, outcome).inc();
-    const ms = started === 0 ? 0 : Math.round((performance.now() - started) * 100) / 100;
-    const line = { req_id: ctx.requestId, user: ctx.caller.user, method: spec.name, door: 'rest', outcome, ms };
-    if (err !== undefined) log.error({ ...line, err }, 'call failed');
-    else if (outcome === 'ok' && spec.readOnly) log.debug(line, 'call');
-    else log.info(line, 'call');
   }
 }
 
@@ -226,15 +207,15 @@ function matchRoute(path: string): Route | undefined {
   if (kind === 'method') {
     // handle_rpc_call gets the decoded path and keeps `method.split("/")[0]`,
     // so /api/method/<name>/ is <name>.
-    return { kind: 'method', name: methodName((decode(rest) ?? '').split('/', 1)[0]!), allow: 'GET, POST' };
+    return { kind: 'method', name: methodName((decode(rest) ?? '').split('/', 1)[0]!), allow: GET_POST };
   }
   const slash = rest.indexOf('/');
   const doctype = decode(slash < 0 ? rest : rest.slice(0, slash));
   const name = slash < 0 ? '' : rest.slice(slash + 1).replace(/\/$/, '');
   if (doctype === undefined || doctype === '') return undefined;
-  if (name === '') return { kind: 'collection', doctype, allow: 'GET, POST' };
+  if (name === '') return { kind: 'collection', doctype, allow: GET_POST };
   // A name that does not decode is kept as sent: the schema then refuses it with its path.
-  return { kind: 'document', doctype, name: decode(name) ?? name, allow: 'GET, PUT, DELETE' };
+  return { kind: 'document', doctype, name: decode(name) ?? name, allow: GET_PUT_DELETE };
 }
 
 /** The name if it can name a method of the table, else '' (never echoed). */

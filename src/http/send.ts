@@ -54,7 +54,7 @@ function pushCors(headers: string[], origin: string): void {
   );
 }
 
-export function count(res: Response, status: number): void {
+function count(res: Response, status: number): void {
   const timed = res[TIMED];
   if (timed) timed.metrics.httpRequest(status, (performance.now() - timed.started) / 1000);
 }

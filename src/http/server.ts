@@ -14,8 +14,8 @@ import type { Logger } from '../log.js';
 import type { JsonRpcServer } from '../rpc/jsonrpc.js';
 import type { Dispatcher } from '../rpc/dispatch.js';
 import { callContext, type Services } from '../rpc/spec.js';
-import { readBody, BodyTooLarge, ClientGone } from './body.js';
-import { prepare } from '../rpc/envelope.js';
+import { readBody } from './body.js';
+import { prepare, rpcError } from '../rpc/envelope.js';
 import { ID, TIMED, SECURITY_HEADERS, sendJson, sendEmpty, methodNotAllowed, type Response } from './send.js';
 import { checkFailed, refuse } from './gate.js';
 import { Cors } from './cors.js';
@@ -38,6 +38,8 @@ export interface HttpDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const RPC_PATHS = new Set(['/rpc', '/']);
+/** The error body for a request whose id is not known (yet): built once, not per request. */
+const anonymousError = (err: AppError) => rpcError(null, err);
 
 export function createHttpServer(deps: HttpDeps): http.Server {
   const cors = new Cors(deps.corsOrigins);
@@ -93,16 +95,8 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
 
   const { log } = deps;
   (res as Response)[TIMED] = { started: performance.now(), metrics: deps.services.metrics };
-  let body: string;
-  try {
-    body = await readBody(req, deps.maxBodyBytes);
-  } catch (err) {
-    if (err instanceof ClientGone) return;
-    if (!(err instanceof BodyTooLarge)) throw err;
-    log.info({ req_id: requestId, outcome: 'body_too_large' }, 'request refused');
-    res.setHeader('Connection', 'close');
-    return sendJson(res, 413, rpcError(null, new AppError('invalid_request', 'Request body too large')));
-  }
+  const body = await readBody(req, res, deps.maxBodyBytes, log, requestId, anonymousError);
+  if (body === undefined) return;
   if (path === '/' && oldClient.body(req, body)) return rest.serve(req, res, path, requestId, body);
 
   // Parsed here, once: the id is echoed on auth errors, and jayson's own
@@ -116,17 +110,15 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
   }
   const id = idOf(request);
 
+  const address = req.socket.remoteAddress ?? 'unknown';
   let verdict;
   try {
     const weight = Array.isArray(request) ? Math.min(Math.max(request.length, 1), deps.maxBatch) : 1;
-    verdict = await deps.services.auth.authenticate(req.headers.authorization, {
-      address: req.socket.remoteAddress ?? 'unknown',
-      weight,
-    });
+    verdict = await deps.services.auth.authenticate(req.headers.authorization, { address, weight });
   } catch (err) {
-    return checkFailed(log, res, requestId, err, id, rpcError);
+    return checkFailed(log, res, requestId, err, (e) => rpcError(id, e));
   }
-  if (!verdict.ok) return refuse(log, res, requestId, verdict, (res as Response)[TIMED]!.started, id, rpcError);
+  if (!verdict.ok) return refuse(log, res, requestId, verdict, (e) => rpcError(id, e));
 
   if (!parsed) return sendJson(res, 200, rpcError(null, new AppError('parse_error')));
   // jayson would re-parse a JSON string as a request; the spec calls any non-object invalid.
@@ -144,7 +136,7 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
     else sendJson(res, 200, body);
   };
   if (payload === undefined) return respond(undefined);
-  const ctx = callContext(verdict.caller, requestId, req.socket.remoteAddress ?? 'unknown', log, deps.services);
+  const ctx = callContext(verdict.caller, requestId, address, log, deps.services);
   deps.jsonrpc.call(payload, ctx, (err: unknown, response: unknown) => respond(err ?? response ?? undefined));
 }
 
@@ -152,8 +144,4 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
 function idOf(request: unknown): string | number | null {
   const id = request !== null && typeof request === 'object' ? (request as { id?: unknown }).id : null;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-function rpcError(id: string | number | null, err: AppError) {
-  return { jsonrpc: '2.0', id, error: err.toRpc() };
 }

@@ -9,6 +9,7 @@
  *   missing id makes one); jayson stays silent for it.
  */
 import type jayson from 'jayson';
+import { AppError } from '../errors.js';
 
 // Stands in for a null id while jayson runs; no client can send it, since it holds a NUL.
 const NULL_ID = '\u0000null-id';
@@ -22,7 +23,12 @@ export interface Prepared {
   finish(reply: unknown): unknown;
 }
 
-const INVALID = { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request' } };
+/** The JSON-RPC error reply, for errors raised outside jayson. */
+export function rpcError(id: string | number | null, err: AppError) {
+  return { jsonrpc: '2.0', id, error: err.toRpc() };
+}
+
+const INVALID = rpcError(null, new AppError('invalid_request'));
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return x !== null && typeof x === 'object' && !Array.isArray(x);

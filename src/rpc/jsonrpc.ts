@@ -7,56 +7,35 @@
  */
 import jayson from 'jayson';
 import { performance } from 'node:perf_hooks';
-import { toAppError } from '../errors.js';
+import { ERRORS } from '../errors.js';
+import { callLog } from './call-log.js';
 import type { Dispatcher } from './dispatch.js';
 import type { CallContext } from './spec.js';
 import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 
-/** The specification's own words, not jayson's variants. */
-const SPEC_MESSAGES: Record<number, string> = {
-  [-32700]: 'Parse error',
-  [-32600]: 'Invalid Request',
-  [-32601]: 'Method not found',
-  [-32602]: 'Invalid params',
-  [-32603]: 'Internal error',
-};
+/** The specification's own words (-32700..-32600, as ERRORS has them), not jayson's variants. */
+const SPEC_MESSAGES: Record<number, string> = Object.fromEntries(
+  Object.values(ERRORS)
+    .filter(({ rpc }) => rpc >= -32700 && rpc <= -32600)
+    .map(({ rpc, message }) => [rpc, message]),
+);
 
 export type JsonRpcServer = jayson.Server;
 
 export function createJsonRpcServer(dispatcher: Dispatcher, metrics: Metrics, log: Logger): JsonRpcServer {
-  // One line and two metrics per call, from the base logger: no per-call child logger.
   const methods = new Map<string, jayson.Method>();
-  for (const { name, readOnly } of dispatcher.methods) {
-    // Reads that succeed are counted in metrics and logged at debug: a busy
-    // verifier would otherwise write a line per request. Changes and failures at info.
-    const logOk = readOnly ? log.debug.bind(log) : log.info.bind(log);
-    const logsOk = log.isLevelEnabled(readOnly ? 'debug' : 'info');
-    const okCount = metrics.callCounter(name, 'ok');
-    const record = (ctx: CallContext, outcome: string, ms: number, err?: unknown) => {
-      if (outcome === 'ok') {
-        okCount.inc();
-        if (logsOk) logOk({ req_id: ctx.requestId, user: ctx.caller.user, method: name, outcome, ms }, 'call');
-        return;
-      }
-      metrics.callCounter(name, outcome).inc();
-      const line = { req_id: ctx.requestId, user: ctx.caller.user, method: name, outcome, ms };
-      if (err === undefined) log.info(line, 'call');
-      else log.error({ ...line, err }, 'call failed');
-    };
+  for (const spec of dispatcher.methods) {
+    const { name } = spec;
+    const calls = callLog(spec, metrics, log);
     const handler = (params: unknown, ctx: CallContext, done: (err: unknown, result?: unknown) => void) => {
       const started = performance.now();
       dispatcher.invoke(name, params, ctx).then(
         (result) => {
-          record(ctx, 'ok', elapsed(started));
+          calls.ok(ctx, started);
           done(null, result);
         },
-        (err: unknown) => {
-          const appErr = toAppError(err);
-          const unexpected = appErr.kind === 'internal' || appErr.kind === 'storage_unavailable';
-          record(ctx, appErr.kind, elapsed(started), unexpected ? err : undefined);
-          done(appErr.toRpc());
-        },
+        (err: unknown) => done(calls.failed(ctx, err, started).toRpc()),
       );
     };
     methods.set(name, new jayson.Method(handler as jayson.MethodHandlerContext, { useContext: true }));
@@ -67,8 +46,4 @@ export function createJsonRpcServer(dispatcher: Dispatcher, metrics: Metrics, lo
   );
   Object.assign(server.errorMessages, SPEC_MESSAGES);
   return server;
-}
-
-function elapsed(started: number): number {
-  return Math.round((performance.now() - started) * 100) / 100;
 }

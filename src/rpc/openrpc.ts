@@ -16,7 +16,7 @@ import path from 'node:path';
 import { ERRORS, type ErrorKind } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import type { MethodSpec } from './spec.js';
-import type { JsonSchema } from './schemas.js';
+import { resolveRef, type JsonSchema } from './schemas.js';
 
 const OPENRPC_VERSION = '1.2.6';
 
@@ -37,6 +37,8 @@ const COMMON_ERRORS: readonly ErrorKind[] = [
 
 /** The file every method schema shares; its definitions keep their bare names. */
 const COMMON = 'common.json';
+/** The only `$ref`s the document can carry: to a definition. */
+const DEFINITION_REF = /^[^#]*#\/definitions\/[^/]+$/;
 
 type Schema = Record<string, unknown>;
 
@@ -140,14 +142,14 @@ class RefRewriter {
     const schema = this.raw.get(id);
     if (!schema) throw new Error(`missing schema schemas/${id}`);
     const { $schema: _s, $id: _i, definitions, ...rest } = schema;
-    for (const name of Object.keys((definitions as Schema | undefined) ?? {})) this.hoist(id, name);
+    for (const [name, def] of Object.entries((definitions as Schema | undefined) ?? {})) this.hoist(id, name, def);
     return this.rewrite(rest, id) as Schema;
   }
 
-  private hoist(file: string, name: string): string {
+  /** `def` is the definition `name` of `file`, undefined when it has none. */
+  private hoist(file: string, name: string, def: unknown): string {
     const key = file === COMMON ? name : `${file.replace(/\.json$/, '')}.${name}`;
     if (!(key in this.components)) {
-      const def = (this.raw.get(file)?.definitions as Record<string, unknown> | undefined)?.[name];
       if (def === undefined) throw new Error(`schemas/${file}: no definition ${name}`);
       this.components[key] = {}; // placeholder first: definitions may refer to each other
       this.components[key] = this.rewrite(def, file) as Schema;
@@ -166,10 +168,9 @@ class RefRewriter {
   }
 
   private target(ref: string, file: string): string {
-    const m = /^([^#]*)#\/definitions\/([^/]+)$/.exec(ref);
-    if (!m) throw new Error(`schemas/${file}: cannot carry $ref "${ref}" into the OpenRPC document`);
-    const target = m[1] || file;
+    if (!DEFINITION_REF.test(ref)) throw new Error(`schemas/${file}: cannot carry $ref "${ref}" into the OpenRPC document`);
+    const { file: target, pointer, node } = resolveRef(this.raw, ref, file);
     if (!this.raw.has(target)) throw new Error(`schemas/${file}: $ref "${ref}" names an unknown file`);
-    return `#/components/schemas/${this.hoist(target, decodeURIComponent(m[2]!))}`;
+    return `#/components/schemas/${this.hoist(target, pointer[1]!, node)}`;
   }
 }

@@ -57,6 +57,20 @@ function compileSchemas(dir: string): SchemaSet {
   };
 }
 
+/**
+ * Where a `$ref` of a schema in file `base` points: "other.json#/a/b", or
+ * "#/a/b" within `base`, the fragment a JSON pointer (percent- and
+ * ~-escaped). `node` is undefined when the file or the pointer names nothing.
+ */
+export function resolveRef(raw: ReadonlyMap<string, JsonSchema>, ref: string, base: string): { file: string; pointer: string[]; node: unknown } {
+  const [target = '', fragment = ''] = ref.split('#', 2);
+  const file = target || base;
+  const pointer = fragment.split('/').filter(Boolean).map((p) => decodeURIComponent(p).replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node: unknown = raw.get(file);
+  for (const part of pointer) node = (node as Record<string, unknown> | undefined)?.[part];
+  return { file, pointer, node };
+}
+
 export interface ParamProblem {
   path: string;
   message: string;
