@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { startService, bearer, expectError, expectResult, type TestService } from './harness.js';
+import { startService, bearer, basic, tokenOf, expectError, expectResult, type TestService } from './harness.js';
 
 const FAILED = { code: -32001, message: 'Authentication failed' };
 
@@ -21,7 +21,7 @@ describe('token check on every call', () => {
   });
 
   it('accepts Authorization: Basic base64(key:secret)', async () => {
-    const result = expectResult(await verify({ Authorization: `Basic ${Buffer.from(token).toString('base64')}` }));
+    const result = expectResult(await verify(basic(token)));
     expect(result.user).to.equal('alice@example.com');
   });
 
@@ -34,7 +34,7 @@ describe('token check on every call', () => {
       'bad checksum': { Authorization: `token ${key}:${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}` },
       'unknown key': { Authorization: `token ${newApiKey()}:${secret}` },
       'wrong secret': { Authorization: `token ${key}:${newApiSecret()}` },
-      'basic, wrong secret': { Authorization: `Basic ${Buffer.from(`${key}:${newApiSecret()}`).toString('base64')}` },
+      'basic, wrong secret': basic(`${key}:${newApiSecret()}`),
     };
     for (const [name, headers] of Object.entries(cases)) {
       const reply = await verify(headers);
@@ -71,7 +71,7 @@ describe('token check on every call', () => {
   it('never writes a secret or an Authorization header to the logs', async () => {
     // Issued over HTTP, so the issuing call is logged too.
     const issued = expectResult(await svc.call('frappe.core.doctype.user.user.generate_keys', { user: 'alice@example.com' }));
-    token = `${issued.api_key}:${issued.api_secret}`;
+    token = tokenOf(issued);
     await verify(bearer(token));
     await verify({ Authorization: `token ${token.split(':')[0]}:${newApiSecret()}` });
     const secret = token.split(':')[1]!;

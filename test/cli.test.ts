@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { MongoClient } from 'mongodb';
-import { startService, bearer, expectResult, type TestService } from './harness.js';
+import { startService, bearer, tokenOf, expectResult, type TestService } from './harness.js';
 import { startLocalDatabase } from '../src/localdb/index.js';
 import { which } from '../src/localdb/which.js';
 import { cacheDir } from '../src/localdb/ferretdb.js';
@@ -58,7 +58,7 @@ describe('tokenauth CLI', function () {
     const run = await tokenauth(['execute', 'frappe.core.doctype.user.user.generate_keys', '--args', '["Administrator"]'], env);
     expect(run.code, run.stderr).to.equal(0);
     const keys = JSON.parse(run.stdout);
-    const reply = await svc.post({ jsonrpc: '2.0', id: 1, method: 'auth.verify' }, bearer(`${keys.api_key}:${keys.api_secret}`));
+    const reply = await svc.post({ jsonrpc: '2.0', id: 1, method: 'auth.verify' }, bearer(tokenOf(keys)));
     expect(expectResult(reply).user).to.equal('Administrator');
   });
 

@@ -3,7 +3,7 @@ import { withDatabase } from '../src/config.js';
 import http from 'node:http';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startService, ALL_LOGS, ISSUED_SECRETS, type TestService } from './harness.js';
+import { startService, tokenOf, sleep, ALL_LOGS, ISSUED_SECRETS, type TestService } from './harness.js';
 
 const uriFor = (dbName: string) => withDatabase(process.env.MONGODB_URI!, dbName);
 
@@ -67,12 +67,12 @@ describe('WORKERS=2 (node:cluster)', function () {
   it('drops a rotated secret and a disabled user on every worker before answering', async () => {
     const token = await svc.userWithToken('clustered');
     for (let i = 0; i < 10; i++) expect((await callFresh(url, token)).body.result).to.equal('clustered');
-    await new Promise((r) => setTimeout(r, 200)); // let the log lines arrive
+    await sleep(200); // let the log lines arrive
     expect(servedBy().size, 'both workers served (and cached) the token').to.equal(2);
 
     // Rotate through the cluster: whichever worker does it, the old secret fails on both at once.
     const rotated = await callFreshRpc(url, svc.adminToken, 'frappe.core.doctype.user.user.generate_keys', { user: 'clustered' });
-    const fresh = `${rotated.api_key}:${rotated.api_secret}`;
+    const fresh = tokenOf(rotated);
     ISSUED_SECRETS.add(rotated.api_secret);
     const old = await Promise.all(Array.from({ length: 10 }, () => callFresh(url, token)));
     expect(old.map((r) => r.status)).to.deep.equal(Array(10).fill(401));

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startService, expectError, expectResult, ISSUED_SECRETS, type TestService } from './harness.js';
+import { startService, tokenOf, sleep, expectError, expectResult, ISSUED_SECRETS, type TestService } from './harness.js';
 import { WEB_CSP } from '../src/http/web.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -123,6 +123,12 @@ describe('web page in Chromium (/app)', function () {
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
 
+  /** Signs in with the service's Administrator token and waits for the list of users. */
+  async function signInAsAdmin(service = svc): Promise<void> {
+    await signIn(service.adminToken, service.url);
+    await expectHeading('Users');
+  }
+
   async function heading(): Promise<string> {
     return (await page.locator('main h1').textContent()) ?? '';
   }
@@ -158,6 +164,8 @@ describe('web page in Chromium (/app)', function () {
   interface Shown {
     key: string;
     secret: string;
+    /** api_key:api_secret, to prove against the service. */
+    token: string;
     /** The dialog's words, and the times it showed (ISO, from <time datetime>). */
     text: string;
     expires: string | null;
@@ -202,7 +210,7 @@ describe('web page in Chromium (/app)', function () {
     const stored = await inPage<string>('JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.cookie');
     expect(stored).not.to.include(secret);
     expect(consoleLines.join('\n')).not.to.include(secret);
-    return { key, secret, text, expires, scopes, graceEnd };
+    return { key, secret, token: `${key}:${secret}`, text, expires, scopes, graceEnd };
   }
 
   /** The error shown next to a field, in plain words; the field is marked and describes it first. */
@@ -217,8 +225,7 @@ describe('web page in Chromium (/app)', function () {
 
   it('signs in, creates a user, generates, rotates and revokes its keys', async () => {
     const name = 'jane.web@example.com';
-    await signIn(svc.adminToken);
-    await expectHeading('Users');
+    await signInAsAdmin();
     expect(await page.locator('#who').textContent()).to.equal('Administrator');
     expect(await focusedText()).to.equal('Users');
     // The token lives in sessionStorage only.
@@ -245,7 +252,7 @@ describe('web page in Chromium (/app)', function () {
     const first = await takeSecret();
     await access.locator('#api-key', { hasText: first.key }).waitFor();
     expect(await focusedText()).to.equal('Generate Keys');
-    const me = expectResult(await svc.call('auth.verify', {}, `${first.key}:${first.secret}`));
+    const me = expectResult(await svc.call('auth.verify', {}, first.token));
     expect(me).to.include({ valid: true, user: name, api_key: first.key });
 
     // Rotate: the dialog explains and asks; Cancel (focused first) changes nothing.
@@ -261,15 +268,15 @@ describe('web page in Chromium (/app)', function () {
     await page.keyboard.press('Escape');
     await page.locator('dialog').waitFor({ state: 'detached' });
     expect(await focusedText()).to.equal('Generate Keys');
-    expectResult(await svc.call('auth.verify', {}, `${first.key}:${first.secret}`));
+    expectResult(await svc.call('auth.verify', {}, first.token));
 
     await access.getByRole('button', { name: 'Generate Keys' }).click();
     await confirm.getByRole('button', { name: 'Generate new secret' }).click();
     const second = await takeSecret();
     expect(second.key).to.equal(first.key);
     expect(second.secret).not.to.equal(first.secret);
-    expectError(await svc.call('auth.verify', {}, `${first.key}:${first.secret}`), -32001, 401);
-    expect(expectResult(await svc.call('auth.verify', {}, `${second.key}:${second.secret}`)).user).to.equal(name);
+    expectError(await svc.call('auth.verify', {}, first.token), -32001, 401);
+    expect(expectResult(await svc.call('auth.verify', {}, second.token)).user).to.equal(name);
 
     // Revoke, after a confirmation.
     await access.getByRole('button', { name: 'Revoke keys' }).click();
@@ -280,13 +287,13 @@ describe('web page in Chromium (/app)', function () {
     await page.locator('dialog').waitFor({ state: 'detached' });
     await page.locator('#status', { hasText: `The keys of ${name} are revoked.` }).waitFor();
     await access.getByText('none yet').waitFor();
-    expectError(await svc.call('auth.verify', {}, `${second.key}:${second.secret}`), -32001, 401);
+    expectError(await svc.call('auth.verify', {}, second.token), -32001, 401);
 
     // Generate Keys after a revoke: a new api_key, no confirmation needed.
     await access.getByRole('button', { name: 'Generate Keys' }).click();
     const third = await takeSecret();
     expect(third.key).not.to.equal(first.key);
-    expect(expectResult(await svc.call('auth.verify', {}, `${third.key}:${third.secret}`)).user).to.equal(name);
+    expect(expectResult(await svc.call('auth.verify', {}, third.token)).user).to.equal(name);
 
     await expectOnlySameOrigin();
 
@@ -312,11 +319,7 @@ describe('web page in Chromium (/app)', function () {
     try {
       const wrong = `tak_${'x'.repeat(20)}:tas_${'y'.repeat(30)}`;
       expectError(await limited.call('auth.verify', {}, wrong), -32001, 401);
-      const [key, secret] = split(wrong);
-      await page.goto(`${limited.url}/app`);
-      await page.getByLabel('api_key', { exact: true }).fill(key);
-      await page.getByLabel('api_secret', { exact: true }).fill(secret);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await signIn(wrong, limited.url);
       const alert = page.getByRole('alert').filter({ hasText: 'Too many failed sign-in attempts' });
       await alert.waitFor();
       expect(await alert.textContent()).to.match(/Wait \d+ seconds? and try again\./);
@@ -370,8 +373,7 @@ describe('web page in Chromium (/app)', function () {
     expect((await fetch(`${svc.url}/app`, { method: 'POST' })).status).to.equal(405);
 
     // Browse the whole page: nothing leaves the origin, nothing trips the CSP.
-    await signIn(svc.adminToken);
-    await expectHeading('Users');
+    await signInAsAdmin();
     await page.getByRole('link', { name: 'Administrator' }).click();
     await expectHeading('Administrator');
     await page.getByRole('region', { name: 'API Access' }).locator('#api-key').waitFor();
@@ -381,8 +383,7 @@ describe('web page in Chromium (/app)', function () {
 
   it('searches and pages through the users', async () => {
     for (let i = 0; i < 25; i++) await svc.asAdmin('user.create', { name: `page-user-${String(i).padStart(2, '0')}` });
-    await signIn(svc.adminToken);
-    await expectHeading('Users');
+    await signInAsAdmin();
     const caption = page.locator('table.users caption');
     await caption.filter({ hasText: 'Users, 1–20' }).waitFor();
     expect(await page.locator('table.users tbody tr').count()).to.equal(20);
@@ -408,8 +409,7 @@ describe('web page in Chromium (/app)', function () {
     const name = 'scoped.web';
     // A System Manager, so a refusal below can only come from the token's scopes.
     await svc.asAdmin('user.create', { name, roles: ['System Manager'] });
-    await signIn(svc.adminToken);
-    await expectHeading('Users');
+    await signInAsAdmin();
     const access = await openUser(name);
     await access.getByText('none yet').waitFor();
     // No key yet: no old secret to keep working, and an empty expiry already means never.
@@ -436,12 +436,11 @@ describe('web page in Chromium (/app)', function () {
 
     // The token itself: auth.verify reports the expiry and scopes, a method in
     // them works, and one outside them is refused although the roles allow it.
-    const token = `${shown.key}:${shown.secret}`;
-    const me = expectResult(await svc.call('auth.verify', {}, token));
+    const me = expectResult(await svc.call('auth.verify', {}, shown.token));
     expect(me).to.include({ valid: true, user: name, api_key: shown.key, expires_at: expiresAt });
     expect(me.scopes).to.deep.equal(['user.*', 'auth.verify']);
-    expect(expectResult(await svc.call('user.get', { name }, token)).name).to.equal(name);
-    const refused = expectError(await svc.call('auth.keys.list', {}, token), -32003);
+    expect(expectResult(await svc.call('user.get', { name }, shown.token)).name).to.equal(name);
+    const refused = expectError(await svc.call('auth.keys.list', {}, shown.token), -32003);
     expect(refused.message).to.include('scopes');
     expectResult(await svc.call('auth.keys.list', {})); // the administrator's unscoped token may
     await expectOnlySameOrigin();
@@ -450,8 +449,7 @@ describe('web page in Chromium (/app)', function () {
   it('rotates with a grace period: the old and the new secret both work until the time the page shows', async () => {
     const name = 'grace.web';
     const old = await svc.userWithToken(name, ['Token Verifier']);
-    await signIn(svc.adminToken);
-    await expectHeading('Users');
+    await signInAsAdmin();
     const access = await openUser(name);
 
     await access.getByLabel('Keep the old secret working for').selectOption({ label: '1 hour' });
@@ -471,9 +469,8 @@ describe('web page in Chromium (/app)', function () {
     expect(graceEnd).to.be.within(from + 3_600_000 - 2_000, to + 3_600_000 + 2_000);
 
     // Both secrets authenticate.
-    const fresh = `${shown.key}:${shown.secret}`;
     expect(expectResult(await svc.call('auth.verify', {}, old))).to.include({ valid: true, user: name });
-    expect(expectResult(await svc.call('auth.verify', {}, fresh))).to.include({ valid: true, user: name });
+    expect(expectResult(await svc.call('auth.verify', {}, shown.token))).to.include({ valid: true, user: name });
 
     // API Access shows when the old one stops, as the service keeps it.
     const info = await keyInfo(name);
@@ -489,11 +486,10 @@ describe('web page in Chromium (/app)', function () {
     const name = 'edit.web';
     await svc.asAdmin('user.create', { name, roles: ['System Manager'] });
     const issued = await svc.asAdmin(GENERATE, { user: name, scopes: ['auth.verify'] });
-    const token = `${issued.api_key}:${issued.api_secret}`;
+    const token = tokenOf(issued);
     expectError(await svc.call('auth.keys.list', {}, token), -32003);
 
-    await signIn(svc.adminToken);
-    await expectHeading('Users');
+    await signInAsAdmin();
     const access = await openUser(name);
     expect(await access.locator('dd code.scope').allTextContents()).to.deep.equal(['auth.verify']);
     await access.getByRole('button', { name: 'Edit expiry and scopes' }).click();
@@ -531,8 +527,7 @@ describe('web page in Chromium (/app)', function () {
     const name = 'past.web';
     const token = await svc.userWithToken(name, ['Token Verifier']);
     const before = await keyInfo(name);
-    await signIn(svc.adminToken);
-    await expectHeading('Users');
+    await signInAsAdmin();
     const access = await openUser(name);
 
     // Generate Keys: the service refuses a past time; the words sit by the field.
@@ -574,8 +569,7 @@ describe('web page in Chromium (/app)', function () {
     try {
       const name = 'short.grace';
       const old = await short.userWithToken(name);
-      await signIn(short.adminToken, short.url);
-      await expectHeading('Users');
+      await signInAsAdmin(short);
       const access = await openUser(name);
       const before = await keyInfo(name, short);
       const choose = async (grace: string) => {
@@ -591,7 +585,7 @@ describe('web page in Chromium (/app)', function () {
       const shown = await takeSecret();
       expect(Date.parse(shown.graceEnd ?? '') - Date.now()).to.be.within(290_000, 300_000);
       expect(expectResult(await short.call('auth.verify', {}, old)).user).to.equal(name);
-      expect(expectResult(await short.call('auth.verify', {}, `${shown.key}:${shown.secret}`)).user).to.equal(name);
+      expect(expectResult(await short.call('auth.verify', {}, shown.token)).user).to.equal(name);
     } finally {
       await short.close();
     }
@@ -601,12 +595,11 @@ describe('web page in Chromium (/app)', function () {
     const name = 'expired.web';
     await svc.asAdmin('user.create', { name });
     const issued = await svc.asAdmin(GENERATE, { user: name, expires_at: new Date(Date.now() + 1_500).toISOString() });
-    const token = `${issued.api_key}:${issued.api_secret}`;
-    await new Promise((resolve) => setTimeout(resolve, Date.parse(issued.expires_at) - Date.now() + 100));
+    const token = tokenOf(issued);
+    await sleep(Date.parse(issued.expires_at) - Date.now() + 100);
     expectError(await svc.call('auth.verify', {}, token), -32001, 401);
 
-    await signIn(svc.adminToken);
-    await expectHeading('Users');
+    await signInAsAdmin();
     const access = await openUser(name);
     const notice = access.locator('#key-expired');
     expect(await notice.textContent()).to.match(/^This key expired on .+: its token no longer works\./);
@@ -628,7 +621,7 @@ describe('web page in Chromium (/app)', function () {
     const shown = await takeSecret();
     expect(shown.expires).to.equal(null);
     await notice.waitFor({ state: 'detached' });
-    const me = expectResult(await svc.call('auth.verify', {}, `${shown.key}:${shown.secret}`));
+    const me = expectResult(await svc.call('auth.verify', {}, shown.token));
     expect(me).to.include({ user: name, expires_at: null });
     await expectOnlySameOrigin();
   });
@@ -636,8 +629,7 @@ describe('web page in Chromium (/app)', function () {
   it('fits a narrow window', async () => {
     await context.close();
     await openPage({ width: 360, height: 740 });
-    await signIn(svc.adminToken);
-    await expectHeading('Users');
+    await signInAsAdmin();
     const overflow = () => inPage<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(await overflow()).to.be.at.most(0);
     await page.getByRole('link', { name: 'Administrator' }).click();

@@ -23,7 +23,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import { newApiSecret } from '../src/auth/token.js';
-import { startService, ISSUED_SECRETS, type TestService } from './harness.js';
+import { startService, basic, bearer, tokenOf, ISSUED_SECRETS, type TestService } from './harness.js';
 
 /** Python's json.dumps with its defaults. */
 function pyDumps(v: unknown): string {
@@ -64,6 +64,19 @@ function postProcess(reply: Sent): unknown {
   return null;
 }
 
+/** Awaits a client call that must raise FrappeException with `match` in its message (a string: included as it is). */
+async function expectRaises(call: () => Promise<unknown>, match: RegExp | string, label?: string): Promise<void> {
+  let raised: unknown;
+  try {
+    await call();
+  } catch (err) {
+    raised = err;
+  }
+  expect(raised, label).to.be.instanceOf(FrappeException);
+  if (typeof match === 'string') expect((raised as Error).message).to.include(match);
+  else expect((raised as Error).message).to.match(match);
+}
+
 /** A raw request: the path is sent exactly as given, headers in the given order (an object keeps it). */
 function send(svc: TestService, verb: string, rawPath: string, headers: Array<[string, string]>, body?: string): Promise<Sent> {
   const url = new URL(svc.url);
@@ -92,10 +105,10 @@ const SESSION_HEADERS: Array<[string, string]> = [
   ['Connection', 'keep-alive'],
 ];
 
-/** The calls of frappeclient/frappeclient.py, each sending what it sends. */
-function frappeClient(svc: TestService, authorization: string) {
+/** The calls of frappeclient/frappeclient.py, each sending what it sends; `auth` is basic() or bearer() of a token. */
+function frappeClient(svc: TestService, auth: Record<string, string>) {
   const session = (extra: Array<[string, string]> = []) => {
-    const headers = new Map<string, string>([...SESSION_HEADERS, ['Authorization', authorization]]);
+    const headers = new Map<string, string>([...SESSION_HEADERS, ...Object.entries(auth)]);
     for (const [k, v] of extra) headers.set(k, v); // requests merges per-call headers over the session's
     return [...headers];
   };
@@ -146,10 +159,9 @@ function pyQuote(s: string): string {
 describe('Frappe clients, replayed', () => {
   let svc: TestService;
   let key: string;
-  let secret: string;
   before(async () => {
     svc = await startService();
-    [key, secret] = svc.adminToken.split(':') as [string, string];
+    key = svc.adminToken.split(':')[0]!;
     for (const name of ['ann@example.com', 'bob@example.com', 'abe@example.com']) await svc.asAdmin('user.create', { name, full_name: name.split('@')[0]!.toUpperCase() });
   });
   after(async () => svc.close());
@@ -165,7 +177,7 @@ describe('Frappe clients, replayed', () => {
 
   for (const scheme of ['Basic', 'token'] as const) {
     describe(`with Authorization: ${scheme}`, () => {
-      const client = () => frappeClient(svc, scheme === 'Basic' ? `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}` : `token ${key}:${secret}`);
+      const client = () => frappeClient(svc, scheme === 'Basic' ? basic(svc.adminToken) : bearer(svc.adminToken));
       const mine = `${scheme.toLowerCase()}-new@example.com`;
 
       it('get_api: frappe.auth.get_logged_user; auth.verify takes the token only in a body (post_request)', async () => {
@@ -173,14 +185,7 @@ describe('Frappe clients, replayed', () => {
         const other = await svc.userWithToken(`${scheme}-verified@example.com`);
         // get_api and post_api put params in the URL, where a secret would reach access logs.
         for (const call of [() => client().getApi('auth.verify', { token: other }), () => client().postApi('auth.verify', { token: other })]) {
-          let raised: unknown;
-          try {
-            await call();
-          } catch (err) {
-            raised = err;
-          }
-          expect(raised).to.be.instanceOf(FrappeException);
-          expect((raised as Error).message).to.match(/ValidationError: .*POST body/);
+          await expectRaises(call, /ValidationError: .*POST body/);
         }
         const identity = (await client().postRequest({ cmd: 'auth.verify', token: other })) as any;
         expect(identity).to.include({ valid: true, user: `${scheme}-verified@example.com` });
@@ -196,14 +201,7 @@ describe('Frappe clients, replayed', () => {
           ['frappe.client.insert_many', () => client().postRequest({ cmd: 'frappe.client.insert_many', docs: pyDumps([{ doctype: 'User', name: 'many@example.com' }]) })],
         ];
         for (const [method, call] of calls) {
-          let raised: unknown;
-          try {
-            await call();
-          } catch (err) {
-            raised = err;
-          }
-          expect(raised, method).to.be.instanceOf(FrappeException);
-          expect((raised as Error).message).to.include(`frappe.exceptions.DoesNotExistError: Method not found: ${method}`);
+          await expectRaises(call, `frappe.exceptions.DoesNotExistError: Method not found: ${method}`, method);
         }
         expect((await svc.asAdmin('user.get', { name: `${scheme}-kept@example.com` })).full_name, 'nothing changed').to.equal('Kept');
       });
@@ -218,19 +216,12 @@ describe('Frappe clients, replayed', () => {
         await svc.asAdmin('user.create', { name: `${scheme}-svc@example.com` });
         const keys = (await client().postApi('frappe.core.doctype.user.user.generate_keys', { user: `${scheme}-svc@example.com` })) as any;
         expect(keys.api_secret).to.be.a('string');
-        const whoami = frappeClient(svc, `token ${keys.api_key}:${keys.api_secret}`);
+        const whoami = frappeClient(svc, bearer(tokenOf(keys)));
         expect(await whoami.getApi('frappe.auth.get_logged_user')).to.equal(`${scheme}-svc@example.com`);
       });
 
       it('get_api on generate_keys raises (403: it answers only POST)', async () => {
-        let raised: unknown;
-        try {
-          await client().getApi('frappe.core.doctype.user.user.generate_keys', { user: 'ann@example.com' });
-        } catch (err) {
-          raised = err;
-        }
-        expect(raised).to.be.instanceOf(FrappeException);
-        expect((raised as Error).message).to.match(/frappe\.exceptions\.PermissionError: .*answers only POST/);
+        await expectRaises(() => client().getApi('frappe.core.doctype.user.user.generate_keys', { user: 'ann@example.com' }), /frappe\.exceptions\.PermissionError: .*answers only POST/);
       });
 
       it('get_list: the default (fields "*") and one with fields, filters, limits and order_by', async () => {
@@ -274,16 +265,7 @@ describe('Frappe clients, replayed', () => {
           [() => client().getList('Customer'), /DoesNotExistError: DocType Customer not found/],
           [() => client().getApi('frappe.client.get_value'), /DoesNotExistError: Method not found: frappe.client.get_value/],
         ];
-        for (const [attempt, expected] of attempts) {
-          let raised: unknown;
-          try {
-            await attempt();
-          } catch (err) {
-            raised = err;
-          }
-          expect(raised, String(expected)).to.be.instanceOf(FrappeException);
-          expect((raised as Error).message).to.match(expected);
-        }
+        for (const [attempt, expected] of attempts) await expectRaises(attempt, expected, String(expected));
       });
     });
   }
@@ -293,7 +275,7 @@ describe('Frappe clients, replayed', () => {
       ...SESSION_HEADERS.filter(([k]) => k !== 'Accept'),
       ['Accept', 'application/json'],
       ['content-type', 'application/x-www-form-urlencoded'],
-      ['Authorization', `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`],
+      ...Object.entries(basic(svc.adminToken)),
     ];
     const reply = await send(svc, 'GET', `/api/resource/User?${pyUrlencode({ fields: '["name"]' })}`, headers);
     expect(reply.status).to.equal(200);
@@ -301,14 +283,7 @@ describe('Frappe clients, replayed', () => {
   });
 
   it('raises on a wrong secret (401 AuthenticationError)', async () => {
-    const wrong = frappeClient(svc, `Basic ${Buffer.from(`${key}:${newApiSecret()}`).toString('base64')}`);
-    let raised: unknown;
-    try {
-      await wrong.getApi('frappe.auth.get_logged_user');
-    } catch (err) {
-      raised = err;
-    }
-    expect(raised).to.be.instanceOf(FrappeException);
-    expect((raised as Error).message).to.match(/frappe\.exceptions\.AuthenticationError: Authentication failed/);
+    const wrong = frappeClient(svc, basic(`${key}:${newApiSecret()}`));
+    await expectRaises(() => wrong.getApi('frappe.auth.get_logged_user'), /frappe\.exceptions\.AuthenticationError: Authentication failed/);
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startService, bearer, expectError, expectResult, type TestService } from './harness.js';
+import { startService, bearer, tokenOf, expectError, expectResult, type TestService } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
@@ -16,7 +16,7 @@ describe(GENERATE, () => {
   it('returns api_key and api_secret, and the pair authenticates', async () => {
     const keys = expectResult(await svc.call(GENERATE, { user: 'svc@example.com' }));
     expect(keys).to.have.keys('api_key', 'api_secret', 'expires_at', 'scopes', 'previous_valid_until');
-    expect(expectResult(await whoami(`${keys.api_key}:${keys.api_secret}`))).to.equal('svc@example.com');
+    expect(expectResult(await whoami(tokenOf(keys)))).to.equal('svc@example.com');
   });
 
   it('keeps the api_key and replaces the secret at once on every call', async () => {
@@ -24,8 +24,8 @@ describe(GENERATE, () => {
     const second = expectResult(await svc.call(GENERATE, ['svc@example.com']));
     expect(second.api_key).to.equal(first.api_key);
     expect(second.api_secret).to.not.equal(first.api_secret);
-    expectError(await whoami(`${first.api_key}:${first.api_secret}`), -32001, 401);
-    expect(expectResult(await whoami(`${second.api_key}:${second.api_secret}`))).to.equal('svc@example.com');
+    expectError(await whoami(tokenOf(first)), -32001, 401);
+    expect(expectResult(await whoami(tokenOf(second)))).to.equal('svc@example.com');
   });
 
   it('stores only a SHA-256 hash of the secret', async () => {
@@ -68,7 +68,7 @@ describe(GENERATE, () => {
     expect(await svc.app.services.storage.db.collection('api_keys').countDocuments({ user: 'racer' })).to.equal(1);
     const working = [];
     for (const k of keys) {
-      if ((await whoami(`${k.api_key}:${k.api_secret}`)).status === 200) working.push(k);
+      if ((await whoami(tokenOf(k))).status === 200) working.push(k);
     }
     expect(working).to.have.length(1);
   });

@@ -3,6 +3,7 @@
  * own database, and offers small helpers to call it. Every successful call
  * made through `call` is checked against the method's result schema.
  */
+import http from 'node:http';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { nanoid } from 'nanoid';
@@ -17,6 +18,7 @@ import { operator } from '../src/auth/verify.js';
 export const ALL_LOGS: string[] = [];
 export const ISSUED_SECRETS = new Set<string>();
 
+/** Shown a result (JSON-RPC `result`, REST `message` or `data`) that holds a secret: the log audit looks for it. */
 function remember(result: unknown): void {
   const secret = (result as { api_secret?: unknown } | null)?.api_secret;
   if (typeof secret === 'string') ISSUED_SECRETS.add(secret);
@@ -49,9 +51,30 @@ export function bearer(token: string): Record<string, string> {
   return { Authorization: `token ${token}` };
 }
 
-export async function startService(overrides: Partial<Config> = {}): Promise<TestService> {
-  const logs: string[] = [];
-  const sink = new Writable({
+/** The same token as HTTP Basic credentials, base64(key:secret), as Frappe's clients send it. */
+export function basic(token: string): Record<string, string> {
+  return { Authorization: `Basic ${Buffer.from(token).toString('base64')}` };
+}
+
+/** The token of a key pair as generate_keys returns it: api_key:api_secret. */
+export function tokenOf(k: { api_key: string; api_secret: string }): string {
+  return `${k.api_key}:${k.api_secret}`;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A fresh database name unless `overrides` names one. */
+function testConfig(overrides: Partial<Config>): Config {
+  return { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: `test_${nanoid(10).replace(/-/g, '_')}`,
+    // Every test talks from 127.0.0.1; tests of the limits set their own.
+    authFailureLimit: 10_000,
+    ...overrides,
+  };
+}
+
+/** Log lines go to `logs` and to ALL_LOGS, so the whole-run secrets audit reads them. */
+function logSink(logs: string[]): Writable {
+  return new Writable({
     write(chunk, _enc, done) {
       const lines = String(chunk).split('\n').filter(Boolean);
       logs.push(...lines);
@@ -59,12 +82,22 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
       done();
     },
   });
-  const config = { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: `test_${nanoid(10).replace(/-/g, '_')}`,
-    // Every test talks from 127.0.0.1; tests of the limits set their own.
-    authFailureLimit: 10_000,
-    ...overrides,
-  };
-  const app = await startApp(config, process.env.MONGODB_URI!, createLogger('debug', sink));
+}
+
+/**
+ * Another instance on an existing database, as a second process of one
+ * deployment. Unlike startService it issues no keys: rotating
+ * Administrator's would end the token the first instance's tests use.
+ * The caller closes it (app.close(), not dropping the shared database).
+ */
+export async function startInstance(dbName: string): Promise<App> {
+  return startApp(testConfig({ dbName }), process.env.MONGODB_URI!, createLogger('debug', logSink([])));
+}
+
+export async function startService(overrides: Partial<Config> = {}): Promise<TestService> {
+  const logs: string[] = [];
+  const sink = logSink(logs);
+  const app = await startApp(testConfig(overrides), process.env.MONGODB_URI!, createLogger('debug', sink));
 
   const asAdmin = async (method: string, params: unknown): Promise<any> => {
     const admin = await app.services.storage.users.get(ADMINISTRATOR);
@@ -79,7 +112,6 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
     remember(result);
     return result;
   };
-  const tokenOf = (k: { api_key: string; api_secret: string }) => `${k.api_key}:${k.api_secret}`;
   const adminToken = tokenOf(await asAdmin('frappe.core.doctype.user.user.generate_keys', { user: ADMINISTRATOR }));
 
   const post = async (body: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
@@ -140,4 +172,75 @@ export function expectResult(reply: Reply): any {
   expect(reply.status, reply.text).to.equal(200);
   expect(reply.body, reply.text).to.have.property('result');
   return reply.body.result;
+}
+
+/**
+ * One request to a REST route. `body` is sent as it is (a string) with
+ * `type`; Authorization is `token <token>` (Administrator's by default)
+ * unless `headers` has one, and none with `token: null`. Secrets shown in
+ * `message` or `data` join the log audit's list.
+ */
+export async function rest(svc: TestService, verb: string, path: string, opts: { token?: string | null; headers?: Record<string, string>; body?: string; type?: string } = {}): Promise<Reply> {
+  const headers = new Headers(opts.headers);
+  if (opts.token !== null && !headers.has('authorization')) headers.set('authorization', `token ${opts.token ?? svc.adminToken}`);
+  if (opts.type) headers.set('content-type', opts.type);
+  const res = await fetch(`${svc.url}${path}`, { method: verb, headers, body: opts.body });
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : undefined;
+  remember(body?.message);
+  remember(body?.data);
+  return { status: res.status, headers: res.headers, text, body };
+}
+
+/** Asserts Frappe's error body; returns its _server_messages' texts. */
+export function expectFrappeError(reply: Reply, status: number, excType: string): string[] {
+  expect(reply.status, reply.text).to.equal(status);
+  const { body } = reply;
+  expect(body).to.have.keys('exc_type', 'exception', 'exc', '_server_messages');
+  expect(body.exc_type, reply.text).to.equal(excType);
+  expect(body.exception).to.match(new RegExp(`^frappe\\.exceptions\\.${excType}: `));
+  // frappe-client raises on `exc`; Frappe's own FrappeClient shows json.loads(exc)[0].
+  expect(JSON.parse(body.exc)).to.deep.equal([body.exception]);
+  expect(body.exc).to.not.match(/Traceback|\n\s+at /);
+  const messages = (JSON.parse(body._server_messages) as string[]).map((m) => JSON.parse(m));
+  for (const m of messages) expect(m).to.have.keys('message', 'title', 'indicator');
+  for (const m of messages) expect(m.indicator).to.equal('red');
+  return messages.map((m) => m.message);
+}
+
+/**
+ * One request from a chosen loopback address on a fresh connection, so a
+ * test can be several clients (the failure limits count per address).
+ * A `body` goes as JSON.
+ */
+export function requestFrom(
+  svc: { url: string },
+  from: string,
+  verb: string,
+  path: string,
+  opts: { authorization?: string; body?: unknown } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any; ms: number }> {
+  const url = new URL(`${svc.url}${path}`);
+  const headers: Record<string, string> = {};
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.authorization) headers.authorization = opts.authorization;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: verb, localAddress: from, agent: false, headers },
+      (res) => {
+        let data = '';
+        res.on('data', (d) => (data += d));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(data), ms: Date.now() - started });
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body === undefined ? undefined : JSON.stringify(opts.body));
+  });
 }

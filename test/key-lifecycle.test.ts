@@ -4,14 +4,9 @@
  * token cache on (its default), so every change must reach it at once.
  */
 import { expect } from 'chai';
-import { startService, bearer, expectError, expectResult, ISSUED_SECRETS, type TestService } from './harness.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { startApp } from '../src/app.js';
+import { startService, startInstance, bearer, tokenOf, sleep, expectError, expectResult, ISSUED_SECRETS, type TestService } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const tokenOf = (k: { api_key: string; api_secret: string }) => `${k.api_key}:${k.api_secret}`;
 
 describe('key lifecycle', () => {
   let svc: TestService;
@@ -253,9 +248,8 @@ describe('key lifecycle', () => {
     });
 
     it('a secret rotated on another instance works here within a second, though the old record is cached', async () => {
-      // A second instance on the same database (startApp, not startService: that would rotate Administrator's key).
-      const config = { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: svc.app.services.storage.db.databaseName };
-      const other = await startApp(config, process.env.MONGODB_URI!, createLogger('silent'));
+      // A second instance on the same database (startInstance, not startService: that would rotate Administrator's key).
+      const other = await startInstance(svc.app.services.storage.db.databaseName);
       try {
         const user = await freshUser();
         const first = expectResult(await svc.call(GENERATE, { user }));

@@ -1,39 +1,9 @@
 import { expect } from 'chai';
-import http from 'node:http';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { startService, type TestService } from './harness.js';
-
-interface Raw {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: any;
-}
+import { startService, requestFrom, tokenOf, type TestService } from './harness.js';
 
 /** POST /rpc from a chosen loopback address, so tests can be several clients. */
-function postFrom(svc: TestService, from: string, body: unknown, authorization?: string): Promise<Raw> {
-  const url = new URL(`${svc.url}/rpc`);
-  const text = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: '/rpc',
-        method: 'POST',
-        localAddress: from,
-        agent: false,
-        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-      },
-      (res) => {
-        let data = '';
-        res.on('data', (d) => (data += d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: data ? JSON.parse(data) : undefined }));
-      },
-    );
-    req.on('error', reject);
-    req.end(text);
-  });
-}
+const postFrom = (svc: TestService, from: string, body: unknown, authorization?: string) => requestFrom(svc, from, 'POST', '/rpc', { body, authorization });
 
 const CALL = { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' };
 const LIMIT = 3;
@@ -90,11 +60,11 @@ describe('failed-authentication limits', function () {
     expect((await postFrom(svc, '127.0.0.7', CALL, `token ${good}`)).status).to.equal(200);
     // A secret just rotated (so not verified yet) still passes: its api_key is known to exist.
     const rotated = await svc.asAdmin('frappe.core.doctype.user.user.generate_keys', { user: 'shared-nat' });
-    const fresh = await postFrom(svc, '127.0.0.7', CALL, `token ${rotated.api_key}:${rotated.api_secret}`);
+    const fresh = await postFrom(svc, '127.0.0.7', CALL, `token ${tokenOf(rotated)}`);
     expect(fresh.status).to.equal(200);
     expect(await lookups(), 'one lookup, for the rotated key').to.equal(before + 2 * LIMIT + 1);
     // Other addresses are not affected.
-    expect((await postFrom(svc, '127.0.0.8', CALL, `token ${rotated.api_key}:${rotated.api_secret}`)).status).to.equal(200);
+    expect((await postFrom(svc, '127.0.0.8', CALL, `token ${tokenOf(rotated)}`)).status).to.equal(200);
   });
 
   it('lets in, from an address over its limit, a correct key this process has never seen', async () => {

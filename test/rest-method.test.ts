@@ -4,71 +4,12 @@
  * Frappe's error body.
  */
 import { expect } from 'chai';
-import http from 'node:http';
 import { newApiSecret } from '../src/auth/token.js';
 import { ERRORS, AppError, type ErrorKind } from '../src/errors.js';
 import { frappeError } from '../src/http/frappe-error.js';
-import { startService, ISSUED_SECRETS, type TestService } from './harness.js';
+import { startService, rest, expectFrappeError, requestFrom, basic, tokenOf, type TestService } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
-
-interface Rest {
-  status: number;
-  headers: Headers;
-  body: any;
-}
-
-/** One request to the REST door; `body` is sent as it is (a string) with `type`. */
-async function rest(svc: TestService, verb: string, path: string, opts: { token?: string | null; headers?: Record<string, string>; body?: string; type?: string } = {}): Promise<Rest> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.token !== null) headers.authorization ??= `token ${opts.token ?? svc.adminToken}`;
-  if (opts.type) headers['content-type'] = opts.type;
-  const res = await fetch(`${svc.url}${path}`, { method: verb, headers, body: opts.body });
-  const text = await res.text();
-  const body = text ? JSON.parse(text) : undefined;
-  remember(body);
-  return { status: res.status, headers: res.headers, body };
-}
-
-/** Secrets shown in a REST reply join the log audit's list. */
-function remember(body: any): void {
-  const secret = body?.message?.api_secret;
-  if (typeof secret === 'string') ISSUED_SECRETS.add(secret);
-}
-
-/** Asserts Frappe's error body; returns its _server_messages' texts. */
-function expectFrappeError(reply: Rest, status: number, excType: string): string[] {
-  expect(reply.status, JSON.stringify(reply.body)).to.equal(status);
-  const { body } = reply;
-  expect(body).to.have.keys('exc_type', 'exception', 'exc', '_server_messages');
-  expect(body.exc_type).to.equal(excType);
-  expect(body.exception).to.match(new RegExp(`^frappe\\.exceptions\\.${excType}: `));
-  // frappe-client raises on `exc`; Frappe's own FrappeClient shows json.loads(exc)[0].
-  expect(JSON.parse(body.exc)).to.deep.equal([body.exception]);
-  expect(body.exc).to.not.match(/Traceback|\n\s+at /);
-  const messages = (JSON.parse(body._server_messages) as string[]).map((m) => JSON.parse(m));
-  for (const m of messages) expect(m).to.have.keys('message', 'title', 'indicator');
-  for (const m of messages) expect(m.indicator).to.equal('red');
-  return messages.map((m) => m.message);
-}
-
-/** A request from a chosen loopback address (a fresh client for the failure limits). */
-function restFrom(svc: TestService, from: string, path: string, authorization: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any; ms: number }> {
-  const url = new URL(`${svc.url}${path}`);
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'GET', localAddress: from, agent: false, headers: { authorization } },
-      (res) => {
-        let data = '';
-        res.on('data', (d) => (data += d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(data), ms: Date.now() - started }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('REST door: /api/method/<name>', () => {
   let svc: TestService;
@@ -105,7 +46,7 @@ describe('REST door: /api/method/<name>', () => {
 
     it('accepts Authorization: Basic base64(key:secret)', async () => {
       const reply = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', {
-        headers: { authorization: `Basic ${Buffer.from(plain).toString('base64')}` },
+        headers: basic(plain),
       });
       expect(reply.body).to.deep.equal({ message: 'plain@example.com' });
     });
@@ -137,9 +78,8 @@ describe('REST door: /api/method/<name>', () => {
     it('issues keys with POST and the seed form ?user=NAME; the new pair works at once', async () => {
       const reply = await rest(svc, 'POST', `/api/method/${GENERATE}?user=svc%40example.com`);
       expect(reply.status).to.equal(200);
-      const { api_key, api_secret } = reply.body.message;
-      expect(api_key).to.match(/^tak_/);
-      const whoami = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token: `${api_key}:${api_secret}` });
+      expect(reply.body.message.api_key).to.match(/^tak_/);
+      const whoami = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token: tokenOf(reply.body.message) });
       expect(whoami.body).to.deep.equal({ message: 'svc@example.com' });
     });
 
@@ -190,7 +130,7 @@ describe('REST door: /api/method/<name>', () => {
       expect(reply.status, JSON.stringify(reply.body)).to.equal(200);
       expect(reply.body.message).to.include({ expires_at: null });
       expect(reply.body.message.scopes).to.deep.equal(['auth.verify', 'frappe.auth.*']);
-      const token = `${reply.body.message.api_key}:${reply.body.message.api_secret}`;
+      const token = tokenOf(reply.body.message);
       expect((await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token })).body).to.deep.equal({ message: 'scoped@example.com' });
       const [message] = expectFrappeError(await rest(svc, 'GET', '/api/method/user.list', { token }), 403, 'PermissionError');
       expect(message).to.match(/scopes/);
@@ -280,7 +220,7 @@ describe('REST door: /api/method/<name>', () => {
       const reply = await rest(svc, 'GET', `/api/method/${GENERATE}?user=svc%40example.com`);
       const [message] = expectFrappeError(reply, 403, 'PermissionError');
       expect(message).to.match(/answers only POST/);
-      const whoami = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token: `${keys.api_key}:${keys.api_secret}` });
+      const whoami = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token: tokenOf(keys) });
       expect(whoami.body, 'the old secret still works').to.deep.equal({ message: 'svc@example.com' });
       // Same for every method that is not read-only, before its params are even read.
       expectFrappeError(await rest(svc, 'GET', '/api/method/user.delete?name=svc%40example.com'), 403, 'PermissionError');
@@ -306,7 +246,7 @@ describe('REST door: /api/method/<name>', () => {
 
     it('refuses missing and wrong credentials: 401 AuthenticationError with WWW-Authenticate', async () => {
       const [key] = plain.split(':');
-      for (const headers of [{} as Record<string, string>, { authorization: 'token nonsense' }, { authorization: `token ${key}:${newApiSecret()}` }, { authorization: `Basic ${Buffer.from(`${key}:${newApiSecret()}`).toString('base64')}` }]) {
+      for (const headers of [{} as Record<string, string>, { authorization: 'token nonsense' }, { authorization: `token ${key}:${newApiSecret()}` }, basic(`${key}:${newApiSecret()}`)]) {
         const reply = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token: null, headers });
         expect(expectFrappeError(reply, 401, 'AuthenticationError')).to.deep.equal(['Authentication failed']);
         expect(reply.headers.get('www-authenticate')).to.equal('token');
@@ -419,17 +359,17 @@ describe('REST door: failed-authentication limits', function () {
 
   it('answers 401 up to the limit, then 429 TooManyRequestsError with Retry-After, after the tarpit', async () => {
     const path = '/api/method/frappe.auth.get_logged_user';
-    for (let i = 0; i < 2; i++) expect((await restFrom(svc, '127.0.0.21', path, 'token nonsense')).status).to.equal(401);
-    const limited = await restFrom(svc, '127.0.0.21', path, 'token nonsense');
+    for (let i = 0; i < 2; i++) expect((await requestFrom(svc, '127.0.0.21', 'GET', path, { authorization: 'token nonsense' })).status).to.equal(401);
+    const limited = await requestFrom(svc, '127.0.0.21', 'GET', path, { authorization: 'token nonsense' });
     expect(limited.status).to.equal(429);
     expect(limited.body.exc_type).to.equal('TooManyRequestsError');
     expect(limited.body.exception).to.equal('frappe.exceptions.TooManyRequestsError: Too many failed authentication attempts');
     expect(Number(limited.headers['retry-after'])).to.be.within(1, 60);
     expect(limited.ms, 'the 1 s tarpit').to.be.at.least(900);
-    const other = await restFrom(svc, '127.0.0.22', path, 'token nonsense');
+    const other = await requestFrom(svc, '127.0.0.22', 'GET', path, { authorization: 'token nonsense' });
     expect(other.status, 'another address is not limited').to.equal(401);
     // A correct token from the limited address still gets in.
-    const good = await restFrom(svc, '127.0.0.21', path, `token ${svc.adminToken}`);
+    const good = await requestFrom(svc, '127.0.0.21', 'GET', path, { authorization: `token ${svc.adminToken}` });
     expect(good.status).to.equal(200);
     expect(good.body).to.deep.equal({ message: 'Administrator' });
   });

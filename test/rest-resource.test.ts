@@ -5,34 +5,10 @@
  */
 import { expect } from 'chai';
 import http from 'node:http';
-import { startService, ISSUED_SECRETS, type TestService } from './harness.js';
-
-interface Rest {
-  status: number;
-  headers: Headers;
-  body: any;
-  text: string;
-}
-
-async function rest(svc: TestService, verb: string, path: string, opts: { token?: string | null; body?: string; type?: string } = {}): Promise<Rest> {
-  const headers: Record<string, string> = {};
-  if (opts.token !== null) headers.authorization = `token ${opts.token ?? svc.adminToken}`;
-  if (opts.type) headers['content-type'] = opts.type;
-  const res = await fetch(`${svc.url}${path}`, { method: verb, headers, body: opts.body });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, text };
-}
+import { startService, rest, expectFrappeError, ISSUED_SECRETS, type TestService } from './harness.js';
 
 const json = (value: unknown) => ({ type: 'application/json', body: JSON.stringify(value) });
 const form = (fields: Record<string, string>) => ({ type: 'application/x-www-form-urlencoded', body: new URLSearchParams(fields).toString() });
-
-/** Frappe's error body with this status and exc_type; returns its messages. */
-function expectFrappeError(reply: Rest, status: number, excType: string): string[] {
-  expect(reply.status, reply.text).to.equal(status);
-  expect(reply.body.exc_type, reply.text).to.equal(excType);
-  expect(JSON.parse(reply.body.exc)).to.deep.equal([reply.body.exception]);
-  return (JSON.parse(reply.body._server_messages) as string[]).map((m) => JSON.parse(m).message);
-}
 
 const USER_KEYS = ['doctype', 'name', 'full_name', 'roles', 'enabled', 'created_at', 'modified_at'];
 

@@ -3,7 +3,7 @@ import { withDatabase } from '../src/config.js';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startService, ALL_LOGS, type TestService } from './harness.js';
+import { startService, sleep, ALL_LOGS, type TestService } from './harness.js';
 
 const uriFor = (dbName: string) => withDatabase(process.env.MONGODB_URI!, dbName);
 
@@ -51,10 +51,10 @@ describe('shutdown on SIGTERM', function () {
       `POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: token ${svc.adminToken}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
     );
     socket.write(body.slice(0, 10));
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
 
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
 
     // New connections are refused while the old one is served.
     const refused = await new Promise<boolean>((resolve) => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { startService, bearer, expectError, expectResult, type TestService } from './harness.js';
+import { startService, bearer, tokenOf, expectError, expectResult, type TestService } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
@@ -63,7 +63,7 @@ describe('token cache', () => {
     expectResult(await whoami(old));
     const fresh = expectResult(await svc.call(GENERATE, { user: 'rotating' }));
     expectError(await whoami(old), -32001, 401);
-    expectResult(await whoami(`${fresh.api_key}:${fresh.api_secret}`));
+    expectResult(await whoami(tokenOf(fresh)));
   });
 
   it('refuses a disabled user at once, and accepts it again at once', async () => {

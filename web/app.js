@@ -7,7 +7,7 @@ import { h, fill } from './dom.js';
 import { usersView, newUserView } from './users.js';
 import { userView } from './user.js';
 
-export const SYSTEM_MANAGER = 'System Manager';
+const SYSTEM_MANAGER = 'System Manager';
 
 const $ = (sel) => document.querySelector(sel);
 const main = $('#main');

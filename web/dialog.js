@@ -3,8 +3,12 @@
 // the DOM when it closes, and focus goes back to where it was.
 
 import { h, id, time } from './dom.js';
+import { ANY_METHOD } from './keyfields.js';
 
-function open(dialog, returnTo) {
+/** Shows the dialog; resolves with its returnValue once it closes and is gone. */
+function open(dialog) {
+  // Read before the dialog takes focus, so focus can go back there.
+  const returnTo = document.activeElement;
   document.body.append(dialog);
   dialog.showModal();
   return new Promise((resolve) => {
@@ -21,20 +25,28 @@ function open(dialog, returnTo) {
   });
 }
 
+/** The dialog confirmDialog and formDialog share: a title that names it, paragraphs that describe it, then `content`. */
+function shell(title, body, ...content) {
+  const titleId = id('dialog-title');
+  const bodyId = id('dialog-body');
+  return h(
+    'dialog',
+    { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId },
+    h('h2', { id: titleId }, title),
+    h('div', { id: bodyId }, body.filter(Boolean).map((p) => h('p', {}, p))),
+    ...content,
+  );
+}
+
 /**
  * Asks before doing something that cannot be undone. Resolves true only when
  * the confirm button was pressed; Escape or Cancel resolve false. Focus
  * starts on Cancel, the harmless choice.
  */
 export async function confirmDialog({ title, body, confirm, danger = false }) {
-  const returnTo = document.activeElement;
-  const titleId = id('dialog-title');
-  const bodyId = id('dialog-body');
-  const dialog = h(
-    'dialog',
-    { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId },
-    h('h2', { id: titleId }, title),
-    h('div', { id: bodyId }, body.filter(Boolean).map((p) => h('p', {}, p))),
+  const dialog = shell(
+    title,
+    body,
     h(
       'div',
       { class: 'actions' },
@@ -42,7 +54,7 @@ export async function confirmDialog({ title, body, confirm, danger = false }) {
       h('button', { type: 'button', autofocus: true, 'data-action': 'cancel', onclick: () => dialog.close('cancel') }, 'Cancel'),
     ),
   );
-  return (await open(dialog, returnTo)) === 'confirm';
+  return (await open(dialog)) === 'confirm';
 }
 
 /**
@@ -53,9 +65,6 @@ export async function confirmDialog({ title, body, confirm, danger = false }) {
  * undefined and change nothing. Focus starts on the first field.
  */
 export async function formDialog({ title, body = [], fields, confirm, submit }) {
-  const returnTo = document.activeElement;
-  const titleId = id('dialog-title');
-  const bodyId = id('dialog-body');
   const problem = h('p', { class: 'error', role: 'alert', hidden: true });
   const save = h('button', { type: 'submit', class: 'primary', 'data-action': 'confirm' }, confirm);
   let busy = false;
@@ -72,13 +81,7 @@ export async function formDialog({ title, body = [], fields, confirm, submit }) 
       h('button', { type: 'button', 'data-action': 'cancel', onclick: () => busy || dialog.close('cancel') }, 'Cancel'),
     ),
   );
-  const dialog = h(
-    'dialog',
-    { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId },
-    h('h2', { id: titleId }, title),
-    h('div', { id: bodyId }, body.filter(Boolean).map((p) => h('p', {}, p))),
-    form,
-  );
+  const dialog = shell(title, body, form);
   // While the service is asked, Escape waits: closing then would hide whether the change was made.
   // Stopped at keydown too: Chromium lets repeated Escapes close a dialog whose 'cancel' is prevented.
   dialog.addEventListener('cancel', (event) => {
@@ -114,7 +117,7 @@ export async function formDialog({ title, body = [], fields, confirm, submit }) 
       form.removeAttribute('aria-busy');
     }
   });
-  return (await open(dialog, returnTo)) === 'confirm' ? result : undefined;
+  return (await open(dialog)) === 'confirm' ? result : undefined;
 }
 
 /**
@@ -123,7 +126,6 @@ export async function formDialog({ title, body = [], fields, confirm, submit }) 
  * logged or stored.
  */
 export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, scopes = [], previousValidUntil = null }) {
-  const returnTo = document.activeElement;
   const titleId = id('dialog-title');
   const warnId = id('dialog-warning');
   const secretEl = h('code', { id: 'new-secret', class: 'secret' }, apiSecret);
@@ -157,7 +159,7 @@ export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, 
       h('div', {}, h('dt', {}, 'api_key'), h('dd', {}, h('code', { id: 'new-key' }, apiKey))),
       h('div', {}, h('dt', {}, 'api_secret'), h('dd', {}, secretEl)),
       h('div', {}, h('dt', {}, 'Expires'), h('dd', { id: 'new-expires' }, time(expiresAt, 'never'))),
-      h('div', {}, h('dt', {}, 'Scopes'), h('dd', { id: 'new-scopes' }, scopes.length ? scopes.map((s) => h('code', { class: 'scope' }, s)) : 'any method the user’s roles allow')),
+      h('div', {}, h('dt', {}, 'Scopes'), h('dd', { id: 'new-scopes' }, scopes.length ? scopes.map((s) => h('code', { class: 'scope' }, s)) : ANY_METHOD)),
     ),
     // A rotation with grace: the programs still on the old secret have until then to switch.
     previousValidUntil
@@ -178,6 +180,6 @@ export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, 
   dialog.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') stay(event);
   });
-  await open(dialog, returnTo);
+  await open(dialog);
   forget();
 }

@@ -12,7 +12,8 @@ const SCOPE_PATTERN = /^(\*|[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(\.\*)?)$/;
 const MAX_SCOPES = 100;
 const MAX_SCOPE_LENGTH = 140;
 const NOT_A_SCOPE = 'write a method’s name (auth.verify), a family of methods (user.*), or * for all';
-const ANY_METHOD = 'any method the user’s roles allow';
+/** What a key without scopes may call, in the words every part of the page uses. */
+export const ANY_METHOD = 'any method the user’s roles allow';
 
 /** [seconds, words]; 7 days is the service's default most (MAX_GRACE_SECONDS). */
 const GRACE_CHOICES = [

@@ -24,12 +24,11 @@ export const session = {
 
 /** A failed call, with a message fit to show as it is. */
 export class RpcError extends Error {
-  constructor(message, { code = null, status = null, retryAfter = null, data = undefined } = {}) {
+  constructor(message, { code = null, status = null, data = undefined } = {}) {
     super(message);
     this.name = 'RpcError';
     this.code = code;
     this.status = status;
-    this.retryAfter = retryAfter;
     this.data = data;
   }
 
@@ -67,11 +66,7 @@ export async function call(method, params = {}, token = session.token) {
   if (res.status === 429) {
     const seconds = Number.parseInt(res.headers.get('Retry-After') ?? '', 10);
     const wait = Number.isFinite(seconds) && seconds > 0 ? `${seconds} second${seconds === 1 ? '' : 's'}` : 'a while';
-    throw new RpcError(`Too many failed sign-in attempts from this address. Wait ${wait} and try again.`, {
-      code: -32029,
-      status: 429,
-      retryAfter: Number.isFinite(seconds) ? seconds : null,
-    });
+    throw new RpcError(`Too many failed sign-in attempts from this address. Wait ${wait} and try again.`, { code: -32029, status: 429 });
   }
   let reply;
   try {

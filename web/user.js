@@ -5,7 +5,8 @@
 import { h, fill, time, details, localTime, id } from './dom.js';
 import { confirmDialog, formDialog, secretDialog } from './dialog.js';
 import { RpcError } from './rpc.js';
-import { expiryField, scopesField, graceField, readFields, showProblems, scopeWords, duration } from './keyfields.js';
+import { expiryField, scopesField, graceField, readFields, showProblems, scopeWords, duration, ANY_METHOD } from './keyfields.js';
+import { rolesCell } from './users.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
@@ -20,7 +21,7 @@ export async function userView(main, ctx, name) {
       h('h2', { id: 'user-title' }, 'User'),
       details([
         ['Full name', user.full_name],
-        ['Roles', user.roles.length ? user.roles.join(', ') : h('span', { class: 'muted' }, 'none')],
+        ['Roles', rolesCell(user.roles)],
         ['Enabled', user.enabled ? 'Yes' : h('strong', { class: 'off' }, 'No: its token does not work')],
         ['Created', time(user.created_at)],
         ['Modified', time(user.modified_at)],
@@ -81,7 +82,7 @@ async function apiAccess(section, ctx, user, focus) {
       ['Secret issued', time(key.rotated_at)],
       ['Last used', time(key.last_used_at, 'never')],
       ['Expires', expired ? [time(key.expires_at), ' ', h('strong', { class: 'off' }, '(expired)')] : time(key.expires_at, 'never')],
-      ['Scopes', key.scopes.length ? key.scopes.map((s) => h('code', { class: 'scope' }, s)) : h('span', { class: 'muted' }, 'any method the user’s roles allow')],
+      ['Scopes', key.scopes.length ? key.scopes.map((s) => h('code', { class: 'scope' }, s)) : h('span', { class: 'muted' }, ANY_METHOD)],
       key.previous_valid_until ? ['Old secret works until', h('span', { id: 'old-secret-until' }, time(key.previous_valid_until))] : null,
     ].filter(Boolean));
   }

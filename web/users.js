@@ -9,8 +9,20 @@ const KNOWN_ROLES = [
 ];
 const NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._@+\\-]*';
 
-export function userLink(name) {
+function userLink(name) {
   return `#/user/${encodeURIComponent(name)}`;
+}
+
+/** A user's roles as the list and the user's page show them: joined, or a muted "none". */
+export function rolesCell(roles) {
+  return roles.length ? roles.join(', ') : h('span', { class: 'muted' }, 'none');
+}
+
+/** The list's caption: the rows shown, or why there are none. */
+function captionText({ q, start, shown, more }) {
+  if (shown) return `${q ? `Users matching “${q}”` : 'Users'}, ${start + 1}–${start + shown}${more ? '' : ' (last page)'}`;
+  if (q) return `No user matches “${q}”.`;
+  return start > 0 ? 'No more users.' : 'No users yet.';
 }
 
 /** The list. Search and paging redraw only the table and keep the URL in step. */
@@ -28,16 +40,10 @@ export async function usersView(main, ctx, params) {
   );
   const caption = h('caption', {});
   const body = h('tbody', { role: 'rowgroup' });
-  let head;
-  const table = h(
-    'table',
-    // Explicit roles: the narrow layout restyles the cells as blocks, which
-    // some browsers take as leaving the table's semantics behind.
-    { class: 'users', role: 'table', tabindex: '-1' },
-    caption,
-    head = h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, ['Name', 'Full name', 'Roles', 'Enabled'].map((t) => h('th', { scope: 'col', role: 'columnheader' }, t)))),
-    body,
-  );
+  const head = h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, ['Name', 'Full name', 'Roles', 'Enabled'].map((t) => h('th', { scope: 'col', role: 'columnheader' }, t))));
+  // Explicit roles: the narrow layout restyles the cells as blocks, which
+  // some browsers take as leaving the table's semantics behind.
+  const table = h('table', { class: 'users', role: 'table', tabindex: '-1' }, caption, head, body);
   const prev = h('button', { type: 'button', 'data-page': 'prev' }, 'Previous page');
   const next = h('button', { type: 'button', 'data-page': 'next' }, 'Next page');
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of users' }, prev, next);
@@ -69,16 +75,14 @@ export async function usersView(main, ctx, params) {
     }
     const page = rows.slice(0, PAGE);
     const more = rows.length > PAGE;
-    const range = page.length ? `${start + 1}–${start + page.length}` : 'none';
-    const what = q ? `Users matching “${q}”` : 'Users';
-    fill(caption, page.length ? `${what}, ${range}${more ? '' : ' (last page)'}` : q ? `No user matches “${q}”.` : start > 0 ? 'No more users.' : 'No users yet.');
+    fill(caption, captionText({ q, start, shown: page.length, more }));
     fill(
       body,
       page.map((u) =>
         h('tr', { role: 'row' },
           h('th', { scope: 'row', role: 'rowheader', 'data-label': 'Name' }, h('a', { href: userLink(u.name) }, u.name)),
           h('td', { role: 'cell', 'data-label': 'Full name' }, u.full_name),
-          h('td', { role: 'cell', 'data-label': 'Roles' }, u.roles.length ? u.roles.join(', ') : h('span', { class: 'muted' }, 'none')),
+          h('td', { role: 'cell', 'data-label': 'Roles' }, rolesCell(u.roles)),
           h('td', { role: 'cell', 'data-label': 'Enabled' }, u.enabled ? 'Yes' : h('strong', { class: 'off' }, 'No (disabled)')),
         ),
       ),
@@ -122,13 +126,8 @@ export function newUserView(main, ctx) {
   const roleBoxes = KNOWN_ROLES.map(([role, what]) => {
     const boxId = id('role');
     const hintId = `${boxId}-hint`;
-    return {
-      role,
-      box: h('input', { type: 'checkbox', id: boxId, value: role, 'aria-describedby': hintId }),
-      hintId,
-      what,
-      boxId,
-    };
+    const box = h('input', { type: 'checkbox', id: boxId, value: role, 'aria-describedby': hintId });
+    return { role, box, row: h('div', { class: 'check' }, box, h('label', { for: boxId }, role), h('span', { id: hintId, class: 'hint' }, what)) };
   });
   const otherRoles = h('input', { id: 'new-other-roles', name: 'other_roles', autocomplete: 'off', 'aria-describedby': 'new-other-roles-hint' });
   const enabled = h('input', { type: 'checkbox', id: 'new-enabled', checked: true, 'aria-describedby': 'new-enabled-hint' });
@@ -142,8 +141,7 @@ export function newUserView(main, ctx) {
     h('div', { class: 'field' }, h('label', { for: 'new-full-name' }, 'Full name'), fullInput,
       h('p', { id: 'new-full-name-hint', class: 'hint' }, 'Optional; the name is used when empty.')),
     h('fieldset', { class: 'field' }, h('legend', {}, 'Roles'),
-      roleBoxes.map(({ role, box, hintId, what, boxId }) =>
-        h('div', { class: 'check' }, box, h('label', { for: boxId }, role), h('span', { id: hintId, class: 'hint' }, what))),
+      roleBoxes.map(({ row }) => row),
       h('label', { for: 'new-other-roles' }, 'Other roles'), otherRoles,
       h('p', { id: 'new-other-roles-hint', class: 'hint' }, 'Optional, separated by commas.')),
     h('div', { class: 'field check' }, enabled, h('label', { for: 'new-enabled' }, 'Enabled'),
