@@ -85,23 +85,18 @@ const NO_USER = new ObjectId('000000000000000000000000');
 
 export class Authenticator {
   private readonly known: LRUCache<string, KeyRecord> | undefined;
-  private readonly unknown: LRUCache<string, true> | undefined;
-  /**
-   * api_keys seen to exist. Not trusted for anything but this: a client over
-   * its failure limit may still have its token looked up when the key is one
-   * of these, so a correct token is not refused for a neighbour's failures,
-   * while a flood of made-up keys makes no lookups at all.
-   */
-  private readonly existing: LRUCache<string, true>;
+  /** api_keys found not to exist, with when that was read (ms). */
+  private readonly unknown: LRUCache<string, number> | undefined;
   /** When this process last wrote each key's last use (ms): outlives cache entries. */
   private readonly usedAt: LRUCache<string, number>;
   /** Concurrent misses for one api_key share one lookup. */
   private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
   /** Bumped on every change, so a lookup that raced a change is not cached. */
   private epoch = 0;
-  private readonly failuresByAddress: FailureCounter;
+  private readonly failuresByClient: FailureCounter;
   private readonly failuresByKey: FailureCounter;
-  private readonly lookupsWhileLimited: FailureCounter;
+  /** Database lookups per client that did not let it in: at most twice the failure limit per window. */
+  private readonly lookupsByClient: FailureCounter;
 
   constructor(
     private readonly storage: Storage,
@@ -112,38 +107,44 @@ export class Authenticator {
       this.known = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
       this.unknown = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
     }
-    this.existing = new LRUCache({ max: Math.max(opts.cacheSize, 10_000) });
     this.usedAt = new LRUCache({ max: Math.max(opts.cacheSize, 10_000), ttl: LAST_USED_EVERY_MS });
-    this.failuresByAddress = new FailureCounter(opts.failures);
+    this.failuresByClient = new FailureCounter(opts.failures);
     this.failuresByKey = new FailureCounter(opts.failures);
-    this.lookupsWhileLimited = new FailureCounter(opts.failures);
+    this.lookupsByClient = new FailureCounter({ ...opts.failures, limit: 2 * opts.failures.limit });
     storage.onChange((userId, apiKey) => this.forget(userId, apiKey));
   }
 
+  /** The Authorization header -> a verdict (see judgeToken). */
+  authenticate(header: string | undefined, client: Client): Promise<Verdict> {
+    if (!header) return Promise.resolve(this.counted(this.fail('missing'), null, client));
+    return this.judgeToken(parseAuthorization(header), client);
+  }
+
   /**
-   * The Authorization header -> a verdict, with failed attempts limited per
-   * client address and per api_key. A correct token is never refused for its
-   * api_key's failures (someone guessing at it must not lock its owner out):
-   * the key's limit only turns further wrong guesses from 401 into 429. An
-   * address over its limit still has its well-formed tokens checked when the
-   * api_key is known to exist, and otherwise for a second allowance of
-   * lookups per window (so a correct key this process has not seen yet, say
-   * one made by the CLI, still gets in); past that it gets 429 without any
-   * lookup. So one address makes at most twice the limit of lookups per window.
+   * A presented token -> a verdict, with failed attempts limited per client
+   * (an address, or the caller of auth.verify) and per api_key. Every path
+   * that checks a token comes through here, so every wrong guess counts.
+   *
+   * A correct token is never refused for its api_key's failures (someone
+   * guessing at it must not lock its owner out): the key's limit only turns
+   * further wrong guesses from 401 into 429. A client over its limit still
+   * has its tokens checked, so a good token behind a shared address gets in
+   * while its record is cached, and otherwise while the client's lookup
+   * allowance lasts: database lookups that did not let a client in are
+   * capped at twice the failure limit per window, reserved before each
+   * lookup, so not even a burst of concurrent requests can exceed it.
    */
-  async authenticate(header: string | undefined, client: Client): Promise<Verdict> {
-    const token = header ? parseAuthorization(header) : null;
-    const addressWait = this.failuresByAddress.retryAfter(client.address);
-    if (addressWait > 0) {
-      if (token && (this.existing.has(token.apiKey) || this.spareLookup(client.address))) {
-        const verdict = await this.check(token);
-        if (verdict.ok) return verdict;
-      }
-      return this.limited(addressWait);
-    }
-    const verdict = header ? await this.check(token) : this.fail('missing');
-    if (verdict.ok) return verdict;
-    this.failuresByAddress.add(client.address, client.weight);
+  async judgeToken(token: TokenParts | null, client: Client): Promise<Verdict> {
+    const clientWait = this.failuresByClient.retryAfter(client.address);
+    const verdict = await this.check(token, client.address);
+    if (verdict.ok || verdict.reason === 'rate_limited') return verdict;
+    if (clientWait > 0) return this.limited(clientWait);
+    return this.counted(verdict, token, client);
+  }
+
+  /** A refusal, counted against the client and the api_key it named. */
+  private counted(verdict: Verdict, token: TokenParts | null, client: Client): Verdict {
+    this.failuresByClient.add(client.address, client.weight);
     if (token) {
       const keyWait = this.failuresByKey.retryAfter(token.apiKey);
       this.failuresByKey.add(token.apiKey, client.weight);
@@ -152,30 +153,36 @@ export class Authenticator {
     return verdict;
   }
 
-  /** One more lookup for an address over its limit, while its allowance lasts. */
-  private spareLookup(address: string): boolean {
-    if (this.lookupsWhileLimited.retryAfter(address) > 0) return false;
-    this.lookupsWhileLimited.add(address);
-    return true;
-  }
-
-  async check(token: TokenParts | null): Promise<Verdict> {
+  /**
+   * The verdict on a token. A refusal re-reads the api_key when what is
+   * cached of it is older than RECHECK_AFTER_MS, whether the key was found
+   * or not: a secret rotated (or a key made) on another instance works at
+   * once, and a known key with a wrong secret costs exactly what an unknown
+   * key costs, so the time taken tells nothing about which api_keys exist.
+   * `client`, when given, pays for lookups from its allowance.
+   */
+  async check(token: TokenParts | null, client?: string): Promise<Verdict> {
     if (!token) return this.fail('malformed'); // bad shape or checksum: no lookup at all
     const presented = secretDigest(token.apiSecret);
-    let record = await this.record(token.apiKey);
-    let now = Date.now();
-    let fits = this.fits(presented, record, now);
-    if (record && !fits && now - record.loadedAt >= RECHECK_AFTER_MS) {
-      // The secret may have been rotated by another instance since this record
-      // was read: without this, the new secret would be refused here until the
-      // TTL ran out, which breaks rotation without downtime. At most one
-      // re-read per key per RECHECK_AFTER_MS, so wrong guesses cannot hammer the database.
-      this.known?.delete(token.apiKey);
-      record = await this.record(token.apiKey);
-      now = Date.now();
-      fits = this.fits(presented, record, now);
+    let cached = this.cached(token.apiKey);
+    let fits = cached !== undefined && this.fits(presented, cached.record, Date.now());
+    if (cached === undefined || (!fits && Date.now() - cached.loadedAt >= RECHECK_AFTER_MS)) {
+      if (client !== undefined && !this.reserveLookup(client)) {
+        return this.limited(this.lookupsByClient.retryAfter(client));
+      }
+      const record = await this.lookup(token.apiKey);
+      cached = { record, loadedAt: Date.now() };
+      fits = this.fits(presented, record, Date.now());
+      if (client !== undefined && fits) this.lookupsByClient.add(client, -1); // it let the client in: no charge
     }
-    return this.judge(record, fits, now);
+    return this.judge(cached.record, fits, Date.now());
+  }
+
+  /** One lookup from the client's allowance, or false when it is spent. */
+  private reserveLookup(client: string): boolean {
+    if (this.lookupsByClient.retryAfter(client) > 0) return false;
+    this.lookupsByClient.add(client);
+    return true;
   }
 
   /**
@@ -223,12 +230,6 @@ export class Authenticator {
     });
   }
 
-  /** For callers that only need yes or no (auth.verify with a token). */
-  async verify(token: TokenParts | null): Promise<Caller | null> {
-    const verdict = await this.check(token);
-    return verdict.ok ? verdict.caller : null;
-  }
-
   private fail(reason: Exclude<AuthFailure, 'rate_limited'>): Verdict {
     this.metrics.authFailure(reason);
     return { ok: false, reason };
@@ -239,17 +240,23 @@ export class Authenticator {
     return { ok: false, reason: 'rate_limited', retryAfter };
   }
 
-  private async record(apiKey: string): Promise<KeyRecord | null> {
+  /** What this process holds of an api_key: its record, or null when it was found not to exist. */
+  private cached(apiKey: string): { record: KeyRecord | null; loadedAt: number } | undefined {
     const hit = this.known?.get(apiKey);
     if (hit) {
       this.metrics.cache('hit');
-      return hit;
+      return { record: hit, loadedAt: hit.loadedAt };
     }
-    if (this.unknown?.has(apiKey)) {
+    const missing = this.unknown?.get(apiKey);
+    if (missing !== undefined) {
       this.metrics.cache('negative_hit');
-      return null;
+      return { record: null, loadedAt: missing };
     }
     if (this.known) this.metrics.cache('miss');
+    return undefined;
+  }
+
+  private lookup(apiKey: string): Promise<KeyRecord | null> {
     let pending = this.inflight.get(apiKey);
     if (!pending) {
       pending = this.load(apiKey).finally(() => this.inflight.delete(apiKey));
@@ -268,6 +275,7 @@ export class Authenticator {
     // A key whose user is gone (a deletion cut short between its two writes)
     // authenticates nobody; tidy it away, best effort.
     if (key && !user) void this.storage.keys.removeOrphan(apiKey).catch(() => {});
+    const now = Date.now();
     const record: KeyRecord | null =
       key && user
         ? {
@@ -283,25 +291,34 @@ export class Authenticator {
             enabled: user.enabled,
             scopes: key.scopes ?? [],
             lastUsedAt: this.usedAt.get(apiKey) ?? 0,
-            loadedAt: Date.now(),
+            loadedAt: now,
           }
         : null;
-    if (key) this.existing.set(apiKey, true);
     if (epoch === this.epoch) {
+      this.unknown?.delete(apiKey);
+      this.known?.delete(apiKey);
       if (record) this.known?.set(apiKey, record);
-      else this.unknown?.set(apiKey, true);
+      else this.unknown?.set(apiKey, now);
     }
     return record;
   }
 
-  /** A user or its key changed: drop what is cached of it (also called for changes made by sibling workers). */
+  /**
+   * A user or its key changed: drop what is cached of it (also called for
+   * changes made by sibling workers). A changed key is read again at once,
+   * off any request's path and charged to no client, so its new secret
+   * works on this instance at the next call, even from a client whose
+   * lookup allowance is spent.
+   */
   forget(userId: ObjectId, apiKey?: string): void {
-    if (apiKey) this.existing.set(apiKey, true);
     this.epoch++;
     this.inflight.clear(); // later checks must not join a lookup that began before the change
-    if (!this.known) return;
-    for (const [apiKey, record] of this.known.entries()) {
-      if (record.userId.equals(userId)) this.known.delete(apiKey);
+    if (apiKey) this.unknown?.delete(apiKey);
+    if (this.known) {
+      for (const [key, record] of this.known.entries()) {
+        if (record.userId.equals(userId)) this.known.delete(key);
+      }
     }
+    if (apiKey && this.known) void this.lookup(apiKey).catch(() => {});
   }
 }

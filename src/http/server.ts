@@ -21,6 +21,7 @@ import { checkFailed, refuse } from './gate.js';
 import { Cors } from './cors.js';
 import { RestDoor, oldClient } from './rest.js';
 import { serveWebApp } from './web.js';
+import { serveMetrics } from './metrics-door.js';
 
 export interface HttpDeps {
   /** True once shutdown began: answer what is in flight, then close the connection. */
@@ -73,11 +74,7 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
   }
   if (path === '/metrics') {
     if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
-    const { registry } = deps.services.metrics;
-    const text = await registry.metrics();
-    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': registry.contentType, 'X-Request-Id': requestId });
-    res.end(text);
-    return;
+    return serveMetrics(deps.services, deps.log, req, res, requestId);
   }
   if (!RPC_PATHS.has(path)) {
     if (path.startsWith('/api/')) return rest.serve(req, res, path, requestId);
