@@ -1,8 +1,9 @@
-import { method } from '../rpc/spec.js';
+import { method, type CallContext } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
 import { hashSecret, newApiSecret } from '../auth/token.js';
-import { SYSTEM_MANAGER } from '../store/users.js';
-import { keyInfo } from '../store/keys.js';
+import { checkCredential, restricted } from '../auth/containment.js';
+import { SYSTEM_MANAGER, type UserDoc } from '../store/users.js';
+import { keyInfo, type KeyDoc } from '../store/keys.js';
 import { audited } from './audit.js';
 import { futureDate } from './dates.js';
 
@@ -35,9 +36,11 @@ export const generateKeys = method<Params>({
       ]);
     }
     const target = await services.storage.users.get(user);
+    const expiresAt = futureDate(expires_at, '/expires_at');
+    if (restricted(ctx.caller)) await checkRotation(ctx, target, expiresAt, scopes);
     const apiSecret = newApiSecret();
     const { key, created } = await services.storage.keys.issueSecret(target, hashSecret(apiSecret), {
-      expiresAt: futureDate(expires_at, '/expires_at'),
+      expiresAt,
       scopes,
       graceSeconds: grace_seconds,
     });
@@ -53,3 +56,31 @@ export const generateKeys = method<Params>({
     };
   },
 });
+
+/**
+ * A restricted token (scoped or expiring) may only issue a key within
+ * itself: the key as it will be, with the scopes and expiry it keeps when
+ * none are given (a new key keeps none: unscoped, never expiring), and, for
+ * another user's key, that user's roles. Checked before anything is written.
+ */
+async function checkRotation(ctx: CallContext, target: UserDoc, expiresAt: Date | null | undefined, scopes: string[] | undefined): Promise<void> {
+  const current = await currentKey(ctx, target);
+  const { caller } = ctx;
+  const self = caller.userId ? caller.userId.equals(target._id) : caller.user === target.name;
+  checkCredential(caller, {
+    scopes: scopes ?? current?.scopes ?? [],
+    expiresAt: expiresAt !== undefined ? expiresAt : (current?.expires_at ?? null),
+    kept: { scopes: scopes === undefined && current !== null, expiresAt: expiresAt === undefined && current !== null },
+    otherOwner: self ? undefined : target,
+  });
+}
+
+/** The user's key, or null before its first issue. */
+async function currentKey(ctx: CallContext, user: UserDoc): Promise<KeyDoc | null> {
+  try {
+    return await ctx.services.storage.keys.get(user);
+  } catch (err) {
+    if (err instanceof AppError && err.kind === 'not_found') return null;
+    throw err;
+  }
+}
