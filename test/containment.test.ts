@@ -375,8 +375,8 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
         const doc = (await rest(svc, 'GET', `/api/resource/User/${other.name}`, { token: me.token })).body.data;
         const reply = await rest(svc, 'PUT', `/api/resource/User/${other.name}`, { token: me.token, ...json({ ...doc, full_name: 'Round Trip' }) });
         expect(reply.status, reply.text).to.equal(200);
-        expect(reply.body.data).to.include({ full_name: 'Round Trip', enabled: true });
-        expect(reply.body.data.roles).to.deep.equal(['Auditor']);
+        expect(reply.body.data).to.include({ full_name: 'Round Trip', enabled: 1 });
+        expect(reply.body.data.roles).to.deep.equal([{ role: 'Auditor' }]);
       });
     });
 

@@ -276,10 +276,10 @@ describe('REST door: /api/method/<name>', () => {
   });
 
   describe('the root, /, for old clients that send cmd=<method>', () => {
-    it("answers frappe-client's delete (a form with cmd to /) with 404 DoesNotExistError, and changes nothing", async () => {
+    it("answers frappe-client's rename_doc (a form with cmd to /, not served) with 404 DoesNotExistError, and changes nothing", async () => {
       await svc.asAdmin('user.create', { name: 'kept@example.com' });
-      const reply = await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=frappe.client.delete&doctype=User&name=kept%40example.com' });
-      expect(expectFrappeError(reply, 404, 'DoesNotExistError')).to.deep.equal(['Method not found: frappe.client.delete']);
+      const reply = await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=frappe.client.rename_doc&doctype=User&old_name=kept%40example.com&new_name=x' });
+      expect(expectFrappeError(reply, 404, 'DoesNotExistError')).to.deep.equal(['Method not found: frappe.client.rename_doc']);
       expect((await svc.asAdmin('user.get', { name: 'kept@example.com' })).name).to.equal('kept@example.com');
     });
 

@@ -5,11 +5,12 @@
  *
  * A warm api_key is checked with no database round trip: the key's record
  * (its secret's SHA-256, its user, roles, enabled flag) is cached by api_key,
- * so the cache never holds a secret, and a wrong secret for a known key costs
- * no lookup either. Unknown api_keys are cached too, in a separate bounded
- * cache, so a flood of them can neither hammer the database nor evict good
- * entries. Any write to a user or key on this instance drops that user's
- * entries at once; other instances see it within the TTL.
+ * so the cache never holds a secret. The cache only ever says yes: a token it
+ * would refuse is judged on a fresh read, so every refusal costs one lookup
+ * whether or not its api_key exists (no timing tells which), and the failure
+ * limits bound those lookups per client. Any write to a user or key on this
+ * instance drops that user's entries at once and reads a changed key again;
+ * other instances see it within the TTL, or at once for a new secret.
  */
 import { ObjectId } from 'mongodb';
 import { LRUCache } from 'lru-cache';
@@ -66,8 +67,6 @@ interface KeyRecord {
   scopes: readonly string[];
   /** Last use this process wrote (ms), so it is written at most once a minute. */
   lastUsedAt: number;
-  /** When this record was read from the database (ms). */
-  loadedAt: number;
 }
 
 export interface AuthOptions {
@@ -80,13 +79,10 @@ export interface AuthOptions {
 // Compared against when the api_key is unknown, so both failures do the same work.
 const NO_DIGEST = secretDigest('no such key');
 const LAST_USED_EVERY_MS = 60_000;
-const RECHECK_AFTER_MS = 1000;
 const NO_USER = new ObjectId('000000000000000000000000');
 
 export class Authenticator {
   private readonly known: LRUCache<string, KeyRecord> | undefined;
-  /** api_keys found not to exist, with when that was read (ms). */
-  private readonly unknown: LRUCache<string, number> | undefined;
   /** When this process last wrote each key's last use (ms): outlives cache entries. */
   private readonly usedAt: LRUCache<string, number>;
   /** Concurrent misses for one api_key share one lookup. */
@@ -105,7 +101,6 @@ export class Authenticator {
   ) {
     if (opts.cacheTtlMs > 0) {
       this.known = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
-      this.unknown = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
     }
     this.usedAt = new LRUCache({ max: Math.max(opts.cacheSize, 10_000), ttl: LAST_USED_EVERY_MS });
     this.failuresByClient = new FailureCounter(opts.failures);
@@ -154,28 +149,30 @@ export class Authenticator {
   }
 
   /**
-   * The verdict on a token. A refusal re-reads the api_key when what is
-   * cached of it is older than RECHECK_AFTER_MS, whether the key was found
-   * or not: a secret rotated (or a key made) on another instance works at
-   * once, and a known key with a wrong secret costs exactly what an unknown
-   * key costs, so the time taken tells nothing about which api_keys exist.
-   * `client`, when given, pays for lookups from its allowance.
+   * The verdict on a token. The cache answers only a secret that fits; a
+   * token it would refuse (an unknown api_key, a wrong secret, a key not
+   * cached) is judged on a fresh read of the database. So every refusal
+   * costs the same one lookup whether its api_key exists or not, and the
+   * time taken tells nothing; and a secret rotated, or a key made, on
+   * another instance works at once. `client`, when given, pays for the
+   * lookup from its allowance, and gets it back when the token let it in.
    */
   async check(token: TokenParts | null, client?: string): Promise<Verdict> {
     if (!token) return this.fail('malformed'); // bad shape or checksum: no lookup at all
     const presented = secretDigest(token.apiSecret);
-    let cached = this.cached(token.apiKey);
-    let fits = cached !== undefined && this.fits(presented, cached.record, Date.now());
-    if (cached === undefined || (!fits && Date.now() - cached.loadedAt >= RECHECK_AFTER_MS)) {
-      if (client !== undefined && !this.reserveLookup(client)) {
-        return this.limited(this.lookupsByClient.retryAfter(client));
-      }
-      const record = await this.lookup(token.apiKey);
-      cached = { record, loadedAt: Date.now() };
-      fits = this.fits(presented, record, Date.now());
-      if (client !== undefined && fits) this.lookupsByClient.add(client, -1); // it let the client in: no charge
+    const cached = this.known?.get(token.apiKey);
+    if (cached && this.fits(presented, cached, Date.now())) {
+      this.metrics.cache('hit');
+      return this.judge(cached, true, Date.now());
     }
-    return this.judge(cached.record, fits, Date.now());
+    if (this.known) this.metrics.cache('miss');
+    if (client !== undefined && !this.reserveLookup(client)) {
+      return this.limited(this.lookupsByClient.retryAfter(client));
+    }
+    const record = await this.lookup(token.apiKey);
+    const fits = this.fits(presented, record, Date.now());
+    if (client !== undefined && fits) this.lookupsByClient.add(client, -1);
+    return this.judge(record, fits, Date.now());
   }
 
   /** One lookup from the client's allowance, or false when it is spent. */
@@ -240,22 +237,6 @@ export class Authenticator {
     return { ok: false, reason: 'rate_limited', retryAfter };
   }
 
-  /** What this process holds of an api_key: its record, or null when it was found not to exist. */
-  private cached(apiKey: string): { record: KeyRecord | null; loadedAt: number } | undefined {
-    const hit = this.known?.get(apiKey);
-    if (hit) {
-      this.metrics.cache('hit');
-      return { record: hit, loadedAt: hit.loadedAt };
-    }
-    const missing = this.unknown?.get(apiKey);
-    if (missing !== undefined) {
-      this.metrics.cache('negative_hit');
-      return { record: null, loadedAt: missing };
-    }
-    if (this.known) this.metrics.cache('miss');
-    return undefined;
-  }
-
   private lookup(apiKey: string): Promise<KeyRecord | null> {
     let pending = this.inflight.get(apiKey);
     if (!pending) {
@@ -275,7 +256,6 @@ export class Authenticator {
     // A key whose user is gone (a deletion cut short between its two writes)
     // authenticates nobody; tidy it away, best effort.
     if (key && !user) void this.storage.keys.removeOrphan(apiKey).catch(() => {});
-    const now = Date.now();
     const record: KeyRecord | null =
       key && user
         ? {
@@ -291,14 +271,11 @@ export class Authenticator {
             enabled: user.enabled,
             scopes: key.scopes ?? [],
             lastUsedAt: this.usedAt.get(apiKey) ?? 0,
-            loadedAt: now,
           }
         : null;
     if (epoch === this.epoch) {
-      this.unknown?.delete(apiKey);
-      this.known?.delete(apiKey);
       if (record) this.known?.set(apiKey, record);
-      else this.unknown?.set(apiKey, now);
+      else this.known?.delete(apiKey);
     }
     return record;
   }
@@ -313,7 +290,6 @@ export class Authenticator {
   forget(userId: ObjectId, apiKey?: string): void {
     this.epoch++;
     this.inflight.clear(); // later checks must not join a lookup that began before the change
-    if (apiKey) this.unknown?.delete(apiKey);
     if (this.known) {
       for (const [key, record] of this.known.entries()) {
         if (record.userId.equals(userId)) this.known.delete(key);
