@@ -211,6 +211,26 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
       return { name, token };
     }
 
+    describe('races (found by an outside attacker)', () => {
+      it('a rotation racing a revocation writes the checked credential, never a fresh unscoped, unexpiring key', async () => {
+        const REVOKE = 'auth.keys.revoke';
+        const expires = inMs(HOUR);
+        for (let round = 0; round < 15; round++) {
+          const me = await user([SM], { scopes: [GENERATE, REVOKE], expires_at: expires });
+          const [rotated] = await Promise.all([svc.call(GENERATE, { user: me.name }, me.token), svc.call(REVOKE, { user: me.name }, me.token)]);
+          if (rotated.body.result) {
+            expect(rotated.body.result.scopes, `round ${round}`).to.deep.equal([GENERATE, REVOKE]);
+            expect(rotated.body.result.expires_at, `round ${round}`).to.equal(expires);
+          }
+          const left = await db().collection('api_keys').findOne({ user: me.name });
+          if (left) {
+            expect(left.scopes, `round ${round}: the stored key`).to.deep.equal([GENERATE, REVOKE]);
+            expect(left.expires_at?.toISOString(), `round ${round}: the stored key`).to.equal(expires);
+          }
+        }
+      });
+    });
+
     describe('reproductions of the issue (each passed on main before the fix)', () => {
       it('a System Manager key scoped ["auth.keys.update"] cannot widen itself to ["*"] or [] (unscoped)', async () => {
         const me = await user([SM], { scopes: [UPDATE] });
@@ -250,7 +270,7 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
         const boss = await user([SM, 'Auditor'], { scopes: [GENERATE] });
         const bossBefore = await storedKey(boss.name);
         const denied = expectError(await svc.call(GENERATE, { user: boss.name, scopes: [GENERATE] }, me.token), -32003);
-        expect(denied.message).to.equal(`a key of ${boss.name} acts with the roles ["Auditor"], which this token's user does not hold; that needs a token without scopes or expiry`);
+        expect(denied.message).to.equal(`a key of ${boss.name} acts with roles this token's user does not hold; that needs a token without scopes or expiry`);
         expect(await storedKey(boss.name)).to.equal(bossBefore);
         expect(await authenticates(boss.token)).to.equal(true);
       });

@@ -91,7 +91,8 @@ export function checkCredential(caller: Holder, key: Credential): void {
     if (missing.length > 0) {
       throw new AppError(
         'permission_denied',
-        `a key of ${key.otherOwner.name} acts with the roles ${JSON.stringify(missing)}, which this token's user does not hold; that ${NEEDS_UNRESTRICTED}`,
+        // The roles are not named: a token that may not read users must not learn them here.
+        `a key of ${key.otherOwner.name} acts with roles this token's user does not hold; that ${NEEDS_UNRESTRICTED}`,
       );
     }
   }

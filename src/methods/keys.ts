@@ -59,23 +59,26 @@ export const keysUpdate = method<{ user: string; expires_at?: string | null; sco
   async handler({ user, expires_at, scopes }, ctx) {
     const { caller, services } = ctx;
     const owner = await services.storage.users.get(user);
-    const expiresAt = futureDate(expires_at, '/expires_at');
+    let changes = { expiresAt: futureDate(expires_at, '/expires_at'), scopes };
     if (restricted(caller)) {
       // A restricted token may not widen a key beyond itself: check the key as
-      // it will be (what is asked merged with what it keeps) before writing.
-      // Only the fields asked for are written, so a change landing in between
-      // stands on its own authority and is not undone.
+      // it will be (what is asked merged with what it keeps), and write all of
+      // it, so a widening landing in between is overwritten by what was checked.
       const current = await services.storage.keys.get(owner);
       const self = caller.userId ? caller.userId.equals(owner._id) : caller.user === owner.name;
-      checkCredential(caller, {
+      const checked = {
         scopes: scopes ?? current.scopes ?? [],
-        expiresAt: expiresAt !== undefined ? expiresAt : (current.expires_at ?? null),
-        kept: { scopes: scopes === undefined, expiresAt: expiresAt === undefined },
+        expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : (current.expires_at ?? null),
+      };
+      checkCredential(caller, {
+        ...checked,
+        kept: { scopes: scopes === undefined, expiresAt: changes.expiresAt === undefined },
         // The key acts with its owner's roles: widening it is widening them.
         otherOwner: self ? undefined : owner,
       });
+      changes = checked;
     }
-    const key = await services.storage.keys.update(owner, { expiresAt, scopes });
+    const key = await services.storage.keys.update(owner, changes);
     ctx.log.info({ target: user, api_key: key.api_key }, 'api key updated');
     await audited(ctx, 'keys.update', user, key.api_key);
     return keyInfo(key);
