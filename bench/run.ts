@@ -6,11 +6,17 @@
  *   npm run bench -- [--duration 10] [--rounds 5] [--connections 64]
  *                    [--memory-requests 1000000] [--only single,batch,...]
  *                    [--oracle-requests 300] [--results bench/results.json]
+ *                    [--baseline <checkout>]
  *
  * Scenarios: single, batch, flood, nocache, cluster, memory, and two that are
  * not throughput: abuse (a bystander's latency while two clients send the
  * heaviest batches allowed) and oracle (how long a refusal takes for an
  * unknown api_key, a known one with a wrong secret, a malformed token).
+ *
+ * `--baseline <checkout>` also runs another built checkout of the service
+ * (its dist/main.js) on the same database, and compares the single call
+ * before and after, alternating them in one run: the figure a change to the
+ * hot path reports.
  *
  * Uses MONGODB_URI if set, else a throwaway local database (as the tests do).
  */
@@ -37,6 +43,7 @@ const { values: opts } = parseArgs({
     'memory-requests': { type: 'string', default: '1000000' },
     'oracle-requests': { type: 'string', default: '300' },
     results: { type: 'string', default: 'bench/results.json' },
+    baseline: { type: 'string' },
     only: { type: 'string' },
   },
 });
@@ -219,6 +226,13 @@ async function main() {
 
     if (wanted('single')) {
       await compare('single call', ['bare jayson', bareSingle], ['service', svcSingle]);
+    }
+
+    if (opts.baseline) {
+      const before = await serve('baseline', [path.resolve(opts.baseline, 'dist/main.js')], common);
+      const beforeSingle = () => load(before, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth);
+      await beforeSingle();
+      await compare('single call, before vs after', [`before (${opts.baseline})`, beforeSingle], ['after (this checkout)', svcSingle]);
     }
 
     if (wanted('batch')) {
