@@ -230,8 +230,8 @@ async function main() {
 
     if (opts.baseline) {
       const before = await serve('baseline', [path.resolve(opts.baseline, 'dist/main.js')], common);
-      const single = (target: { url: string }) => () => load(target, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth);
-      const batch = (target: { url: string }) => () =>
+      const single = (target: { url: string; pid: number }) => () => load(target, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth);
+      const batch = (target: { url: string; pid: number }) => () =>
         load(target, JSON.stringify(Array.from({ length: 50 }, (_, i) => rpc('frappe.auth.get_logged_user', i + 1))), auth);
       await single(before)();
       const names = [`before (${opts.baseline})`, 'after (this checkout)'] as const;
