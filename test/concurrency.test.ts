@@ -101,7 +101,7 @@ describe('the service under concurrent writes', function () {
   before(async () => {
     svc = await startService({ maxGraceSeconds: 3600 });
   });
-  after(async () => svc.close());
+  after(async () => svc?.close());
 
   async function freshUser(): Promise<string> {
     const name = `conc${++n}-${nanoid(6)}`;
