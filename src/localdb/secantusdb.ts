@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { which } from './which.js';
+import { whichAll } from './which.js';
 
 export const SECANTUSDB_VERSION = '0.7.0b3';
 /** Its wheel is built for CPython 3.11 only (manylinux x86_64); there is no source release. */
@@ -116,14 +116,12 @@ export async function ensureSecantusDb(progress: (line: string) => void): Promis
 
 let pythonSearch: Promise<{ python?: string; reason: string }> | undefined;
 
-/** A CPython 3.11 on PATH: python3.11 first, then python3. */
+/** A CPython 3.11 on PATH (python3.11 first, then python3), asked its version rather than trusted by name. */
 function findPython(): Promise<{ python?: string; reason: string }> {
   pythonSearch ??= (async () => {
     const seen: string[] = [];
-    for (const name of [`python${PYTHON_VERSION}`, 'python3']) {
-      const candidate = which(name);
-      if (!candidate) continue;
-      // pyenv's shims exist for versions that are not installed: ask the interpreter itself.
+    // Every one on PATH: a pyenv shim may stand before a working one, for a version it does not have.
+    for (const candidate of [...whichAll(`python${PYTHON_VERSION}`), ...whichAll('python3')]) {
       const version = await run(candidate, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']).catch(() => '');
       if (version.trim() === PYTHON_VERSION) return { python: candidate, reason: '' };
       seen.push(`${candidate} (${version.trim() || 'does not run'})`);
