@@ -67,9 +67,6 @@ export async function ensureSecantusDb(progress: (line: string) => void): Promis
   const existing = installedPython();
   if (existing) return existing;
   const final = cacheDir();
-  // A folder without a working python (its base python was removed): install again.
-  fs.rmSync(final, { recursive: true, force: true });
-
   const found = await findPython();
   if (!found.python) throw new Error(found.reason);
   fs.mkdirSync(path.dirname(final), { recursive: true });
@@ -102,15 +99,20 @@ export async function ensureSecantusDb(progress: (line: string) => void): Promis
     await run(venvPython, ['-I', '-c', 'import secantus.cli']); // publish only an install that imports
     try {
       fs.renameSync(staging, final);
-    } catch (err) {
-      // Another first run finished before us: use its install.
-      if (!installedPython()) throw err;
+    } catch {
+      // Another first run finished before us: use its install. Else the folder
+      // there has no working python (its base python was removed): set it aside.
+      if (!installedPython()) {
+        fs.renameSync(final, `${staging}-broken`);
+        fs.renameSync(staging, final);
+      }
     }
     progress(`Installed secantusdb ${SECANTUSDB_VERSION} in ${Math.round((Date.now() - started) / 1000)}s: ${final}`);
     return path.join(final, 'bin', 'python');
   } finally {
     clearInterval(timer);
     fs.rmSync(staging, { recursive: true, force: true });
+    fs.rmSync(`${staging}-broken`, { recursive: true, force: true });
   }
 }
 
