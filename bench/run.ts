@@ -5,6 +5,12 @@
  *
  *   npm run bench -- [--duration 10] [--rounds 5] [--connections 64]
  *                    [--memory-requests 1000000] [--only single,batch,...]
+ *                    [--oracle-requests 300] [--results bench/results.json]
+ *
+ * Scenarios: single, batch, flood, nocache, cluster, memory, and two that are
+ * not throughput: abuse (a bystander's latency while two clients send the
+ * heaviest batches allowed) and oracle (how long a refusal takes for an
+ * unknown api_key, a known one with a wrong secret, a malformed token).
  *
  * Uses MONGODB_URI if set, else a throwaway local database (as the tests do).
  */
@@ -13,6 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import http from 'node:http';
+import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { MongoClient } from 'mongodb';
@@ -26,6 +35,8 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     'memory-requests': { type: 'string', default: '1000000' },
+    'oracle-requests': { type: 'string', default: '300' },
+    results: { type: 'string', default: 'bench/results.json' },
     only: { type: 'string' },
   },
 });
@@ -33,6 +44,7 @@ const DURATION = Number(opts.duration);
 const ROUNDS = Number(opts.rounds);
 const CONNECTIONS = Number(opts.connections);
 const MEMORY_REQUESTS = Number(opts['memory-requests']);
+const ORACLE_REQUESTS = Number(opts['oracle-requests']);
 const ONLY = opts.only ? new Set(opts.only.split(',')) : undefined;
 const wanted = (name: string) => !ONLY || ONLY.has(name);
 
@@ -279,6 +291,17 @@ async function main() {
       ]);
     }
 
+    if (wanted('abuse')) {
+      const abused = await serve('service-abuse', ['dist/main.js'], common);
+      extra.abuse = await abuse(abused, auth, uri, dbName);
+    }
+
+    if (wanted('oracle')) {
+      // The failure limit out of the way: every request is a token check, none a 429.
+      const checked = await serve('service-oracle', ['dist/main.js'], { ...common, AUTH_FAILURE_LIMIT: '1000000' });
+      extra.oracle = await oracle(checked, keys.api_key);
+    }
+
     if (wanted('memory')) {
       const rss = [rssMiB(svc.pid)];
       for (let round = 1; round <= 3; round++) {
@@ -315,7 +338,7 @@ async function main() {
     rows,
     ...extra,
   };
-  fs.writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(opts.results!, JSON.stringify(results, null, 2) + '\n');
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
@@ -335,7 +358,268 @@ function printTable() {
     ),
   ];
   console.log(lines.join('\n'));
+  if (extra.abuse) {
+    const a = extra.abuse as AbuseFigures;
+    console.log(
+      `\nabuse: bystander user.get at ${a.bystanderRate}/s, p50/p99 ${a.alone.p50}/${a.alone.p99} ms alone, ` +
+        `${a.abused.p50}/${a.abused.p99} ms under abuse: p99 x${a.p99Ratio} (goal <= 5), p50 x${a.p50Ratio}; ` +
+        `bystander errors ${a.abused.errors}; ${a.abusiveBatches} abusive batches (${a.abusiveMiB} MiB answered, ${a.abusiveErrors} budget errors, ${a.serverCpuMsPerBatch} ms service CPU each); ` +
+        `server RSS peak ${a.rssPeakMiB} MiB`,
+    );
+  }
+  if (extra.oracle) {
+    const o = extra.oracle as OracleFigures;
+    console.log(
+      `\noracle: median refusal over ${o.requests} requests each: unknown api_key ${o.unknownMs} ms, known api_key + wrong secret ${o.knownMs} ms, ` +
+        `malformed ${o.malformedMs} ms; known/unknown ${o.knownToUnknown}, malformed/unknown ${o.malformedToUnknown} ` +
+        `(statuses ${JSON.stringify(o.statuses)})`,
+    );
+  }
   if (extra.memory) console.log(`\nRSS (MiB) before and after each of 3 rounds of ${MEMORY_REQUESTS} requests: ${(extra.memory as { rssMiB: number[] }).rssMiB.join(' -> ')}`);
+}
+
+// ---------------------------------------------------------------- abuse, oracle
+
+/**
+ * One POST /rpc on a kept-alive connection: status, body, milliseconds. The
+ * body stays bytes: the clients share the machine's two cores with the
+ * service, so they must not spend them decoding megabytes they never read.
+ */
+function post(
+  agent: http.Agent,
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: Buffer; ms: number }> {
+  const { hostname, port } = new URL(url);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: hostname, port, path: '/rpc', method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks), ms: performance.now() - started }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return round2(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!);
+}
+
+/**
+ * An abusive client (a worker thread; plain JavaScript, as eval'd workers
+ * are): the two batches in turn, each as soon as the last is answered, until
+ * told to stop; then how many, how many bytes, how many budget errors.
+ */
+const ABUSER = `
+const http = require('node:http');
+const { parentPort, workerData: w } = require('node:worker_threads');
+const agent = new http.Agent({ keepAlive: true });
+// A reply's error, not the -32013 that rpc.discover's document lists for every method.
+const marker = Buffer.from('"error":{"code":-32013');
+let stop = false;
+parentPort.on('message', () => (stop = true));
+const post = (body) => new Promise((resolve, reject) => {
+  const req = http.request(w.url + '/rpc', { method: 'POST', agent, headers: { 'content-type': 'application/json', ...w.headers } }, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject);
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+(async () => {
+  let batches = 0, bytes = 0, budgetErrors = 0;
+  for (let n = 0; !stop; n++) {
+    const body = await post(n % 2 === 0 ? w.lists : w.discovers);
+    batches++;
+    bytes += body.length;
+    for (let at = body.indexOf(marker); at >= 0; at = body.indexOf(marker, at + 1)) budgetErrors++;
+  }
+  agent.destroy();
+  parentPort.postMessage({ batches, bytes, budgetErrors });
+})();
+`;
+
+interface Latencies {
+  requests: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+interface AbuseFigures {
+  users: number;
+  bystanderRate: number;
+  seconds: number;
+  alone: Latencies;
+  abused: Latencies;
+  p50Ratio: number;
+  p99Ratio: number;
+  abusiveBatches: number;
+  abusiveMiB: number;
+  abusiveErrors: number;
+  /** The service's CPU time (its own process, not the database's) per abusive batch. */
+  serverCpuMsPerBatch: number;
+  rssPeakMiB: number;
+}
+
+/**
+ * A bystander calls user.get at a steady rate (open loop: each request leaves
+ * on time whatever the others do, so a stall shows as latency), first alone,
+ * then while two clients send, back to back, the batches issue 10 §4 found
+ * starving everyone: 100 x user.list {limit 1000, fields ["*"]} over 1,050
+ * users, and 100 x rpc.discover.
+ */
+async function abuse(target: { url: string; pid: number }, auth: Record<string, string>, uri: string, dbName: string): Promise<AbuseFigures> {
+  const USERS = 1050;
+  const RATE = 20; // bystander requests a second
+  const client = await MongoClient.connect(uri);
+  const users = client.db(dbName).collection('users');
+  const have = await users.countDocuments({ name: /^abuse-/ });
+  const now = new Date();
+  const docs = Array.from({ length: USERS - have }, (_, i) => ({
+    name: `abuse-${String(have + i).padStart(5, '0')}@example.com`,
+    full_name: `Abuse Test User ${have + i}`,
+    roles: ['Token Verifier'],
+    enabled: true,
+    created_at: now,
+    modified_at: now,
+  }));
+  if (docs.length > 0) await users.insertMany(docs);
+  await client.close();
+
+  const bystanderAgent = new http.Agent({ keepAlive: true });
+  const byBody = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'user.get', params: { name: 'Administrator' } });
+  const bystander = async (seconds: number): Promise<Latencies> => {
+    const ms: number[] = [];
+    let errors = 0;
+    const inflight: Promise<void>[] = [];
+    const start = performance.now();
+    for (let i = 0; i < seconds * RATE; i++) {
+      const due = start + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      inflight.push(
+        post(bystanderAgent, target.url, byBody, auth).then(
+          (r) => {
+            ms.push(r.ms);
+            if (r.status !== 200 || !r.body.includes('"result"')) errors++;
+          },
+          () => void errors++,
+        ),
+      );
+    }
+    await Promise.all(inflight);
+    return { requests: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), errors };
+  };
+
+  const seconds = Math.max(3, DURATION);
+  await bystander(2); // warm up
+  const alone = await bystander(seconds);
+  console.error(`  abuse: bystander alone p50 ${alone.p50} ms, p99 ${alone.p99} ms`);
+
+  const workerData = {
+    url: target.url,
+    headers: auth,
+    lists: JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'user.list', params: { limit: 1000, fields: ['*'] } }))),
+    discovers: JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'rpc.discover' }))),
+  };
+  // Each abusive client on a thread of its own: reading megabytes must not
+  // hold up the bystander's event loop, or its figures would be ours.
+  const abusers = [0, 1].map(() => new Worker(ABUSER, { eval: true, workerData }));
+  const done = abusers.map(
+    (w) => new Promise<{ batches: number; bytes: number; budgetErrors: number }>((resolve, reject) => w.once('message', resolve).once('error', reject)),
+  );
+  let rssPeak = rssMiB(target.pid);
+  const cpuBefore = cpuSeconds(target.pid);
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(target.pid))), 100);
+  await new Promise((r) => setTimeout(r, 500)); // both going
+  const abused = await bystander(seconds);
+  for (const w of abusers) w.postMessage('stop');
+  const counts = await Promise.all(done);
+  const cpu = cpuSeconds(target.pid) - cpuBefore;
+  clearInterval(sampler);
+  await Promise.all(abusers.map((w) => w.terminate()));
+  bystanderAgent.destroy();
+  const batches = counts.reduce((n, c) => n + c.batches, 0);
+  const bytes = counts.reduce((n, c) => n + c.bytes, 0);
+  const budgetErrors = counts.reduce((n, c) => n + c.budgetErrors, 0);
+  console.error(`  abuse: bystander under abuse p50 ${abused.p50} ms, p99 ${abused.p99} ms; ${batches} abusive batches`);
+  return {
+    users: USERS,
+    bystanderRate: RATE,
+    seconds,
+    alone,
+    abused,
+    p50Ratio: round2(abused.p50 / alone.p50),
+    p99Ratio: round2(abused.p99 / alone.p99),
+    abusiveBatches: batches,
+    abusiveMiB: round2(bytes / 1024 / 1024),
+    abusiveErrors: budgetErrors,
+    serverCpuMsPerBatch: round2((cpu * 1000) / Math.max(batches, 1)),
+    rssPeakMiB: rssPeak,
+  };
+}
+
+interface OracleFigures {
+  requests: number;
+  unknownMs: number;
+  knownMs: number;
+  malformedMs: number;
+  knownToUnknown: number;
+  malformedToUnknown: number;
+  statuses: Record<string, number[]>;
+}
+
+/**
+ * Whether the time a refusal takes tells what was wrong: the median of
+ * sequential JSON-RPC calls with an unknown api_key (well-formed, valid
+ * checksum: it gets as far as a lookup), a known api_key with a wrong secret,
+ * and a malformed token. The three kinds take turns, so drift in the
+ * machine's speed falls on all of them alike; each token is new.
+ */
+async function oracle(target: { url: string }, knownKey: string): Promise<OracleFigures> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' });
+  const kinds: Record<string, () => string> = {
+    unknown: () => `token ${newApiKey()}:${newApiSecret()}`,
+    known: () => `token ${knownKey}:${newApiSecret()}`,
+    malformed: () => `token ${newApiKey().slice(0, 12)}:not-a-secret`,
+  };
+  const times: Record<string, number[]> = { unknown: [], known: [], malformed: [] };
+  const statuses: Record<string, Set<number>> = { unknown: new Set(), known: new Set(), malformed: new Set() };
+  const WARM_UP = 30;
+  for (let i = 0; i < WARM_UP + ORACLE_REQUESTS; i++) {
+    for (const [kind, token] of Object.entries(kinds)) {
+      const r = await post(agent, target.url, body, { authorization: token() });
+      statuses[kind]!.add(r.status);
+      if (i >= WARM_UP) times[kind]!.push(r.ms);
+    }
+  }
+  agent.destroy();
+  const med = (kind: string) => Math.round(median(times[kind]!) * 1000) / 1000;
+  const unknownMs = med('unknown');
+  const knownMs = med('known');
+  const malformedMs = med('malformed');
+  return {
+    requests: ORACLE_REQUESTS,
+    unknownMs,
+    knownMs,
+    malformedMs,
+    knownToUnknown: round2(knownMs / unknownMs),
+    malformedToUnknown: round2(malformedMs / unknownMs),
+    statuses: Object.fromEntries(Object.entries(statuses).map(([k, v]) => [k, [...v]])),
+  };
 }
 
 main().catch((err) => {

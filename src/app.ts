@@ -33,7 +33,7 @@ export function createDispatcher(): Dispatcher {
 }
 
 export async function openServices(config: Config, uri: string): Promise<Services> {
-  const storage = await Storage.open(uri, config.dbName, config.dbTimeoutMs);
+  const storage = await Storage.open(uri, config.dbName, config.dbTimeoutMs, config.dbOpTimeoutMs);
   const metrics = new Metrics();
   const auth = new Authenticator(storage, metrics, {
     cacheTtlMs: config.authCacheTtlMs,
@@ -55,6 +55,8 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
     log,
     maxBodyBytes: config.maxBodyBytes,
     maxBatch: config.maxBatch,
+    maxBatchRows: config.maxBatchRows,
+    maxResponseBytes: config.maxResponseBytes,
     corsOrigins: config.corsOrigins,
   });
   server.headersTimeout = config.headersTimeoutMs;

@@ -17,17 +17,21 @@ import { operator } from './auth/verify.js';
 
 const TOKEN_ENV = 'TOKENAUTH_TOKEN';
 const DEFAULT_TIMEOUT_S = 30;
+/** The one method whose result is a token; --print-token prints it as api_key:api_secret. */
+const GENERATE_KEYS = 'frappe.core.doctype.user.user.generate_keys';
 
 const HELP = `Usage:
-  tokenauth execute <method> [--args JSON-array] [--kwargs JSON-object]
+  tokenauth execute <method> [--args JSON-array] [--kwargs JSON-object] [--print-token]
   tokenauth call <method> --url URL [--token KEY:SECRET] [--args JSON-array | --kwargs JSON-object]
-                 [--timeout SECONDS]
+                 [--timeout SECONDS] [--print-token]
   tokenauth --help
 
 execute   Run a method as ${ADMINISTRATOR}, directly against the database, and print
           its JSON result on stdout. Errors go to stderr with a non-zero exit.
           --args    positional params, in the order the method's schema declares
           --kwargs  named params
+          --print-token  with ${GENERATE_KEYS}: print only the new token,
+                    api_key:api_secret, for TOKEN=$(...)
 
 call      Call a method of a running service over JSON-RPC, as the token's user, and
           print its JSON result on stdout. Errors go to stderr as "Error <code>: <message>"
@@ -39,9 +43,11 @@ call      Call a method of a running service over JSON-RPC, as the token's user,
           --args     positional params (sent as a JSON-RPC params array)
           --kwargs   named params (sent as a params object); one of the two, not both
           --timeout  seconds to wait for the reply (default ${DEFAULT_TIMEOUT_S})
+          --print-token  as for execute
 
 Examples:
   tokenauth execute frappe.core.doctype.user.user.generate_keys --args '["Administrator"]'
+  TOKEN=$(tokenauth execute ${GENERATE_KEYS} --args '["Administrator"]' --print-token)
   tokenauth execute user.create --kwargs '{"name": "svc@example.com", "roles": ["Token Verifier"]}'
   tokenauth execute user.list
   read -rs ${TOKEN_ENV} && export ${TOKEN_ENV}   # paste api_key:api_secret
@@ -206,6 +212,7 @@ async function main(argv: string[]): Promise<number> {
       url: { type: 'string' },
       token: { type: 'string' },
       timeout: { type: 'string' },
+      'print-token': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -218,6 +225,8 @@ async function main(argv: string[]): Promise<number> {
   if (command !== 'execute' && command !== 'call') throw new UsageError(`unknown command: ${command}`);
   if (!method) throw new UsageError(`${command} needs a method name`);
   if (rest.length > 0) throw new UsageError(`${command} takes one method name; put params in --args or --kwargs`);
+  // Checked before anything runs: a rotation must not happen only to be refused afterwards.
+  if (values['print-token'] && method !== GENERATE_KEYS) throw new UsageError(`--print-token goes with ${GENERATE_KEYS}, whose result is a token`);
   let result: unknown;
   if (command === 'call') {
     result = await call(callRequest(method, values));
@@ -231,6 +240,12 @@ async function main(argv: string[]): Promise<number> {
       parseJson('--args', values.args, 'array'),
       parseJson('--kwargs', values.kwargs, 'object'),
     );
+  }
+  if (values['print-token']) {
+    const { api_key: key, api_secret: secret } = (result ?? {}) as { api_key?: unknown; api_secret?: unknown };
+    if (typeof key !== 'string' || typeof secret !== 'string') throw new TransportError(`${GENERATE_KEYS} answered without api_key and api_secret`);
+    console.log(`${key}:${secret}`);
+    return 0;
   }
   console.log(JSON.stringify(result, null, 2));
   return 0;

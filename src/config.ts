@@ -17,6 +17,8 @@ export interface Config {
   logLevel: LogLevel;
   /** How long a call waits for the database before failing with -32050. */
   dbTimeoutMs: number;
+  /** The server-side time limit (maxTimeMS) of every database operation; past it: -32050. */
+  dbOpTimeoutMs: number;
   /** Largest request body read, in bytes. */
   maxBodyBytes: number;
   /** Where `npm start` and the CLI keep the local database's files. */
@@ -32,6 +34,10 @@ export interface Config {
   authFailureWindowMs: number;
   /** Largest number of calls in one batch. */
   maxBatch: number;
+  /** Most rows one batch may ask for: the sum of its calls' page sizes (`limit`). */
+  maxBatchRows: number;
+  /** Largest answer, in bytes, of a batch or of a single call. */
+  maxResponseBytes: number;
   /** Against slow clients: time to send the headers, and the whole request. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -116,12 +122,15 @@ export function loadConfig(env: Env = process.env): Config {
     dbName,
     logLevel,
     dbTimeoutMs: integer(env, 'DB_TIMEOUT_MS', 5000, 100, 120_000),
+    dbOpTimeoutMs: integer(env, 'DB_OP_TIMEOUT_MS', 5000, 100, 600_000),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     authCacheSize: integer(env, 'AUTH_CACHE_SIZE', 10_000, 1, 10_000_000),
     authFailureLimit: integer(env, 'AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),
     authFailureWindowMs: integer(env, 'AUTH_FAILURE_WINDOW_MS', 60_000, 1000, 86_400_000),
     maxBatch: integer(env, 'MAX_BATCH', 100, 1, 10_000),
+    maxBatchRows: integer(env, 'MAX_BATCH_ROWS', 1000, 1, 10_000_000),
+    maxResponseBytes: integer(env, 'MAX_RESPONSE_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),

@@ -15,6 +15,8 @@ export const ERRORS = {
   conflict: { rpc: -32009, http: 409, excType: 'DuplicateEntryError', message: 'Already exists' },
   rate_limited: { rpc: -32029, http: 429, excType: 'TooManyRequestsError', message: 'Too many requests' },
   storage_unavailable: { rpc: -32050, http: 503, excType: 'ServiceUnavailableError', message: 'Storage unavailable' },
+  // A batch past MAX_BATCH_ROWS or MAX_RESPONSE_BYTES, or one answer past MAX_RESPONSE_BYTES.
+  too_large: { rpc: -32013, http: 413, excType: 'ValidationError', message: 'Batch budget exceeded' },
 } as const;
 
 export type ErrorKind = keyof typeof ERRORS;
@@ -49,12 +51,13 @@ export function toAppError(err: unknown): AppError {
   return new AppError('internal');
 }
 
-/** Driver errors that mean "the database is not reachable right now". */
+/** Driver errors that mean "the database is not reachable right now", or too slow (its time limit, code 50 MaxTimeMSExpired). */
 function isStorageDown(err: unknown): boolean {
   const name = (err as { name?: unknown } | null)?.name;
   return (
     typeof name === 'string' &&
-    /^Mongo(ServerSelection|Network|NetworkTimeout|TopologyClosed|PoolCleared|NotConnected|OperationTimeout)Error$/.test(name)
+    (/^Mongo(ServerSelection|Network|NetworkTimeout|TopologyClosed|PoolCleared|NotConnected|OperationTimeout)Error$/.test(name) ||
+      (name === 'MongoServerError' && (err as { code?: unknown }).code === 50))
   );
 }
 

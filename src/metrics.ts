@@ -31,7 +31,7 @@ export class Metrics {
   });
   readonly authCache = new Counter({
     name: 'tokenauth_auth_cache_total',
-    help: 'Token cache lookups: hit, negative_hit (a known-unknown api_key) or miss.',
+    help: 'Token cache lookups: hit or miss (a token the cache would refuse is read again, and counts as a miss).',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
@@ -68,12 +68,11 @@ export class Metrics {
     this.child(`f\0${reason}`, () => this.authFailures.labels(reason)).inc();
   }
 
-  cache(result: 'hit' | 'negative_hit' | 'miss'): void {
+  cache(result: 'hit' | 'miss'): void {
     this.cacheResults[result].inc();
   }
   private readonly cacheResults = {
     hit: this.authCache.labels('hit'),
-    negative_hit: this.authCache.labels('negative_hit'),
     miss: this.authCache.labels('miss'),
   };
 }

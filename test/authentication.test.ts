@@ -43,10 +43,10 @@ describe('token check on every call', () => {
     }
   });
 
-  it('refuses a whole batch without valid credentials', async () => {
+  it('refuses a whole batch without valid credentials (one error per call, as an array: test/batches.test.ts)', async () => {
     const reply = await svc.post([{ jsonrpc: '2.0', id: 1, method: 'auth.verify' }], {});
     expect(reply.status).to.equal(401);
-    expect(reply.body.error).to.deep.equal(FAILED);
+    expect(reply.body).to.deep.equal([{ jsonrpc: '2.0', id: 1, error: FAILED }]);
   });
 
   it('refuses a disabled user, and accepts it again once enabled', async () => {

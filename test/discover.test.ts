@@ -86,6 +86,27 @@ const EXAMPLES: Record<string, Record<string, unknown>> = {
   'auth.keys.revoke': { user: 'svc@example.com' },
   'auth.audit.list': { start: 0, limit: 10, user: 'Administrator', action: 'keys.generate' },
   'rpc.discover': {},
+  'frappe.client.get_list': {
+    doctype: 'User',
+    fields: ['name', 'email', 'enabled'],
+    filters: [['Has Role', 'role', '=', 'System Manager']],
+    group_by: null,
+    order_by: 'modified desc',
+    limit_start: 0,
+    limit_page_length: 0,
+    parent: null,
+    debug: false,
+    as_dict: true,
+    or_filters: { name: ['like', '%example%'] },
+  },
+  'frappe.client.get_count': { doctype: 'User', filters: { enabled: 1 }, debug: 0, cache: false },
+  'frappe.client.get': { doctype: 'User', name: 'svc@example.com', filters: { enabled: 1 }, parent: null },
+  'frappe.client.get_value': { doctype: 'User', fieldname: ['full_name', 'api_key'], filters: 'svc@example.com', as_dict: false, debug: false, parent: null },
+  'frappe.client.set_value': { doctype: 'User', name: 'svc@example.com', fieldname: 'enabled', value: 0 },
+  'frappe.client.insert': { doc: { doctype: 'User', email: 'svc@example.com', first_name: 'A', roles: [{ role: 'Token Verifier' }] } },
+  'frappe.client.insert_many': { docs: [{ doctype: 'User', name: 'svc@example.com' }] },
+  'frappe.client.save': { doc: { doctype: 'User', name: 'svc@example.com', enabled: 1 } },
+  'frappe.client.delete': { doctype: 'User', name: 'svc@example.com' },
 };
 
 describe('rpc.discover', () => {
@@ -189,7 +210,7 @@ describe('rpc.discover', () => {
   });
 
   it("lists the errors every call can meet and the method's own, with the codes of src/errors.ts", () => {
-    const common = ['authentication_failed', 'permission_denied', 'invalid_params', 'rate_limited', 'storage_unavailable', 'internal'] as const;
+    const common = ['authentication_failed', 'permission_denied', 'invalid_params', 'rate_limited', 'storage_unavailable', 'too_large', 'internal'] as const;
     const byCode = new Map(Object.values(ERRORS).map((e) => [e.rpc as number, e.message as string]));
     for (const spec of methodTable) {
       const m = doc.methods.find((x) => x.name === spec.name)!;

@@ -191,19 +191,22 @@ describe('Frappe clients, replayed', () => {
         expect(identity).to.include({ valid: true, user: `${scheme}-verified@example.com` });
       });
 
-      it("raises on the cmd calls this service does not serve (delete, get_value, set_value, rename_doc, insert_many), and nothing changes", async () => {
-        await svc.asAdmin('user.create', { name: `${scheme}-kept@example.com`, full_name: 'Kept' });
-        const calls: Array<[string, () => Promise<unknown>]> = [
-          ['frappe.client.delete', () => client().postRequest({ cmd: 'frappe.client.delete', doctype: 'User', name: `${scheme}-kept@example.com` })],
-          ['frappe.client.get_value', () => client().getRequest({ cmd: 'frappe.client.get_value', doctype: 'User', fieldname: 'name', filters: pyDumps(null) })],
-          ['frappe.client.set_value', () => client().postRequest({ cmd: 'frappe.client.set_value', doctype: 'User', name: `${scheme}-kept@example.com`, fieldname: 'full_name', value: 'Changed' })],
-          ['frappe.client.rename_doc', () => client().postRequest({ cmd: 'frappe.client.rename_doc', doctype: 'User', old_name: `${scheme}-kept@example.com`, new_name: 'x@example.com' })],
-          ['frappe.client.insert_many', () => client().postRequest({ cmd: 'frappe.client.insert_many', docs: pyDumps([{ doctype: 'User', name: 'many@example.com' }]) })],
-        ];
-        for (const [method, call] of calls) {
-          await expectRaises(call, `frappe.exceptions.DoesNotExistError: Method not found: ${method}`, method);
-        }
-        expect((await svc.asAdmin('user.get', { name: `${scheme}-kept@example.com` })).full_name, 'nothing changed').to.equal('Kept');
+      it('the cmd calls reach frappe.client.* (get_value, set_value, insert_many, delete); rename_doc, not served, raises and changes nothing', async () => {
+        const kept = `${scheme}-kept@example.com`;
+        await svc.asAdmin('user.create', { name: kept, full_name: 'Kept' });
+        expect(await client().getRequest({ cmd: 'frappe.client.get_value', doctype: 'User', fieldname: 'full_name', filters: pyDumps(kept) })).to.deep.equal({ full_name: 'Kept' });
+        expect(await client().getRequest({ cmd: 'frappe.client.get_value', doctype: 'User', fieldname: 'name', filters: pyDumps(null) })).to.deep.equal({ name: 'Administrator' });
+        const set = (await client().postRequest({ cmd: 'frappe.client.set_value', doctype: 'User', name: kept, fieldname: 'full_name', value: 'Changed' })) as any;
+        expect(set).to.include({ doctype: 'User', name: kept, full_name: 'Changed' });
+        const many = `${scheme}-many@example.com`;
+        expect(await client().postRequest({ cmd: 'frappe.client.insert_many', docs: pyDumps([{ doctype: 'User', name: many }]) })).to.deep.equal([many]);
+        await expectRaises(
+          () => client().postRequest({ cmd: 'frappe.client.rename_doc', doctype: 'User', old_name: kept, new_name: 'x@example.com' }),
+          'frappe.exceptions.DoesNotExistError: Method not found: frappe.client.rename_doc',
+        );
+        expect((await svc.asAdmin('user.get', { name: kept })).full_name, 'not renamed').to.equal('Changed');
+        expect(await client().postRequest({ cmd: 'frappe.client.delete', doctype: 'User', name: many })).to.equal(null);
+        await expectRaises(() => client().postRequest({ cmd: 'frappe.client.delete', doctype: 'User', name: many }), 'frappe.exceptions.DoesNotExistError: User');
       });
 
       it('post_request and get_request reach the methods this service has', async () => {
@@ -251,7 +254,7 @@ describe('Frappe clients, replayed', () => {
 
       it('insert, then update of the document it got back', async () => {
         const inserted = (await client().insert({ doctype: 'User', name: mine, full_name: 'New', roles: [] })) as any;
-        expect(inserted).to.include({ doctype: 'User', name: mine, full_name: 'New', enabled: true });
+        expect(inserted).to.include({ doctype: 'User', name: mine, full_name: 'New', enabled: 1 });
         const doc = (await client().getDoc('User', mine)) as any;
         doc.full_name = 'Renamed Ü';
         const updated = (await client().update(doc)) as any;
@@ -263,7 +266,8 @@ describe('Frappe clients, replayed', () => {
           [() => client().insert({ doctype: 'User', name: 'ann@example.com' }), /DuplicateEntryError: User ann@example.com already exists/],
           [() => client().insert({ doctype: 'User', name: 'bad name!' }), /ValidationError: Invalid params: \/name: must match pattern/],
           [() => client().getList('Customer'), /DoesNotExistError: DocType Customer not found/],
-          [() => client().getApi('frappe.client.get_value'), /DoesNotExistError: Method not found: frappe.client.get_value/],
+          [() => client().getApi('frappe.client.rename_doc'), /DoesNotExistError: Method not found: frappe.client.rename_doc/],
+          [() => client().getApi('frappe.client.get_value', { doctype: 'Customer', fieldname: 'name' }), /DoesNotExistError: DocType Customer not found/],
         ];
         for (const [attempt, expected] of attempts) await expectRaises(attempt, expected, String(expected));
       });

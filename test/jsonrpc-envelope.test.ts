@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startService, bearer, expectError, expectResult, type TestService } from './harness.js';
+import { startService, bearer, basic, expectError, expectResult, type TestService } from './harness.js';
 
 describe('JSON-RPC 2.0 envelope over HTTP', () => {
   let svc: TestService;
@@ -115,7 +115,7 @@ describe('JSON-RPC 2.0 envelope over HTTP', () => {
     const responses = [
       await fetch(`${svc.url}/healthz`),
       await fetch(`${svc.url}/readyz`),
-      await fetch(`${svc.url}/metrics`),
+      await fetch(`${svc.url}/metrics`, { headers: basic(svc.adminToken) }),
       await fetch(`${svc.url}/nope`),
       await fetch(`${svc.url}/rpc`),
       await fetch(`${svc.url}/rpc`, { method: 'POST', body: '{}' }),

@@ -1,7 +1,9 @@
 /**
  * Frappe's REST door, /api/resource/User: list, read, create, update and
  * delete, each through a method of the table (user.list, user.get, ...), so
- * roles and schemas apply as on JSON-RPC.
+ * roles and schemas apply as on JSON-RPC. Users are in Frappe's shape
+ * (store/frappe-user.ts): enabled 1/0, roles as Has Role rows, email,
+ * first_name, last_name, creation, modified.
  */
 import { expect } from 'chai';
 import http from 'node:http';
@@ -10,7 +12,7 @@ import { startService, rest, expectFrappeError, ISSUED_SECRETS, type TestService
 const json = (value: unknown) => ({ type: 'application/json', body: JSON.stringify(value) });
 const form = (fields: Record<string, string>) => ({ type: 'application/x-www-form-urlencoded', body: new URLSearchParams(fields).toString() });
 
-const USER_KEYS = ['doctype', 'name', 'full_name', 'roles', 'enabled', 'created_at', 'modified_at'];
+const USER_KEYS = ['doctype', 'name', 'email', 'first_name', 'last_name', 'full_name', 'roles', 'enabled', 'creation', 'modified'];
 
 describe('REST door: /api/resource/User', () => {
   let svc: TestService;
@@ -65,7 +67,8 @@ describe('REST door: /api/resource/User', () => {
       const rows = await rest(svc, 'GET', `/api/resource/User?fields=${fields}&filters=${encodeURIComponent('{"name": "ann"}')}&as_dict=False`);
       expect(rows.body.data).to.deep.equal([['ann', 'ANN']]);
       const star = await rest(svc, 'GET', `/api/resource/User?fields=%22*%22&filters=${encodeURIComponent('{"name": "ann"}')}`);
-      expect(star.body.data[0]).to.include({ name: 'ann', full_name: 'ANN', enabled: true });
+      expect(star.body.data[0]).to.deep.equal({ ...star.body.data[0], name: 'ann', email: null, first_name: 'ANN', last_name: null, full_name: 'ANN', enabled: 1 });
+      expect(star.body.data[0]).to.have.keys('name', 'email', 'first_name', 'last_name', 'full_name', 'enabled', 'creation', 'modified');
     });
 
     it('ignores empty parameters, as Frappe: filters=, filters=[], order_by=, fields=[]', async () => {
@@ -114,7 +117,7 @@ describe('REST door: /api/resource/User', () => {
         req.on('error', reject);
         req.end(body);
       });
-      expect(JSON.parse(text).data).to.deep.equal([{ name: 'bob', enabled: true }]);
+      expect(JSON.parse(text).data).to.deep.equal([{ name: 'bob', enabled: 1 }]);
     });
   });
 
@@ -154,31 +157,31 @@ describe('REST door: /api/resource/User', () => {
     it('creates from a JSON body', async () => {
       const reply = await rest(svc, 'POST', '/api/resource/User', json({ name: 'fay', full_name: 'Fay', roles: ['Token Verifier'] }));
       expect(reply.status, reply.text).to.equal(200);
-      expect(reply.body.data).to.include({ doctype: 'User', name: 'fay', full_name: 'Fay', enabled: true });
-      expect(reply.body.data.roles).to.deep.equal(['Token Verifier']);
+      expect(reply.body.data).to.include({ doctype: 'User', name: 'fay', full_name: 'Fay', enabled: 1 });
+      expect(reply.body.data.roles).to.deep.equal([{ role: 'Token Verifier' }]);
     });
 
     it("creates from a form field data=<json> (frappe-client's insert), dropping doctype", async () => {
       const reply = await rest(svc, 'POST', '/api/resource/User', form({ data: JSON.stringify({ doctype: 'User', name: 'gus', enabled: false }) }));
       expect(reply.status, reply.text).to.equal(200);
-      expect(reply.body.data).to.include({ name: 'gus', enabled: false });
+      expect(reply.body.data).to.include({ name: 'gus', enabled: 0 });
     });
 
     it('reads Check fields sent as 0/1 in a JSON document, in a JSON body or in data=<json>', async () => {
       const json0 = await rest(svc, 'POST', '/api/resource/User', json({ name: 'chk0', enabled: 0 }));
       expect(json0.status, json0.text).to.equal(200);
-      expect(json0.body.data).to.include({ name: 'chk0', enabled: false });
+      expect(json0.body.data).to.include({ name: 'chk0', enabled: 0 });
       const data1 = await rest(svc, 'POST', '/api/resource/User', form({ data: JSON.stringify({ doctype: 'User', name: 'chk1', enabled: 1 }) }));
       expect(data1.status, data1.text).to.equal(200);
-      expect(data1.body.data).to.include({ name: 'chk1', enabled: true });
+      expect(data1.body.data).to.include({ name: 'chk1', enabled: 1 });
       expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'chk2', enabled: 2 })), 417, 'ValidationError')).to.deep.equal(['/enabled: must be boolean']);
     });
 
     it('creates from plain form fields, typed by the schema', async () => {
       const reply = await rest(svc, 'POST', '/api/resource/User', form({ name: 'hal', roles: '["A"]', enabled: '1' }));
       expect(reply.status, reply.text).to.equal(200);
-      expect(reply.body.data).to.include({ name: 'hal', enabled: true });
-      expect(reply.body.data.roles).to.deep.equal(['A']);
+      expect(reply.body.data).to.include({ name: 'hal', enabled: 1 });
+      expect(reply.body.data.roles).to.deep.equal([{ role: 'A' }]);
     });
 
     it('refuses a duplicate with 409 DuplicateEntryError', async () => {
@@ -188,7 +191,8 @@ describe('REST door: /api/resource/User', () => {
 
     it('refuses bad documents with 417 and the paths', async () => {
       expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', roles: 'A' })), 417, 'ValidationError')).to.deep.equal(['/roles: must be array']);
-      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', api_secret: 'x' })), 417, 'ValidationError')).to.deep.equal(['/api_secret: is not a known parameter']);
+      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', api_secret: 'x' })), 417, 'ValidationError')).to.deep.equal(['/api_secret: is issued by frappe.core.doctype.user.user.generate_keys, never set, and never shown again']);
+      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', new_password: 'x' })), 417, 'ValidationError')[0]).to.match(/^\/new_password: is not a field of User here/);
       expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', form({ data: '{nope' })), 417, 'ValidationError')).to.deep.equal(['/data: must be a JSON object']);
       expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', form({ data: '{}', name: 'x' })), 417, 'ValidationError')).to.deep.equal(['/name: is not read when the document is sent in `data`']);
       expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({})), 417, 'ValidationError');
@@ -205,21 +209,35 @@ describe('REST door: /api/resource/User', () => {
     it('reads Check fields sent as 0/1: {"enabled": 0} in a JSON body or data=<json>', async () => {
       const off = await rest(svc, 'PUT', '/api/resource/User/dan', json({ enabled: 0 }));
       expect(off.status, off.text).to.equal(200);
-      expect(off.body.data).to.include({ name: 'dan', enabled: false });
+      expect(off.body.data).to.include({ name: 'dan', enabled: 0 });
       const on = await rest(svc, 'PUT', '/api/resource/User/dan', form({ data: JSON.stringify({ doctype: 'User', name: 'dan', enabled: 1 }) }));
       expect(on.status, on.text).to.equal(200);
-      expect(on.body.data).to.include({ name: 'dan', enabled: true });
+      expect(on.body.data).to.include({ name: 'dan', enabled: 1 });
     });
 
-    it('takes back a whole document it served (doctype, name and timestamps are bookkeeping)', async () => {
+    it('takes back a whole document it served (doctype, name, email and timestamps are bookkeeping)', async () => {
       const doc = (await rest(svc, 'GET', '/api/resource/User/cat')).body.data;
       doc.full_name = 'Catherine';
-      doc.roles = ['Token Verifier'];
+      doc.roles = [{ role: 'Token Verifier' }];
       const reply = await rest(svc, 'PUT', '/api/resource/User/cat/', form({ data: JSON.stringify(doc) }));
       expect(reply.status, reply.text).to.equal(200);
-      expect(reply.body.data).to.include({ name: 'cat', full_name: 'Catherine' });
-      expect(reply.body.data.roles).to.deep.equal(['Token Verifier']);
-      expect(reply.body.data.created_at).to.equal(doc.created_at);
+      expect(reply.body.data).to.include({ name: 'cat', full_name: 'Catherine', first_name: 'Catherine' });
+      expect(reply.body.data.roles).to.deep.equal([{ role: 'Token Verifier' }]);
+      expect(reply.body.data.creation).to.equal(doc.creation);
+    });
+
+    it("reads Frappe's fields: roles as Has Role rows or names, first_name and last_name, email as the name", async () => {
+      const rows = await rest(svc, 'PUT', '/api/resource/User/cat', json({ roles: [{ doctype: 'Has Role', role: 'Auditor' }, 'Token Verifier'], first_name: 'Cat', last_name: 'Stevens' }));
+      expect(rows.status, rows.text).to.equal(200);
+      expect(rows.body.data).to.include({ full_name: 'Cat Stevens', first_name: 'Cat', last_name: 'Stevens' });
+      expect(rows.body.data.roles).to.deep.equal([{ role: 'Auditor' }, { role: 'Token Verifier' }]);
+      // Only one half: the other is in the stored full_name, which this route does not read.
+      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/cat', json({ first_name: 'Kit' })), 417, 'ValidationError')[0]).to.match(/^\/last_name: is required with it/);
+      const created = await rest(svc, 'POST', '/api/resource/User', json({ doctype: 'User', email: 'kim@example.com', first_name: 'Kim', last_name: 'Lee', enabled: 1 }));
+      expect(created.status, created.text).to.equal(200);
+      expect(created.body.data).to.include({ name: 'kim@example.com', email: 'kim@example.com', full_name: 'Kim Lee', enabled: 1 });
+      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/kim%40example.com', json({ email: 'other@example.com' })), 417, 'ValidationError')[0]).to.match(/^\/email: must be the name in the URL/);
+      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/cat', json({ roles: [{ role: 'Auditor', rank: 1 }] })), 417, 'ValidationError')).to.deep.equal(['/roles/0/rank: is not a field of a Has Role row (role)']);
     });
 
     it('refuses a rename, bad fields, and an unknown user', async () => {

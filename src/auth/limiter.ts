@@ -25,10 +25,11 @@ export class FailureCounter {
     this.windows = new LRUCache({ max: opts.maxTracked, ttl: opts.windowMs });
   }
 
+  /** A negative weight gives back what was added in the current window, if it still runs. */
   add(key: string, weight = 1, now = Date.now()): void {
     const w = this.windows.get(key);
-    if (w && now < w.resetAt) w.count += weight;
-    else this.windows.set(key, { count: weight, resetAt: now + this.opts.windowMs });
+    if (w && now < w.resetAt) w.count = Math.max(0, w.count + weight);
+    else if (weight > 0) this.windows.set(key, { count: weight, resetAt: now + this.opts.windowMs });
   }
 
   /** Seconds until `key` may fail again, or 0 when it is not over its limit. */

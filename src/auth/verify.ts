@@ -5,11 +5,12 @@
  *
  * A warm api_key is checked with no database round trip: the key's record
  * (its secret's SHA-256, its user, roles, enabled flag) is cached by api_key,
- * so the cache never holds a secret, and a wrong secret for a known key costs
- * no lookup either. Unknown api_keys are cached too, in a separate bounded
- * cache, so a flood of them can neither hammer the database nor evict good
- * entries. Any write to a user or key on this instance drops that user's
- * entries at once; other instances see it within the TTL.
+ * so the cache never holds a secret. The cache only ever says yes: a token it
+ * would refuse is judged on a fresh read, so every refusal costs one lookup
+ * whether or not its api_key exists (no timing tells which), and the failure
+ * limits bound those lookups per client. Any write to a user or key on this
+ * instance drops that user's entries at once and reads a changed key again;
+ * other instances see it within the TTL, or at once for a new secret.
  */
 import { ObjectId } from 'mongodb';
 import { LRUCache } from 'lru-cache';
@@ -66,8 +67,6 @@ interface KeyRecord {
   scopes: readonly string[];
   /** Last use this process wrote (ms), so it is written at most once a minute. */
   lastUsedAt: number;
-  /** When this record was read from the database (ms). */
-  loadedAt: number;
 }
 
 export interface AuthOptions {
@@ -80,28 +79,20 @@ export interface AuthOptions {
 // Compared against when the api_key is unknown, so both failures do the same work.
 const NO_DIGEST = secretDigest('no such key');
 const LAST_USED_EVERY_MS = 60_000;
-const RECHECK_AFTER_MS = 1000;
 const NO_USER = new ObjectId('000000000000000000000000');
 
 export class Authenticator {
   private readonly known: LRUCache<string, KeyRecord> | undefined;
-  private readonly unknown: LRUCache<string, true> | undefined;
-  /**
-   * api_keys seen to exist. Not trusted for anything but this: a client over
-   * its failure limit may still have its token looked up when the key is one
-   * of these, so a correct token is not refused for a neighbour's failures,
-   * while a flood of made-up keys makes no lookups at all.
-   */
-  private readonly existing: LRUCache<string, true>;
   /** When this process last wrote each key's last use (ms): outlives cache entries. */
   private readonly usedAt: LRUCache<string, number>;
   /** Concurrent misses for one api_key share one lookup. */
   private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
   /** Bumped on every change, so a lookup that raced a change is not cached. */
   private epoch = 0;
-  private readonly failuresByAddress: FailureCounter;
+  private readonly failuresByClient: FailureCounter;
   private readonly failuresByKey: FailureCounter;
-  private readonly lookupsWhileLimited: FailureCounter;
+  /** Database lookups per client that did not let it in: at most twice the failure limit per window. */
+  private readonly lookupsByClient: FailureCounter;
 
   constructor(
     private readonly storage: Storage,
@@ -110,40 +101,45 @@ export class Authenticator {
   ) {
     if (opts.cacheTtlMs > 0) {
       this.known = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
-      this.unknown = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
     }
-    this.existing = new LRUCache({ max: Math.max(opts.cacheSize, 10_000) });
     this.usedAt = new LRUCache({ max: Math.max(opts.cacheSize, 10_000), ttl: LAST_USED_EVERY_MS });
-    this.failuresByAddress = new FailureCounter(opts.failures);
+    this.failuresByClient = new FailureCounter(opts.failures);
     this.failuresByKey = new FailureCounter(opts.failures);
-    this.lookupsWhileLimited = new FailureCounter(opts.failures);
+    this.lookupsByClient = new FailureCounter({ ...opts.failures, limit: 2 * opts.failures.limit });
     storage.onChange((userId, apiKey) => this.forget(userId, apiKey));
   }
 
+  /** The Authorization header -> a verdict (see judgeToken). */
+  authenticate(header: string | undefined, client: Client): Promise<Verdict> {
+    if (!header) return Promise.resolve(this.counted(this.fail('missing'), null, client));
+    return this.judgeToken(parseAuthorization(header), client);
+  }
+
   /**
-   * The Authorization header -> a verdict, with failed attempts limited per
-   * client address and per api_key. A correct token is never refused for its
-   * api_key's failures (someone guessing at it must not lock its owner out):
-   * the key's limit only turns further wrong guesses from 401 into 429. An
-   * address over its limit still has its well-formed tokens checked when the
-   * api_key is known to exist, and otherwise for a second allowance of
-   * lookups per window (so a correct key this process has not seen yet, say
-   * one made by the CLI, still gets in); past that it gets 429 without any
-   * lookup. So one address makes at most twice the limit of lookups per window.
+   * A presented token -> a verdict, with failed attempts limited per client
+   * (an address, or the caller of auth.verify) and per api_key. Every path
+   * that checks a token comes through here, so every wrong guess counts.
+   *
+   * A correct token is never refused for its api_key's failures (someone
+   * guessing at it must not lock its owner out): the key's limit only turns
+   * further wrong guesses from 401 into 429. A client over its limit still
+   * has its tokens checked, so a good token behind a shared address gets in
+   * while its record is cached, and otherwise while the client's lookup
+   * allowance lasts: database lookups that did not let a client in are
+   * capped at twice the failure limit per window, reserved before each
+   * lookup, so not even a burst of concurrent requests can exceed it.
    */
-  async authenticate(header: string | undefined, client: Client): Promise<Verdict> {
-    const token = header ? parseAuthorization(header) : null;
-    const addressWait = this.failuresByAddress.retryAfter(client.address);
-    if (addressWait > 0) {
-      if (token && (this.existing.has(token.apiKey) || this.spareLookup(client.address))) {
-        const verdict = await this.check(token);
-        if (verdict.ok) return verdict;
-      }
-      return this.limited(addressWait);
-    }
-    const verdict = header ? await this.check(token) : this.fail('missing');
-    if (verdict.ok) return verdict;
-    this.failuresByAddress.add(client.address, client.weight);
+  async judgeToken(token: TokenParts | null, client: Client): Promise<Verdict> {
+    const clientWait = this.failuresByClient.retryAfter(client.address);
+    const verdict = await this.check(token, client.address);
+    if (verdict.ok || verdict.reason === 'rate_limited') return verdict;
+    if (clientWait > 0) return this.limited(clientWait);
+    return this.counted(verdict, token, client);
+  }
+
+  /** A refusal, counted against the client and the api_key it named. */
+  private counted(verdict: Verdict, token: TokenParts | null, client: Client): Verdict {
+    this.failuresByClient.add(client.address, client.weight);
     if (token) {
       const keyWait = this.failuresByKey.retryAfter(token.apiKey);
       this.failuresByKey.add(token.apiKey, client.weight);
@@ -152,30 +148,38 @@ export class Authenticator {
     return verdict;
   }
 
-  /** One more lookup for an address over its limit, while its allowance lasts. */
-  private spareLookup(address: string): boolean {
-    if (this.lookupsWhileLimited.retryAfter(address) > 0) return false;
-    this.lookupsWhileLimited.add(address);
-    return true;
-  }
-
-  async check(token: TokenParts | null): Promise<Verdict> {
+  /**
+   * The verdict on a token. The cache answers only a secret that fits; a
+   * token it would refuse (an unknown api_key, a wrong secret, a key not
+   * cached) is judged on a fresh read of the database. So every refusal
+   * costs the same one lookup whether its api_key exists or not, and the
+   * time taken tells nothing; and a secret rotated, or a key made, on
+   * another instance works at once. `client`, when given, pays for the
+   * lookup from its allowance, and gets it back when the token let it in.
+   */
+  async check(token: TokenParts | null, client?: string): Promise<Verdict> {
     if (!token) return this.fail('malformed'); // bad shape or checksum: no lookup at all
     const presented = secretDigest(token.apiSecret);
-    let record = await this.record(token.apiKey);
-    let now = Date.now();
-    let fits = this.fits(presented, record, now);
-    if (record && !fits && now - record.loadedAt >= RECHECK_AFTER_MS) {
-      // The secret may have been rotated by another instance since this record
-      // was read: without this, the new secret would be refused here until the
-      // TTL ran out, which breaks rotation without downtime. At most one
-      // re-read per key per RECHECK_AFTER_MS, so wrong guesses cannot hammer the database.
-      this.known?.delete(token.apiKey);
-      record = await this.record(token.apiKey);
-      now = Date.now();
-      fits = this.fits(presented, record, now);
+    const cached = this.known?.get(token.apiKey);
+    if (cached && this.fits(presented, cached, Date.now())) {
+      this.metrics.cache('hit');
+      return this.judge(cached, true, Date.now());
     }
-    return this.judge(record, fits, now);
+    if (this.known) this.metrics.cache('miss');
+    if (client !== undefined && !this.reserveLookup(client)) {
+      return this.limited(this.lookupsByClient.retryAfter(client));
+    }
+    const record = await this.lookup(token.apiKey);
+    const fits = this.fits(presented, record, Date.now());
+    if (client !== undefined && fits) this.lookupsByClient.add(client, -1);
+    return this.judge(record, fits, Date.now());
+  }
+
+  /** One lookup from the client's allowance, or false when it is spent. */
+  private reserveLookup(client: string): boolean {
+    if (this.lookupsByClient.retryAfter(client) > 0) return false;
+    this.lookupsByClient.add(client);
+    return true;
   }
 
   /**
@@ -223,12 +227,6 @@ export class Authenticator {
     });
   }
 
-  /** For callers that only need yes or no (auth.verify with a token). */
-  async verify(token: TokenParts | null): Promise<Caller | null> {
-    const verdict = await this.check(token);
-    return verdict.ok ? verdict.caller : null;
-  }
-
   private fail(reason: Exclude<AuthFailure, 'rate_limited'>): Verdict {
     this.metrics.authFailure(reason);
     return { ok: false, reason };
@@ -239,17 +237,7 @@ export class Authenticator {
     return { ok: false, reason: 'rate_limited', retryAfter };
   }
 
-  private async record(apiKey: string): Promise<KeyRecord | null> {
-    const hit = this.known?.get(apiKey);
-    if (hit) {
-      this.metrics.cache('hit');
-      return hit;
-    }
-    if (this.unknown?.has(apiKey)) {
-      this.metrics.cache('negative_hit');
-      return null;
-    }
-    if (this.known) this.metrics.cache('miss');
+  private lookup(apiKey: string): Promise<KeyRecord | null> {
     let pending = this.inflight.get(apiKey);
     if (!pending) {
       pending = this.load(apiKey).finally(() => this.inflight.delete(apiKey));
@@ -283,25 +271,30 @@ export class Authenticator {
             enabled: user.enabled,
             scopes: key.scopes ?? [],
             lastUsedAt: this.usedAt.get(apiKey) ?? 0,
-            loadedAt: Date.now(),
           }
         : null;
-    if (key) this.existing.set(apiKey, true);
     if (epoch === this.epoch) {
       if (record) this.known?.set(apiKey, record);
-      else this.unknown?.set(apiKey, true);
+      else this.known?.delete(apiKey);
     }
     return record;
   }
 
-  /** A user or its key changed: drop what is cached of it (also called for changes made by sibling workers). */
+  /**
+   * A user or its key changed: drop what is cached of it (also called for
+   * changes made by sibling workers). A changed key is read again at once,
+   * off any request's path and charged to no client, so its new secret
+   * works on this instance at the next call, even from a client whose
+   * lookup allowance is spent.
+   */
   forget(userId: ObjectId, apiKey?: string): void {
-    if (apiKey) this.existing.set(apiKey, true);
     this.epoch++;
     this.inflight.clear(); // later checks must not join a lookup that began before the change
-    if (!this.known) return;
-    for (const [apiKey, record] of this.known.entries()) {
-      if (record.userId.equals(userId)) this.known.delete(apiKey);
+    if (this.known) {
+      for (const [key, record] of this.known.entries()) {
+        if (record.userId.equals(userId)) this.known.delete(key);
+      }
     }
+    if (apiKey && this.known) void this.lookup(apiKey).catch(() => {});
   }
 }

@@ -10,10 +10,21 @@ import { performance } from 'node:perf_hooks';
 import { AppError, ERRORS, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../auth/verify.js';
-import { TIMED, sendJson, type Response } from './send.js';
+import { TIMED, sendEmpty, sendJson, type Response } from './send.js';
 
-/** A door's error body: JSON-RPC's envelope (with the request's id) or Frappe's. */
+/**
+ * A door's error body: JSON-RPC's envelope (with the request's id, or one
+ * per call of a batch) or Frappe's; undefined for none (a refused batch of
+ * only notifications), when the status and headers say it all.
+ */
 type ErrorBody = (err: AppError) => unknown;
+
+const NO_CONTENT = ['Content-Length', '0'];
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (body === undefined) sendEmpty(res, status, NO_CONTENT);
+  else sendJson(res, status, body);
+}
 
 type Refusal = Extract<Verdict, { ok: false }>;
 
@@ -23,7 +34,7 @@ const TARPIT_MS = 1000;
 export function checkFailed(log: Logger, res: ServerResponse, requestId: string, err: unknown, body: ErrorBody): void {
   const appErr = toAppError(err);
   log.error({ req_id: requestId, outcome: appErr.kind, err }, 'token check failed');
-  sendJson(res, ERRORS[appErr.kind].http, body(appErr));
+  send(res, ERRORS[appErr.kind].http, body(appErr));
 }
 
 /**
@@ -39,12 +50,12 @@ export function refuse(log: Logger, res: ServerResponse, requestId: string, verd
     // Counted from the request's start, so whether a lookup ran first does not show.
     const reply = body(new AppError('rate_limited', 'Too many failed authentication attempts'));
     const { started } = (res as Response)[TIMED]!;
-    setTimeout(() => sendJson(res, 429, reply), Math.max(0, TARPIT_MS - (performance.now() - started)));
+    setTimeout(() => send(res, 429, reply), Math.max(0, TARPIT_MS - (performance.now() - started)));
     return;
   }
   res.setHeader('WWW-Authenticate', 'token');
   // Whoever presented the right secret of an expired token may learn why it
   // failed; every other failure gets the same words, so nothing can be probed.
   const message = verdict.reason === 'expired' ? 'Authentication failed: the token has expired' : undefined;
-  sendJson(res, 401, body(new AppError('authentication_failed', message)));
+  send(res, 401, body(new AppError('authentication_failed', message)));
 }

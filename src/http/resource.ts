@@ -9,14 +9,21 @@
  *   PUT    /api/resource/User/<name>   update_doc    -> user.update {"data": doc}
  *   DELETE /api/resource/User/<name>   delete_doc    -> user.delete 202 {"data": "ok"}
  *
- * A document carries "doctype": "User", as Frappe's do: frappe-client's
- * update(doc) builds its URL from doc["doctype"], so a document read here can
- * be changed and sent back as it is.
+ * Documents and rows are in Frappe's User shape (store/frappe-user.ts):
+ * "doctype": "User" (frappe-client's update(doc) builds its URL from
+ * doc["doctype"]), email, first_name, last_name, enabled as 1/0, roles as
+ * Has Role rows, creation and modified; so a document read here can be
+ * changed and sent back as it is, and one from a Frappe site is understood.
+ * The api_key is on frappe.client.get's document, not here: these routes
+ * answer what user.get and user.list answer, reshaped, and those carry no key.
  */
 import { AppError } from '../errors.js';
+import type { PublicUser } from '../store/users.js';
+import { DOCTYPE, frappeUser, userFromFrappe } from '../store/frappe-user.js';
+import { frappeColumns, frappeRow } from '../store/user-query.js';
 import { NOISE, type Coercer, type Input } from './params.js';
 
-export const DOCTYPE = 'User';
+export { DOCTYPE };
 
 export interface Plan {
   method: string;
@@ -49,12 +56,6 @@ const LIST_REFUSED = new Set(['group_by']);
 const LIST_JSON = new Set(['fields', 'filters', 'or_filters']);
 /** Frappe's page size when none is given (document_list in frappe/api/v1.py). */
 const DEFAULT_PAGE = 20;
-/**
- * Frappe's fields when none are given: only the name (DatabaseQuery.execute
- * in frappe/model/db_query.py). user.list's own default is every field; this
- * door answers as Frappe does, and `fields=["*"]` asks for all.
- */
-const DEFAULT_FIELDS = ['name'];
 /** The page size Frappe's 0 ("no limit") becomes when user.list's schema states no maximum. */
 const FALLBACK_MAX_PAGE = 1000;
 
@@ -69,7 +70,7 @@ const READ_REFUSED = 'run_method';
 /** Bookkeeping fields of a document, set by the service, never by a client. */
 const BOOKKEEPING = ['doctype', 'created_at', 'modified_at', 'flags'];
 
-const asDoc = (result: unknown) => ({ data: { doctype: DOCTYPE, ...(result as object) } });
+const asDoc = (result: unknown) => ({ data: frappeUser(result as PublicUser) });
 
 export function listPlan(input: Input, coercer: Coercer): Plan {
   const method = 'user.list';
@@ -94,12 +95,22 @@ export function listPlan(input: Input, coercer: Coercer): Plan {
 
   const params = coercer.coerce(method, text);
   for (const [k, v] of typed) params.set(k, coercer.fromJson(method, k, v));
-  if (!params.has('fields')) params.set('fields', DEFAULT_FIELDS);
+  // Frappe's column names (email, first_name, creation, ...) as the stored
+  // fields user.list reads; the rows are shaped back, as objects or arrays.
+  // Without fields, only the name, as Frappe (DatabaseQuery.execute in
+  // frappe/model/db_query.py; user.list's own default is every field).
+  const cols = frappeColumns(params.get('fields'), { apiKey: false });
+  params.set('fields', cols.reads);
+  const asDict = params.get('as_dict');
+  params.delete('as_dict');
   const limit = params.get('limit');
   if (limit === undefined) params.set('limit', DEFAULT_PAGE);
   // Frappe's 0 is "no limit"; here it is the largest page user.list serves.
   else if (limit === 0) params.set('limit', coercer.maximum(method, 'limit') ?? FALLBACK_MAX_PAGE);
-  return { method, params: Object.fromEntries(params), status: 200, reply: (data) => ({ data }), renames };
+  const reply = (data: unknown) => ({
+    data: (data as Record<string, unknown>[]).map((row) => frappeRow(row, cols.columns, asDict !== false)),
+  });
+  return { method, params: Object.fromEntries(params), status: 200, reply, renames };
 }
 
 export function readPlan(name: string, input: Input, coercer: Coercer): Plan {
@@ -112,19 +123,20 @@ export function readPlan(name: string, input: Input, coercer: Coercer): Plan {
 }
 
 export function createPlan(input: Input, coercer: Coercer): Plan {
-  const doc = documentOf(input, coercer, 'user.create');
-  return { method: 'user.create', params: doc, status: 200, reply: asDoc };
+  const { name, fields } = userFromFrappe(documentOf(input, coercer, 'user.create'));
+  const params = Object.fromEntries(Object.entries({ name, ...fields }).filter(([, v]) => v !== undefined));
+  return { method: 'user.create', params, status: 200, reply: asDoc };
 }
 
 export function updatePlan(name: string, input: Input, coercer: Coercer): Plan {
-  const doc = documentOf(input, coercer, 'user.update');
-  if ('name' in doc) {
-    if (doc.name !== name) {
-      throw new AppError('invalid_params', 'Invalid params', [{ path: '/name', message: 'must be the name in the URL (renaming is not supported)' }]);
-    }
-    delete doc.name;
+  const sent = documentOf(input, coercer, 'user.update');
+  const doc = userFromFrappe(sent, { update: true });
+  if (doc.name !== undefined && doc.name !== name) {
+    const path = 'name' in sent ? '/name' : '/email';
+    throw new AppError('invalid_params', 'Invalid params', [{ path, message: 'must be the name in the URL (renaming is not supported)' }]);
   }
-  return { method: 'user.update', params: named(name, doc), status: 200, reply: asDoc };
+  const fields = Object.fromEntries(Object.entries(doc.fields).filter(([, v]) => v !== undefined));
+  return { method: 'user.update', params: named(name, fields), status: 200, reply: asDoc };
 }
 
 export function deletePlan(name: string, input: Input, coercer: Coercer): Plan {

@@ -64,6 +64,14 @@ const PREFIX = /^\/api\/(?:v1\/)?(method|resource)\/([^?]*)$/;
 const METHOD_NAME = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/;
 /** A doctype worth echoing in "DocType X not found". */
 const DOCTYPE_NAME = /^[A-Za-z][A-Za-z0-9 _-]{0,60}$/;
+/**
+ * A dot segment, an empty segment (// anywhere; one trailing slash is fine),
+ * a backslash, or a slash, backslash or dot sent encoded. A proxy or a
+ * browser may resolve such a path to another route than the one this door
+ * reads (/api/method/x/../../resource/User), so what was allowed or logged
+ * in front is not what runs here: refused as not found instead.
+ */
+const AMBIGUOUS_PATH = /\/\.{1,2}(?:\/|$)|\/\/|\\|%2f|%5c|%2e/i;
 /** The route of an old client's request to / (see oldClient). */
 const ROOT: Route = { kind: 'method', name: '', allow: GET_POST, cmd: true };
 
@@ -120,6 +128,8 @@ export class RestDoor {
       const appErr = toAppError(err);
       if (!(err instanceof AppError)) this.deps.log.error({ req_id: requestId, outcome: appErr.kind, err }, 'REST request failed');
       const status = err instanceof UnsupportedMediaType ? 415 : ERRORS[appErr.kind].http;
+      const wait = (appErr.data as { retry_after?: unknown } | undefined)?.retry_after;
+      if (typeof wait === 'number' && !res.headersSent) res.setHeader('Retry-After', String(wait));
       if (!res.headersSent) sendJson(res, status, frappeError(appErr));
       else res.destroy();
     }
@@ -201,6 +211,7 @@ export class RestDoor {
 
 /** The route of an /api/ path; undefined when it names nothing this door serves. */
 function matchRoute(path: string): Route | undefined {
+  if (AMBIGUOUS_PATH.test(path)) return undefined;
   const m = PREFIX.exec(path);
   if (!m) return undefined;
   const [, kind, rest = ''] = m;

@@ -59,8 +59,17 @@ function count(res: Response, status: number): void {
   if (timed) timed.metrics.httpRequest(status, (performance.now() - timed.started) / 1000);
 }
 
+/** A body already encoded as JSON (the JSON-RPC door writes its own envelopes, to echo ids exactly). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  sendText(res, status, body instanceof JsonText ? body.text : JSON.stringify(body));
+}
+
+/** JSON text as it is; `bytes` is its UTF-8 length when the caller measured it already. */
+export function sendText(res: ServerResponse, status: number, text: string, bytes = Buffer.byteLength(text)): void {
   count(res, status);
   writeSoon(() => {
     const headers = [
@@ -68,7 +77,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
       'X-Request-Id',
       (res as Response)[ID] ?? '',
       'Content-Length',
-      String(Buffer.byteLength(text)),
+      String(bytes),
     ];
     const origin = (res as Response)[ORIGIN];
     if (origin !== undefined) pushCors(headers, origin);

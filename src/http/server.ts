@@ -4,7 +4,7 @@
  * old Frappe client's cmd=<method> sent to / (a form, or cmd in the query
  * string: rest.ts serves it as /api/method/<cmd>); the web page under /app
  * (web.ts). The token check happens once per HTTP request, so a batch pays
- * for one.
+ * for one; envelope.ts then runs its calls in order, within its budget.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -15,12 +15,13 @@ import type { JsonRpcServer } from '../rpc/jsonrpc.js';
 import type { Dispatcher } from '../rpc/dispatch.js';
 import { callContext, type Services } from '../rpc/spec.js';
 import { readBody } from './body.js';
-import { prepare, rpcError } from '../rpc/envelope.js';
-import { ID, TIMED, SECURITY_HEADERS, sendJson, sendEmpty, methodNotAllowed, type Response } from './send.js';
+import { callBatch, callSingle, parseRequest, refusalText, rpcError, type Budget } from '../rpc/envelope.js';
+import { ID, TIMED, SECURITY_HEADERS, JsonText, sendJson, sendText, sendEmpty, methodNotAllowed, type Response } from './send.js';
 import { checkFailed, refuse } from './gate.js';
 import { Cors } from './cors.js';
 import { RestDoor, oldClient } from './rest.js';
 import { serveWebApp } from './web.js';
+import { serveMetrics } from './metrics-door.js';
 
 export interface HttpDeps {
   /** True once shutdown began: answer what is in flight, then close the connection. */
@@ -32,6 +33,10 @@ export interface HttpDeps {
   log: Logger;
   maxBodyBytes: number;
   maxBatch: number;
+  /** A batch's budget: the rows its calls may ask for in all (MAX_BATCH_ROWS). */
+  maxBatchRows: number;
+  /** The largest answer of a batch or a single call (MAX_RESPONSE_BYTES). */
+  maxResponseBytes: number;
   /** Origins allowed to call from a browser (CORS); empty: CORS off. */
   corsOrigins: readonly string[];
 }
@@ -73,11 +78,7 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
   }
   if (path === '/metrics') {
     if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
-    const { registry } = deps.services.metrics;
-    const text = await registry.metrics();
-    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': registry.contentType, 'X-Request-Id': requestId });
-    res.end(text);
-    return;
+    return serveMetrics(deps.services, deps.log, req, res, requestId);
   }
   if (!RPC_PATHS.has(path)) {
     if (path.startsWith('/api/')) return rest.serve(req, res, path, requestId);
@@ -99,16 +100,14 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
   if (body === undefined) return;
   if (path === '/' && oldClient.body(req, body)) return rest.serve(req, res, path, requestId, body);
 
-  // Parsed here, once: the id is echoed on auth errors, and jayson's own
+  // Parsed here, once: the ids are echoed on auth errors, and jayson's own
   // parse error would carry the SyntaxError object as an empty `data`.
-  let request: unknown;
-  let parsed = true;
-  try {
-    request = JSON.parse(body);
-  } catch {
-    parsed = false;
-  }
-  const id = idOf(request);
+  const parsed = parseRequest(body);
+  const { request } = parsed;
+  const refusal = (e: AppError) => {
+    const text = refusalText(parsed, e, deps.maxBatch);
+    return text === undefined ? undefined : new JsonText(text);
+  };
 
   const address = req.socket.remoteAddress ?? 'unknown';
   let verdict;
@@ -116,11 +115,11 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
     const weight = Array.isArray(request) ? Math.min(Math.max(request.length, 1), deps.maxBatch) : 1;
     verdict = await deps.services.auth.authenticate(req.headers.authorization, { address, weight });
   } catch (err) {
-    return checkFailed(log, res, requestId, err, (e) => rpcError(id, e));
+    return checkFailed(log, res, requestId, err, refusal);
   }
-  if (!verdict.ok) return refuse(log, res, requestId, verdict, (e) => rpcError(id, e));
+  if (!verdict.ok) return refuse(log, res, requestId, verdict, refusal);
 
-  if (!parsed) return sendJson(res, 200, rpcError(null, new AppError('parse_error')));
+  if (!parsed.ok) return sendJson(res, 200, rpcError(null, new AppError('parse_error')));
   // jayson would re-parse a JSON string as a request; the spec calls any non-object invalid.
   if (request === null || typeof request !== 'object') {
     return sendJson(res, 200, rpcError(null, new AppError('invalid_request')));
@@ -128,20 +127,19 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
   if (Array.isArray(request) && request.length > deps.maxBatch) {
     return sendJson(res, 200, rpcError(null, new AppError('invalid_request', 'Invalid Request', { max_batch: deps.maxBatch })));
   }
-  const { payload, finish } = prepare(request);
-  const respond = (reply: unknown) => {
-    const body = finish(reply);
-    // No reply means the request held only notifications.
-    if (body === undefined) sendEmpty(res, 204);
-    else sendJson(res, 200, body);
-  };
-  if (payload === undefined) return respond(undefined);
+  if (Array.isArray(request) && request.length === 0) {
+    return sendJson(res, 200, rpcError(null, new AppError('invalid_request')));
+  }
   const ctx = callContext(verdict.caller, requestId, address, log, deps.services);
-  deps.jsonrpc.call(payload, ctx, (err: unknown, response: unknown) => respond(err ?? response ?? undefined));
-}
-
-/** The id to echo on an error raised before jayson sees the request. */
-function idOf(request: unknown): string | number | null {
-  const id = request !== null && typeof request === 'object' ? (request as { id?: unknown }).id : null;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
+  if (!Array.isArray(request)) {
+    // No reply means a notification.
+    return callSingle(deps.jsonrpc, request as Record<string, unknown>, ctx, parsed.exactIds?.[0], deps.maxResponseBytes, (text, bytes) =>
+      text === undefined ? sendEmpty(res, 204) : sendText(res, 200, text, bytes),
+    );
+  }
+  const budget: Budget = deps;
+  const batch = await callBatch(deps.jsonrpc, request, ctx, parsed.exactIds, budget);
+  // No reply means the batch held only notifications.
+  if (batch === undefined) sendEmpty(res, 204);
+  else sendText(res, 200, batch.text, batch.bytes);
 }

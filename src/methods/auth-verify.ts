@@ -13,7 +13,10 @@ function identity(c: Caller) {
 /**
  * Without `token`: who am I. With `token`: is this other token good (for
  * services that check tokens on behalf of their own callers), which only
- * System Managers and Token Verifiers may ask.
+ * System Managers and Token Verifiers may ask. A token checked here is a
+ * guess like one in a header: its failures count against the caller (as
+ * against an address) and against the api_key it names, and past the limit
+ * the caller gets -32029, never a silent {valid: false}.
  */
 export const authVerify = method<{ token?: string }>({
   name: 'auth.verify',
@@ -25,7 +28,11 @@ export const authVerify = method<{ token?: string }>({
     if (!caller.roles.includes(SYSTEM_MANAGER) && !caller.roles.includes(TOKEN_VERIFIER)) {
       throw new AppError('permission_denied', `checking another token requires the role ${SYSTEM_MANAGER} or ${TOKEN_VERIFIER}`);
     }
-    const other = await services.auth.verify(parseToken(token));
-    return other ? identity(other) : { valid: false };
+    const verdict = await services.auth.judgeToken(parseToken(token), { address: `caller ${caller.apiKey ?? caller.user}`, weight: 1 });
+    if (verdict.ok) return identity(verdict.caller);
+    if (verdict.reason === 'rate_limited') {
+      throw new AppError('rate_limited', 'Too many failed token checks', { retry_after: verdict.retryAfter });
+    }
+    return { valid: false };
   },
 });

@@ -1,8 +1,9 @@
-import { method } from '../rpc/spec.js';
+import { method, type CallContext } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
 import { hashSecret, newApiSecret } from '../auth/token.js';
-import { SYSTEM_MANAGER } from '../store/users.js';
-import { keyInfo } from '../store/keys.js';
+import { checkCredential, restricted } from '../auth/containment.js';
+import { SYSTEM_MANAGER, type UserDoc } from '../store/users.js';
+import { keyInfo, type KeyDoc } from '../store/keys.js';
 import { audited } from './audit.js';
 import { futureDate } from './dates.js';
 
@@ -35,10 +36,15 @@ export const generateKeys = method<Params>({
       ]);
     }
     const target = await services.storage.users.get(user);
+    let expiresAt = futureDate(expires_at, '/expires_at');
+    let kept = scopes;
+    // A restricted token writes exactly the credential it was checked for, so a
+    // revocation or widening landing in between cannot hand it a wider key.
+    if (restricted(ctx.caller)) ({ expiresAt, scopes: kept } = await checkRotation(ctx, target, expiresAt, scopes));
     const apiSecret = newApiSecret();
     const { key, created } = await services.storage.keys.issueSecret(target, hashSecret(apiSecret), {
-      expiresAt: futureDate(expires_at, '/expires_at'),
-      scopes,
+      expiresAt,
+      scopes: kept,
       graceSeconds: grace_seconds,
     });
     log.info({ target: user, api_key: key.api_key, grace_seconds }, created ? 'api key created' : 'api secret rotated');
@@ -53,3 +59,41 @@ export const generateKeys = method<Params>({
     };
   },
 });
+
+/**
+ * A restricted token (scoped or expiring) may only issue a key within
+ * itself: the key as it will be, with the scopes and expiry it keeps when
+ * none are given (a new key keeps none: unscoped, never expiring), and, for
+ * another user's key, that user's roles. Checked before anything is written;
+ * returns the credential checked, which is the one to write.
+ */
+async function checkRotation(
+  ctx: CallContext,
+  target: UserDoc,
+  expiresAt: Date | null | undefined,
+  scopes: string[] | undefined,
+): Promise<{ scopes: string[]; expiresAt: Date | null }> {
+  const current = await currentKey(ctx, target);
+  const { caller } = ctx;
+  const self = caller.userId ? caller.userId.equals(target._id) : caller.user === target.name;
+  const credential = {
+    scopes: scopes ?? current?.scopes ?? [],
+    expiresAt: expiresAt !== undefined ? expiresAt : (current?.expires_at ?? null),
+  };
+  checkCredential(caller, {
+    ...credential,
+    kept: { scopes: scopes === undefined && current !== null, expiresAt: expiresAt === undefined && current !== null },
+    otherOwner: self ? undefined : target,
+  });
+  return credential;
+}
+
+/** The user's key, or null before its first issue. */
+async function currentKey(ctx: CallContext, user: UserDoc): Promise<KeyDoc | null> {
+  try {
+    return await ctx.services.storage.keys.get(user);
+  } catch (err) {
+    if (err instanceof AppError && err.kind === 'not_found') return null;
+    throw err;
+  }
+}

@@ -12,6 +12,17 @@ import { userList } from './user-list.js';
 import { keysGet, keysList, keysUpdate, keysRevoke } from './keys.js';
 import { auditList } from './audit.js';
 import { rpcDiscover } from './discover.js';
+import {
+  frappeGetList,
+  frappeGetCount,
+  frappeGet,
+  frappeGetValue,
+  frappeSetValue,
+  frappeInsert,
+  frappeInsertMany,
+  frappeSave,
+  frappeDelete,
+} from './frappe-client.js';
 
 export const methodTable: readonly MethodSpec[] = [
   generateKeys,
@@ -28,4 +39,14 @@ export const methodTable: readonly MethodSpec[] = [
   keysRevoke,
   auditList,
   rpcDiscover,
+  // Frappe's client API (frappe/client.py), for User: frappe-client.ts.
+  frappeGetList,
+  frappeGetCount,
+  frappeGet,
+  frappeGetValue,
+  frappeSetValue,
+  frappeInsert,
+  frappeInsertMany,
+  frappeSave,
+  frappeDelete,
 ];

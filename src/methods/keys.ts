@@ -8,6 +8,7 @@ import { SYSTEM_MANAGER, type UserDoc } from '../store/users.js';
 import { keyInfo } from '../store/keys.js';
 import { audited } from './audit.js';
 import { futureDate } from './dates.js';
+import { checkCredential, restricted } from '../auth/containment.js';
 
 /**
  * The owner of the key a caller may manage: System Managers manage every
@@ -56,8 +57,28 @@ export const keysUpdate = method<{ user: string; expires_at?: string | null; sco
   readOnly: false,
   errors: ['not_found'],
   async handler({ user, expires_at, scopes }, ctx) {
-    const owner = await ctx.services.storage.users.get(user);
-    const key = await ctx.services.storage.keys.update(owner, { expiresAt: futureDate(expires_at, '/expires_at'), scopes });
+    const { caller, services } = ctx;
+    const owner = await services.storage.users.get(user);
+    let changes = { expiresAt: futureDate(expires_at, '/expires_at'), scopes };
+    if (restricted(caller)) {
+      // A restricted token may not widen a key beyond itself: check the key as
+      // it will be (what is asked merged with what it keeps), and write all of
+      // it, so a widening landing in between is overwritten by what was checked.
+      const current = await services.storage.keys.get(owner);
+      const self = caller.userId ? caller.userId.equals(owner._id) : caller.user === owner.name;
+      const checked = {
+        scopes: scopes ?? current.scopes ?? [],
+        expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : (current.expires_at ?? null),
+      };
+      checkCredential(caller, {
+        ...checked,
+        kept: { scopes: scopes === undefined, expiresAt: changes.expiresAt === undefined },
+        // The key acts with its owner's roles: widening it is widening them.
+        otherOwner: self ? undefined : owner,
+      });
+      changes = checked;
+    }
+    const key = await services.storage.keys.update(owner, changes);
     ctx.log.info({ target: user, api_key: key.api_key }, 'api key updated');
     await audited(ctx, 'keys.update', user, key.api_key);
     return keyInfo(key);

@@ -1,6 +1,7 @@
 import { method } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
 import { audited } from './audit.js';
+import { checkUserChange, restricted } from '../auth/containment.js';
 import { ADMINISTRATOR, SYSTEM_MANAGER, publicUser, type NewUser, type UserChanges } from '../store/users.js';
 
 const managers = [SYSTEM_MANAGER];
@@ -12,6 +13,7 @@ export const userCreate = method<NewUser>({
   readOnly: false,
   errors: ['conflict'],
   async handler(params, ctx) {
+    checkUserChange(ctx.caller, params); // roles only from an unrestricted token
     const user = await ctx.services.storage.users.create(params);
     ctx.log.info({ target: user.name }, 'user created');
     await audited(ctx, 'user.create', user.name);
@@ -44,8 +46,11 @@ export const userUpdate = method<{ name: string } & UserChanges>({
   roles: managers,
   readOnly: false,
   errors: ['not_found'],
-  async handler({ name, ...changes }, ctx) {
-    guardAdministrator(name, changes);
+  async handler({ name, ...asked }, ctx) {
+    guardAdministrator(name, asked);
+    // A restricted token may not grant or remove roles, or enable a user;
+    // what it sends unchanged is dropped (see checkUserChange).
+    const changes = restricted(ctx.caller) ? checkUserChange(ctx.caller, asked, await ctx.services.storage.users.get(name)) : asked;
     const user = await ctx.services.storage.users.update(name, changes);
     ctx.log.info({ target: name, fields: Object.keys(changes) }, 'user updated');
     await audited(ctx, 'user.update', name);

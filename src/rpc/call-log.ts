@@ -16,6 +16,12 @@ export interface CallLog {
   failed(ctx: CallContext, err: unknown, started: number): AppError;
   /** The door refused the call before it ran. */
   refused(ctx: CallContext, kind: ErrorKind): void;
+  /**
+   * The door did not run the call, one of many in a request (a batch past its
+   * budget): counted here, logged by the door once for them all, so a batch
+   * of a hundred cannot make a hundred log lines.
+   */
+  skipped(kind: ErrorKind): void;
 }
 
 export function callLog({ name, readOnly }: Pick<MethodSpec, 'name' | 'readOnly'>, metrics: Metrics, log: Logger): CallLog {
@@ -44,6 +50,9 @@ export function callLog({ name, readOnly }: Pick<MethodSpec, 'name' | 'readOnly'
     },
     refused(ctx, kind) {
       record(ctx, kind, 0);
+    },
+    skipped(kind) {
+      metrics.callCounter(name, kind).inc();
     },
   };
 }

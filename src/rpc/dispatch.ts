@@ -5,7 +5,7 @@
 import { AppError } from '../errors.js';
 import type { ValidateFunction } from 'ajv';
 import type { CallContext, MethodSpec } from './spec.js';
-import { describeErrors, type SchemaSet } from './schemas.js';
+import { describeErrors, resolveRef, type SchemaSet } from './schemas.js';
 import { scopesAllow } from '../auth/scopes.js';
 
 interface Entry {
@@ -13,6 +13,20 @@ interface Entry {
   /** Property names in the schema's declared order, for positional params. */
   order: string[];
   validateParams: ValidateFunction;
+  /** For a method that lists a page at a time: its page-size param, as its schema states it. */
+  page?: Page;
+}
+
+/** The names a page size goes by: ours, and Frappe's get_list's. */
+const PAGE_PARAMS = ['limit', 'limit_page_length'];
+
+interface Page {
+  name: string;
+  /** Where it sits among positional params. */
+  index: number;
+  default: number;
+  minimum: number;
+  maximum: number;
 }
 
 export class Dispatcher {
@@ -28,7 +42,7 @@ export class Dispatcher {
       const validateParams = schemas.validator(id);
       schemas.validator(`${spec.name}.result.json`); // must exist, for tests and discovery
       const order = Object.keys(schemas.raw.get(id)?.properties ?? {});
-      this.entries.set(spec.name, { spec, order, validateParams });
+      this.entries.set(spec.name, { spec, order, validateParams, page: pageOf(schemas, id, order) });
     }
   }
 
@@ -71,6 +85,28 @@ export class Dispatcher {
     return named;
   }
 
+  /**
+   * How many rows a call asks for, for a batch's budget: its page size
+   * (`limit` or `limit_page_length`, or the schema's default when it gives
+   * none; 0, where the schema allows it, is Frappe's "no limit": the
+   * largest page). 0 for a method that lists nothing, and for a page size
+   * its schema refuses (that call fails validation and reads nothing).
+   * Looks at the raw request, before any validation, so it must not trust
+   * the shapes it is given.
+   */
+  pageRows(name: unknown, params: unknown): number {
+    const page = typeof name === 'string' ? this.entries.get(name)?.page : undefined;
+    if (page === undefined) return 0;
+    const size = Array.isArray(params)
+      ? params[page.index]
+      : params !== null && typeof params === 'object'
+        ? (params as Record<string, unknown>)[page.name]
+        : undefined;
+    if (size === undefined || size === null) return page.default;
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < page.minimum || size > page.maximum) return 0;
+    return size === 0 ? page.maximum : size;
+  }
+
   async invoke(name: string, params: unknown, ctx: CallContext): Promise<unknown> {
     const { spec, validateParams } = this.entry(name);
     // Permission before validation: a caller without the role learns nothing about the params.
@@ -92,4 +128,26 @@ export class Dispatcher {
     if (!entry) throw new AppError('method_not_found', `Method not found: ${name}`);
     return entry;
   }
+}
+
+/** The page-size param of a params schema, following `$ref`s; undefined when it has none. */
+function pageOf(schemas: SchemaSet, id: string, order: string[]): Page | undefined {
+  const name = PAGE_PARAMS.find((p) => order.includes(p));
+  if (name === undefined) return undefined;
+  const index = order.indexOf(name);
+  let file = id;
+  let node = schemas.raw.get(id)!.properties![name] as Record<string, unknown> | undefined;
+  for (let hops = 0; node && typeof node.$ref === 'string' && hops < 10; hops++) {
+    const target = resolveRef(schemas.raw, node.$ref, file);
+    file = target.file;
+    node = target.node as Record<string, unknown> | undefined;
+  }
+  const n = (k: string, fallback?: number) => (typeof node?.[k] === 'number' ? (node[k] as number) : fallback);
+  const dflt = n('default');
+  // The batch budget counts a call without `limit` at this size: it must be stated, not guessed.
+  if (dflt === undefined) throw new Error(`schemas/${id}: ${name} must state its default page size`);
+  const maximum = n('maximum');
+  // Without a maximum, 0 ("no limit") and any size could not be counted.
+  if (maximum === undefined) throw new Error(`schemas/${id}: ${name} must state its largest page size`);
+  return { name, index, default: dflt, minimum: n('minimum', 1)!, maximum };
 }

@@ -24,7 +24,8 @@ const OPENRPC_VERSION = '1.2.6';
  * Errors any call can meet before or around its handler: the token check,
  * the roles and the token's scopes (so every method may refuse: any token
  * can be scoped away from it), params validation, the rate limit, the
- * database. A method lists the others it raises in `spec.errors`.
+ * database, a batch's budget or an answer's size. A method lists the others
+ * it raises in `spec.errors`.
  */
 const COMMON_ERRORS: readonly ErrorKind[] = [
   'authentication_failed',
@@ -32,6 +33,7 @@ const COMMON_ERRORS: readonly ErrorKind[] = [
   'invalid_params',
   'rate_limited',
   'storage_unavailable',
+  'too_large',
   'internal',
 ];
 

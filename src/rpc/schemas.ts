@@ -37,7 +37,9 @@ export function loadSchemas(): SchemaSet {
 
 function compileSchemas(dir: string): SchemaSet {
   // allErrors stays off (ajv's own security advice: bounded work per request).
-  const ajv = new Ajv({ allErrors: false, strict: true });
+  // unicodeRegExp is ajv's default, stated because common.json's patterns use
+  // \p{...} property escapes: without the u flag they would match the letter p.
+  const ajv = new Ajv({ allErrors: false, strict: true, unicodeRegExp: true });
   addFormats(ajv);
   const raw = new Map<string, JsonSchema>();
   for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {

@@ -4,7 +4,7 @@
  * change streams, which a standalone server lacks. Keys live in their own
  * collection so a user without keys never sits in the unique api_key index.
  */
-import { MongoClient, type Db, type ObjectId } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Document, type ObjectId } from 'mongodb';
 import { isDuplicateKey } from '../errors.js';
 import { UserStore, ADMINISTRATOR, SYSTEM_MANAGER } from './users.js';
 import { KeyStore } from './keys.js';
@@ -26,30 +26,37 @@ export class Storage {
   private constructor(
     readonly client: MongoClient,
     readonly db: Db,
+    /** The server-side time limit (maxTimeMS) of every operation. */
+    readonly opTimeoutMs: number,
   ) {
     const changed = async (userId: ObjectId, apiKey?: string) => {
       await Promise.all(this.listeners.map((l) => l(userId, apiKey)));
     };
-    this.users = new UserStore(db.collection('users'), db.collection('api_keys'), changed);
-    this.keys = new KeyStore(db.collection('api_keys'), db.collection('key_usage'), changed);
-    this.audit = new AuditStore(db.collection('audit_log'));
+    const collection = <T extends Document>(name: string) => timeLimited(db.collection<T>(name), opTimeoutMs);
+    this.users = new UserStore(collection('users'), collection('api_keys'), changed);
+    this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
+    this.audit = new AuditStore(collection('audit_log'));
   }
 
   /**
    * Connects and prepares the database. `timeoutMs` bounds how long any call
    * waits for an unreachable server (the driver's default is 30 s) before
-   * failing with "storage unavailable".
+   * failing with "storage unavailable"; `opTimeoutMs` is how long the server
+   * may work on any one operation (maxTimeMS) before it gives up (-32050 too).
    */
-  static async open(uri: string, dbName: string, timeoutMs: number): Promise<Storage> {
+  static async open(uri: string, dbName: string, timeoutMs: number, opTimeoutMs = timeoutMs): Promise<Storage> {
     const client = new MongoClient(uri, {
       serverSelectionTimeoutMS: timeoutMs,
       connectTimeoutMS: timeoutMs,
-      // A socket silent this long means a hung server (our queries are single-document and quick).
-      socketTimeoutMS: timeoutMs,
+      // A socket silent this long means a hung server. Longer than the
+      // operations' own time limit: a slow query should be stopped by the
+      // server (which then stops working on it, and keeps the connection),
+      // not abandoned by us while the server carries on.
+      socketTimeoutMS: Math.max(timeoutMs, opTimeoutMs + 1000),
       appName: 'tokenauth',
     });
     await client.connect();
-    const storage = new Storage(client, client.db(dbName));
+    const storage = new Storage(client, client.db(dbName), opTimeoutMs);
     try {
       await storage.prepare();
     } catch (err) {
@@ -84,7 +91,7 @@ export class Storage {
   /** True when the database answers within the configured timeout. */
   async ping(): Promise<boolean> {
     try {
-      await this.db.command({ ping: 1 });
+      await this.db.command({ ping: 1, maxTimeMS: this.opTimeoutMs });
       return true;
     } catch {
       return false;
@@ -94,4 +101,52 @@ export class Storage {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/**
+ * Where each Collection method the stores may call takes its options. The
+ * driver has no client-wide time limit any more (7.x ignores `timeoutMS`), so
+ * every operation gets `maxTimeMS` here, in one place, rather than at each
+ * call site in the stores; test/db-timeouts.test.ts watches the commands
+ * sent to prove none goes without.
+ */
+const OPTIONS_AT = {
+  find: 1,
+  findOne: 1,
+  countDocuments: 1,
+  estimatedDocumentCount: 0,
+  aggregate: 1,
+  // Not distinct: FerretDB 1.24 refuses it with maxTimeMS ("unknown field"); use aggregate.
+  insertOne: 1,
+  insertMany: 1,
+  updateOne: 2,
+  updateMany: 2,
+  replaceOne: 2,
+  deleteOne: 1,
+  deleteMany: 1,
+  findOneAndUpdate: 2,
+  findOneAndReplace: 2,
+  findOneAndDelete: 1,
+} as const satisfies Partial<Record<keyof Collection, number>>;
+
+/**
+ * The collection with `maxTimeMS` added to the options of every operation
+ * (an explicit one given by the caller wins). An object inheriting from the
+ * collection, with these methods as its own: everything else is the
+ * collection's, and the cost per call is one small options object.
+ */
+function timeLimited<T extends Document>(collection: Collection<T>, maxTimeMS: number): Collection<T> {
+  const limited = Object.create(collection) as Collection<T>;
+  for (const [name, at] of Object.entries(OPTIONS_AT)) {
+    const op = (collection as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+    Object.defineProperty(limited, name, {
+      value(...args: unknown[]) {
+        args[at] = { maxTimeMS, ...(args[at] as object | undefined) };
+        return op.apply(collection, args);
+      },
+      writable: true, // tests replace a method to simulate a lost reply
+      configurable: true,
+    });
+  }
+  return limited;
 }

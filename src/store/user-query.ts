@@ -42,6 +42,7 @@
  * dates; raw SQL strings in a filter list are refused.
  */
 import { AppError } from '../errors.js';
+import { emailOf, roleRows, splitFullName, type FrappeUserField } from './frappe-user.js';
 
 export const USER_FIELDS = ['name', 'full_name', 'roles', 'enabled', 'created_at', 'modified_at'] as const;
 export type UserField = (typeof USER_FIELDS)[number];
@@ -424,5 +425,114 @@ export function shapeUser(doc: Record<string, unknown>, query: Pick<UserQuery, '
   if (!query.asDict) return query.columns.map((c) => value(c.field));
   const out: Record<string, unknown> = {};
   for (const c of query.columns) out[c.key] = value(c.field);
+  return out;
+}
+
+// ---------------------------------------------------------------- Frappe's User columns
+
+/**
+ * A list's columns under Frappe's User field names (frappe.client.get_list,
+ * GET /api/resource/User), on top of the stored fields: email, first_name and
+ * last_name are made from name and full_name (frappe-user.ts), enabled is
+ * 1/0, roles are Has Role rows, creation and modified are the dates (and
+ * created_at, modified_at are still read, under the name asked for). Frappe's
+ * default is the name alone; "*" is every column of its tabUser this service
+ * has (roles are a child table, so only when asked for, as in Frappe), with
+ * api_key where the caller can look it up.
+ */
+export interface FrappeColumn {
+  /** The key in the result: the name the caller asked for. */
+  key: string;
+  source: FrappeUserField;
+}
+
+const FRAPPE_SOURCES: Record<string, { source: FrappeUserField; reads: UserField }> = {
+  name: { source: 'name', reads: 'name' },
+  email: { source: 'email', reads: 'name' },
+  first_name: { source: 'first_name', reads: 'full_name' },
+  last_name: { source: 'last_name', reads: 'full_name' },
+  full_name: { source: 'full_name', reads: 'full_name' },
+  enabled: { source: 'enabled', reads: 'enabled' },
+  roles: { source: 'roles', reads: 'roles' },
+  api_key: { source: 'api_key', reads: 'name' },
+  creation: { source: 'creation', reads: 'created_at' },
+  created_at: { source: 'creation', reads: 'created_at' },
+  modified: { source: 'modified', reads: 'modified_at' },
+  modified_at: { source: 'modified', reads: 'modified_at' },
+};
+const FRAPPE_STAR: readonly string[] = ['name', 'email', 'first_name', 'last_name', 'full_name', 'enabled', 'creation', 'modified'];
+
+export interface FrappeColumns {
+  columns: FrappeColumn[];
+  /** The stored fields to read for them. */
+  reads: UserField[];
+  /** Whether a column is api_key (the caller then looks the keys up). */
+  apiKey: boolean;
+}
+
+/** `fields` as Frappe's columns; `apiKey`: whether api_key may be asked for (and "*" includes it). */
+export function frappeColumns(fields: unknown, opts: { apiKey: boolean }): FrappeColumns {
+  const known = Object.keys(FRAPPE_SOURCES).filter((k) => opts.apiKey || k !== 'api_key');
+  const star = opts.apiKey ? [...FRAPPE_STAR, 'api_key'] : FRAPPE_STAR;
+  let names: { raw: unknown; path: string }[];
+  if (isBlank(fields)) names = [{ raw: 'name', path: '/fields' }];
+  else if (typeof fields === 'string') names = fields.split(',').map((raw) => ({ raw: raw.trim(), path: '/fields' }));
+  else if (Array.isArray(fields)) names = fields.map((raw, i) => ({ raw, path: pointer('/fields', i) }));
+  else throw invalid('/fields', 'must be a list of field names');
+  const columns: FrappeColumn[] = [];
+  const add = (key: string) => {
+    if (!columns.some((c) => c.key === key)) columns.push({ key, source: FRAPPE_SOURCES[key]!.source });
+  };
+  for (const { raw, path } of names) {
+    if (typeof raw === 'string' && raw.trim() === '*') {
+      star.forEach(add);
+      continue;
+    }
+    const m = typeof raw === 'string' ? /^\s*(?:`?tabUser`?\.)?`?([A-Za-z_][A-Za-z0-9_]*)`?\s*$/.exec(raw) : null;
+    const key = m?.[1] ?? '';
+    if (!known.includes(key)) throw invalid(path, `unknown field ${JSON.stringify(raw)}; known: ${known.join(', ')}`);
+    add(key);
+  }
+  const reads = [...new Set(columns.map((c) => FRAPPE_SOURCES[c.key]!.reads))];
+  const apiKey = columns.some((c) => c.source === 'api_key');
+  return { columns, reads, apiKey };
+}
+
+/** One row read with `reads` (dates as ISO strings, as shapeUser gives them) in Frappe's shape. */
+export function frappeRow(
+  row: Record<string, unknown>,
+  columns: readonly FrappeColumn[],
+  asDict: boolean,
+  apiKeys?: ReadonlyMap<string, string>,
+): Record<string, unknown> | unknown[] {
+  const name = row.name as string;
+  const names = () => splitFullName((row.full_name as string | undefined) ?? '');
+  const value = (source: FrappeUserField): unknown => {
+    switch (source) {
+      case 'name':
+        return name;
+      case 'email':
+        return emailOf(name);
+      case 'first_name':
+        return names().first_name;
+      case 'last_name':
+        return names().last_name;
+      case 'full_name':
+        return row.full_name;
+      case 'enabled':
+        return row.enabled ? 1 : 0;
+      case 'roles':
+        return roleRows((row.roles as string[] | undefined) ?? []);
+      case 'api_key':
+        return apiKeys?.get(name) ?? null;
+      case 'creation':
+        return row.created_at;
+      case 'modified':
+        return row.modified_at;
+    }
+  };
+  if (!asDict) return columns.map((c) => value(c.source));
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c.key] = value(c.source);
   return out;
 }

@@ -110,6 +110,39 @@ export class UserStore {
       .toArray() as Promise<Partial<UserDoc>[]>;
   }
 
+  /** How many users match a query built by user-query.ts (frappe.client.get_count). */
+  async count(query: Pick<UserQuery, 'filter'>): Promise<number> {
+    return this.users.countDocuments(query.filter as Filter<UserDoc>);
+  }
+
+  /** Which of these names are taken. */
+  async existing(names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const found = await this.users.find({ name: { $in: [...names] } }, { projection: { _id: 0, name: 1 } }).toArray();
+    return found.map((u) => u.name);
+  }
+
+  /**
+   * The api_key of each named user that has one (Frappe shows it on the User
+   * document; the secret never). Keys are found by the user's _id, as the
+   * token check finds them, so a key left behind by a deleted namesake is
+   * never shown as this user's.
+   */
+  async apiKeys(names: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (names.length === 0) return out;
+    const users = await this.users.find({ name: { $in: [...names] } }, { projection: { _id: 1, name: 1 } }).toArray();
+    const byId = new Map(users.map((u) => [u._id.toHexString(), u.name]));
+    const keys = await this.keys
+      .find({ user_id: { $in: users.map((u) => u._id) } }, { projection: { _id: 0, user_id: 1, api_key: 1 } })
+      .toArray();
+    for (const k of keys) {
+      const name = byId.get(k.user_id.toHexString());
+      if (name !== undefined) out.set(name, k.api_key);
+    }
+    return out;
+  }
+
   async update(name: string, changes: UserChanges): Promise<UserDoc> {
     let user: UserDoc | null;
     try {
