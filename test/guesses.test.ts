@@ -4,8 +4,8 @@
  * reproduces an attack that worked before the rule was built.
  */
 import { expect } from 'chai';
-import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { startService, requestFrom, rest, expectError, expectResult, basic, bearer, sleep, type TestService } from './harness.js';
+import { newApiKey, newApiSecret, hashSecret } from '../src/auth/token.js';
+import { startService, startInstance, requestFrom, rest, expectError, expectResult, basic, bearer, sleep, type TestService } from './harness.js';
 
 const CALL = { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' };
 const LIMIT = 3;
@@ -83,6 +83,24 @@ describe('failed guesses', function () {
       );
       expect(replies.every((r) => r.status === 401 || r.status === 429)).to.equal(true);
       expect(await lookups()).to.be.at.most(before + 2 * LIMIT);
+    });
+
+    it('lets a burst of concurrent calls with one good key this instance has never read in: they share one lookup, charged once', async () => {
+      // Made by another instance (as by the CLI), so this one must read it.
+      const other = await startInstance(svc.app.services.storage.db.databaseName);
+      const secret = newApiSecret();
+      let token: string;
+      try {
+        const user = await other.services.storage.users.create({ name: 'burst', roles: [] });
+        const { key } = await other.services.storage.keys.issueSecret(user, hashSecret(secret), { expiresAt: null, graceSeconds: 0 });
+        token = `${key.api_key}:${secret}`;
+      } finally {
+        await other.close();
+      }
+      const replies = await Promise.all(
+        Array.from({ length: 10 * LIMIT }, () => requestFrom(svc, '127.0.2.4', 'POST', '/rpc', { body: CALL, authorization: `token ${token}` })),
+      );
+      expect(replies.map((r) => r.status)).to.deep.equal(replies.map(() => 200));
     });
 
     it('lets a secret rotated on this instance in at once, from an address whose allowance is spent', async () => {

@@ -166,12 +166,19 @@ export class Authenticator {
       return this.judge(cached, true, Date.now());
     }
     if (this.known) this.metrics.cache('miss');
-    if (client !== undefined && !this.reserveLookup(client)) {
-      return this.limited(this.lookupsByClient.retryAfter(client));
+    // Joining a lookup already under way costs nothing: only a new one is charged.
+    let pending = this.inflight.get(token.apiKey);
+    let charged: string | undefined;
+    if (!pending) {
+      if (client !== undefined) {
+        if (!this.reserveLookup(client)) return this.limited(this.lookupsByClient.retryAfter(client));
+        charged = client;
+      }
+      pending = this.lookup(token.apiKey);
     }
-    const record = await this.lookup(token.apiKey);
+    const record = await pending;
     const fits = this.fits(presented, record, Date.now());
-    if (client !== undefined && fits) this.lookupsByClient.add(client, -1);
+    if (charged !== undefined && fits) this.lookupsByClient.add(charged, -1);
     return this.judge(record, fits, Date.now());
   }
 
