@@ -20,5 +20,5 @@ USER node
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# Set MONGODB_URI: the image has no local database (and no Go to build one).
+# Set MONGODB_URI: the image has no local database (and no Python to install one).
 CMD ["node", "dist/main.js"]

@@ -353,7 +353,7 @@ async function main() {
   const results = {
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
-    settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, database: process.env.MONGODB_URI ? 'MONGODB_URI' : 'FerretDB (local)' },
+    settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, database: process.env.MONGODB_URI ? 'MONGODB_URI' : 'secantusdb (local)' },
     rows,
     ...extra,
   };

@@ -5,10 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { MongoClient } from 'mongodb';
-import { startService, bearer, tokenOf, expectResult, type TestService } from './harness.js';
+import { startService, bearer, tokenOf, expectResult, skipBecause, type TestService } from './harness.js';
 import { startLocalDatabase } from '../src/localdb/index.js';
-import { which } from '../src/localdb/which.js';
-import { cacheDir } from '../src/localdb/ferretdb.js';
+import { unavailableReason } from '../src/localdb/secantusdb.js';
 import { methodTable } from '../src/methods/index.js';
 import net from 'node:net';
 
@@ -208,9 +207,10 @@ describe('tokenauth CLI', function () {
 
   describe('with MONGODB_URI unset', () => {
     let dataDir: string;
-    before(function () {
-      // These start a local database of their own: mongod, or FerretDB (built with Go).
-      if (!which('mongod') && !which('go') && !fs.existsSync(path.join(cacheDir(), 'bin', 'ferretdb'))) this.skip();
+    before(async function () {
+      // These start a local database of their own (secantusdb, which needs Python 3.11).
+      const missing = await unavailableReason();
+      if (missing) skipBecause(this, `no local database can run here: ${missing}`);
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenauth-cli-'));
     });
     after(() => dataDir && fs.rmSync(dataDir, { recursive: true, force: true }));

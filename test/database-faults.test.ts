@@ -9,15 +9,15 @@ import { startLocalDatabase, type LocalDatabase } from '../src/localdb/index.js'
 import { callContext } from '../src/rpc/spec.js';
 import { operator } from '../src/auth/verify.js';
 import { ADMINISTRATOR } from '../src/store/users.js';
-import { which } from '../src/localdb/which.js';
-import { cacheDir } from '../src/localdb/ferretdb.js';
+import { unavailableReason } from '../src/localdb/secantusdb.js';
 import { newApiSecret } from '../src/auth/token.js';
+import { skipBecause } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
 /**
  * This test stops and restarts its database, so it runs its own local server
- * (mongod or FerretDB) whatever MONGODB_URI says.
+ * (secantusdb) whatever MONGODB_URI says.
  */
 describe('database faults', function () {
   this.timeout(90_000);
@@ -39,9 +39,8 @@ describe('database faults', function () {
   };
 
   before(async function () {
-    if (!which('mongod') && !which('go') && !fs.existsSync(path.join(cacheDir(), 'bin', 'ferretdb'))) {
-      this.skip(); // no way to run a database of our own here
-    }
+    const missing = await unavailableReason();
+    if (missing) skipBecause(this, `no local database can run here: ${missing}`);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenauth-faults-'));
     db = await startLocalDatabase({ dataDir: dir, advertise: false, progress: () => {} });
     port = Number(/:(\d+)\//.exec(db.uri)![1]);

@@ -1,8 +1,9 @@
 /**
  * Mocha global fixture: when MONGODB_URI is unset, start a throwaway local
- * database (FerretDB, or mongod if on PATH) in a fresh temporary folder on a
- * free port, and remove it afterwards. Set MONGODB_URI to run the same suite
- * against any MongoDB server, such as MongoDB 7.
+ * database (secantusdb, a single-node replica set) in a fresh temporary
+ * folder on a free port, and remove it afterwards. Set MONGODB_URI to run the
+ * same suite against any MongoDB server, such as MongoDB 7, standalone or a
+ * replica set.
  */
 import fs from 'node:fs';
 import os from 'node:os';

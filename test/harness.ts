@@ -7,6 +7,7 @@ import http from 'node:http';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { nanoid } from 'nanoid';
+import type { Db } from 'mongodb';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startApp, type App } from '../src/app.js';
@@ -62,6 +63,31 @@ export function tokenOf(k: { api_key: string; api_secret: string }): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Skips the test (or, from a hook, its suite's tests) with the reason in
+ * each skipped test's title: mocha's skip() takes none, and a bare
+ * "pending" hides why a check did not run.
+ */
+export function skipBecause(ctx: Mocha.Context, reason: string): never {
+  const runnable = ctx.test as (Mocha.Runnable & { type?: string }) | undefined;
+  const tests = runnable?.type === 'hook' ? suiteTests(runnable.parent!) : runnable ? [runnable] : [];
+  for (const t of tests) t.title += ` (skipped: ${reason})`;
+  ctx.skip();
+}
+
+function suiteTests(suite: Mocha.Suite): Mocha.Runnable[] {
+  return [...suite.tests, ...suite.suites.flatMap(suiteTests)];
+}
+
+/**
+ * The replica set the server belongs to, from its hello reply; undefined for
+ * a standalone server, which has no change streams and no transactions.
+ */
+export async function replicaSetName(db: Db): Promise<string | undefined> {
+  const hello = await db.admin().command({ hello: 1 });
+  return typeof hello.setName === 'string' ? hello.setName : undefined;
+}
 
 /** A fresh database name unless `overrides` names one. */
 function testConfig(overrides: Partial<Config>): Config {

@@ -1,7 +1,7 @@
 /**
  * user.list with Frappe's list parameters: the translator on its own (unit
  * and property tests), then the method over real HTTP JSON-RPC against the
- * real database, which also shows that FerretDB and MongoDB run the
+ * real database, which also shows that the local database and MongoDB run the
  * operators the translator writes ($regex, $in, $nin, $not, $ne, $or, dates,
  * sorting) the same way.
  */
@@ -541,7 +541,10 @@ describe('user.list over JSON-RPC', () => {
     });
 
     it('changes nothing and keeps answering', async () => {
-      expect(await users().countDocuments({ name: /^ul-/ })).to.equal(5);
+      // {$regex} rather than a RegExp value: secantusdb 0.7.0b3 looks a bare
+      // regex on an indexed field up in the index as an exact value and finds
+      // nothing (MongoDB matches the pattern). The service itself sends only {$regex}.
+      expect(await users().countDocuments({ name: { $regex: '^ul-' } })).to.equal(5);
       expect(await list({})).to.deep.equal(ALL);
     });
   });

@@ -1,18 +1,21 @@
 /**
  * A local MongoDB-compatible server for `npm start`, the CLI and the tests
- * when MONGODB_URI is unset: a `mongod` on PATH if there is one, else
- * FerretDB (built on first use), on a free loopback port.
+ * when MONGODB_URI is unset: secantusdb (installed on first use, see
+ * secantusdb.ts) as a single-node replica set, so change streams and
+ * transactions are there, on a free loopback port, with no authentication:
+ * for one machine only.
  *
  * `npm start` records the running server in <dataDir>/local-db.json so the CLI
  * can use the same database while the service runs; when it does not run,
- * the CLI starts its own short-lived server on the same data.
+ * the CLI starts its own short-lived server on the same data. The data folder
+ * and everything the server writes are its owner's alone (0700 / 0600).
  */
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ensureFerretDb } from './ferretdb.js';
-import { which } from './which.js';
+import { MongoClient } from 'mongodb';
+import { ensureSecantusDb, SERVER_MAIN } from './secantusdb.js';
 
 export interface LocalDatabase {
   uri: string;
@@ -30,7 +33,9 @@ export interface LocalDatabaseOptions {
   progress: (line: string) => void;
 }
 
-const STATE_FILE = 'local-db.json';
+export const STATE_FILE = 'local-db.json';
+/** The server's storage folder inside the data folder. */
+export const STORAGE_DIR = 'secantusdb';
 
 /**
  * Runs the server under a shell that stops it when our end of its stdin
@@ -38,30 +43,45 @@ const STATE_FILE = 'local-db.json';
  * in any way (a killed test run must not leave a database behind). `wait`
  * passes the server's own exit on, so an early crash is still seen.
  */
-const WATCHDOG = 'exec 3<&0; "$@" </dev/null & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & wait $pid';
-const READY_TIMEOUT_MS = 30_000;
+const WATCHDOG = 'umask 077; exec 3<&0; "$@" </dev/null & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & wait $pid';
+const READY_TIMEOUT_MS = 60_000;
 
 export async function startLocalDatabase(opts: LocalDatabaseOptions): Promise<LocalDatabase> {
-  fs.mkdirSync(opts.dataDir, { recursive: true });
+  privateDir(opts.dataDir);
+  const python = await ensureSecantusDb(opts.progress);
   const port = opts.port ?? (await freePort());
-  const { cmd, args, dir } = await serverCommand(opts.dataDir, port, opts.progress);
-  fs.mkdirSync(dir, { recursive: true });
-  const logFile = path.join(dir, 'server.log');
-  const out = fs.openSync(logFile, 'a');
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'local-db', cmd, ...args], {
+  const storage = path.join(opts.dataDir, STORAGE_DIR);
+  privateDir(storage);
+  // Passing a config file stops secantusdb reading ./secantusd.toml or
+  // ~/.secantus/secantusd.toml: only these flags decide how it runs.
+  const config = path.join(opts.dataDir, 'secantusd.toml');
+  fs.writeFileSync(config, '# Left empty on purpose: tokenauth passes every setting as a flag.\n', { mode: 0o600 });
+  const args = [
+    ...['-I', '-c', SERVER_MAIN, '--config', config],
+    ...['--host', '127.0.0.1', '--port', String(port), '--storage-path', storage],
+    ...['--log-level', 'WARNING', '--cache-size', '256M'], // a small local database: 256 MB of cache, not its 1 GB default
+  ];
+  const logFile = path.join(opts.dataDir, 'secantusdb.log');
+  const out = fs.openSync(logFile, 'a', 0o600);
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'local-db', python, ...args], {
     stdio: ['pipe', out, out],
     detached: true, // its own process group: a terminal's Ctrl-C reaches us, and we stop it in order
   });
   fs.closeSync(out);
-  const uri = `mongodb://127.0.0.1:${port}/`;
+  // It answers hello as a replica-set primary named "secantus", advertising
+  // 127.0.0.1:<port>: a direct connection needs no host names to match.
+  const uri = `mongodb://127.0.0.1:${port}/?directConnection=true`;
   try {
-    await waitUntilListening(child, port, logFile);
+    await waitUntilReady(child, port, uri, logFile);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
   }
   const stateFile = path.join(opts.dataDir, STATE_FILE);
-  if (opts.advertise) fs.writeFileSync(stateFile, JSON.stringify({ pid: child.pid, uri }) + '\n');
+  if (opts.advertise) {
+    fs.writeFileSync(stateFile, JSON.stringify({ pid: child.pid, uri }) + '\n', { mode: 0o600 });
+    fs.chmodSync(stateFile, 0o600); // a file left by an older run keeps its old mode otherwise
+  }
   return {
     uri,
     owned: true,
@@ -91,28 +111,10 @@ export async function useLocalDatabase(opts: LocalDatabaseOptions): Promise<Loca
   return (await findLocalDatabase(opts.dataDir)) ?? startLocalDatabase(opts);
 }
 
-async function serverCommand(dataDir: string, port: number, progress: (line: string) => void) {
-  const mongod = which('mongod');
-  if (mongod) {
-    const dir = path.join(dataDir, 'mongod');
-    fs.mkdirSync(dir, { recursive: true });
-    return { cmd: mongod, args: ['--dbpath', dir, '--port', String(port), '--bind_ip', '127.0.0.1'], dir };
-  }
-  const ferretdb = await ensureFerretDb(progress);
-  const dir = path.join(dataDir, 'ferretdb');
-  return {
-    cmd: ferretdb,
-    args: [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
-      `--listen-addr=127.0.0.1:${port}`,
-      `--state-dir=${dir}`,
-      '--debug-addr=-', // else every instance tries to bind 127.0.0.1:8088
-      '--telemetry=disable', // else it tries to reach the internet
-      '--log-level=warn',
-    ],
-    dir,
-  };
+/** Creates the folder if needed and makes it its owner's alone, as an existing one too. */
+function privateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
 }
 
 export function freePort(): Promise<number> {
@@ -152,16 +154,27 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitUntilListening(child: ChildProcess, port: number, logFile: string): Promise<void> {
+/** Until the server answers a ping, not only accepts connections. */
+async function waitUntilReady(child: ChildProcess, port: number, uri: string, logFile: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       throw new Error(`local database exited with code ${child.exitCode}; see ${logFile}:\n${tail(logFile)}`);
     }
-    if (await accepts(port)) return;
+    if (await accepts(port)) {
+      const client = new MongoClient(uri, { serverSelectionTimeoutMS: 2000 });
+      try {
+        await client.db('admin').command({ ping: 1 });
+        return;
+      } catch {
+        // listening, not answering yet
+      } finally {
+        await client.close();
+      }
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`local database did not listen on port ${port} within ${READY_TIMEOUT_MS / 1000}s; see ${logFile}`);
+  throw new Error(`local database did not answer on port ${port} within ${READY_TIMEOUT_MS / 1000}s; see ${logFile}`);
 }
 
 function tail(file: string): string {

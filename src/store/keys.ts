@@ -14,7 +14,11 @@ export interface KeyDoc {
   created_at: Date;
   /** When the current secret was issued. */
   rotated_at: Date;
-  /** When the token stops working; null: never. Checked in code (no TTL index: FerretDB has none). */
+  /**
+   * When the token stops working; null: never. Checked in code: a TTL index
+   * would delete the key at some point after expiry (its sweep runs once a
+   * minute), not refuse it at the instant.
+   */
   expires_at?: Date | null;
   /** Method-name patterns the token may call; empty: no limit beyond the roles. */
   scopes?: string[];
@@ -23,12 +27,12 @@ export interface KeyDoc {
   previous_valid_until?: Date | null;
   /**
    * Last successful use: kept in the key_usage collection, not here, and
-   * filled in when a key is read for display. FerretDB rewrites a whole
-   * document on update, so a use written here while a rotation writes the
-   * secret could put the old secret back.
+   * filled in when a key is read for display. A use is written often (once a
+   * minute per key per instance): apart, it never contends with rotations
+   * for the key's document, and reads of a key stay cacheable.
    */
   last_used_at?: Date | null;
-  /** Bumped by every change, so a rotation can tell that nothing changed since it read the key. */
+  /** Bumped by every change to the key: how many rotations and updates it has seen. */
   revision?: number;
 }
 // Fields marked optional may be missing from keys written before they existed.
@@ -73,7 +77,17 @@ export interface KeyChanges {
   scopes?: string[] | undefined;
 }
 
+/**
+ * Rounds of rotate-or-create. Only a key revoked and issued again between our
+ * steps costs a round, so contention among rotations never runs these out.
+ */
 const ATTEMPTS = 10;
+
+function expiredError(at: Date): AppError {
+  return new AppError('invalid_params', 'Invalid params', [
+    { path: '/expires_at', message: `the key expired at ${at.toISOString()}: give a new expires_at, or null for none` },
+  ]);
+}
 
 /** When a key was last used, by api_key: written often, so apart from the key itself. */
 export interface KeyUsageDoc {
@@ -90,79 +104,95 @@ export class KeyStore {
 
   /**
    * Sets a new secret on the user's key, creating the key (and its api_key,
-   * which never changes afterwards) on first use. A rotation is a
-   * compare-and-set on the key's revision: with a grace period the old hash
-   * must be copied aside, and kept expiry and scopes carried over, and
-   * MongoDB 7 and FerretDB share no update that reads one field into
-   * another. A rotation or update that lands in between makes it read again,
-   * so none is lost, and the last writer's secret is the current one.
-   * `created` tells a first issue from a rotation.
+   * which never changes afterwards) on first use. `created` tells a first
+   * issue from a rotation.
+   *
+   * A rotation is one update with an aggregation pipeline, which reads the
+   * document as it is when the write applies: the old hash moves aside for
+   * the grace period, and kept expiry and scopes are carried over, in the
+   * same atomic step. So concurrent rotations and updates all succeed, one
+   * after another, none undoing another, and each caller gets the secret
+   * that was current when its write applied. Only a key revoked or created
+   * between our steps makes us go round again.
    */
   async issueSecret(user: UserDoc, secretHash: string, opts: IssueOptions): Promise<{ key: KeyDoc; created: boolean }> {
     try {
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
         const now = new Date();
-        const current = await this.keys.findOne({ user_id: user._id });
-        if (!current) {
-          const key: KeyDoc = {
-            _id: new ObjectId(),
-            user_id: user._id,
-            user: user.name,
-            api_key: newApiKey(),
-            secret_hash: secretHash,
-            created_at: now,
-            rotated_at: now,
-            expires_at: opts.expiresAt ?? null,
-            scopes: opts.scopes ?? [],
-            previous_secret_hash: null,
-            previous_valid_until: null,
-            revision: 0,
-          };
-          try {
-            await this.keys.insertOne(key);
-          } catch (err) {
-            // Another first issue won the unique user_id index: rotate its key instead.
-            if (isDuplicateKey(err)) continue;
-            throw err;
-          }
+        if (opts.expiresAt && opts.expiresAt.getTime() <= now.getTime()) throw expiredError(opts.expiresAt);
+        const key = await this.rotate(user, secretHash, opts, now);
+        if (key) {
           await this.changed(user._id, key.api_key);
-          return { key, created: true };
+          return { key, created: false };
         }
-        const expiresAt = opts.expiresAt === undefined ? (current.expires_at ?? null) : opts.expiresAt;
-        if (expiresAt && expiresAt.getTime() <= now.getTime()) {
-          // A new secret on an expired key would be dead on arrival; extending
-          // the key's life must be asked for, never happen by accident.
-          throw new AppError('invalid_params', 'Invalid params', [
-            { path: '/expires_at', message: `the key expired at ${expiresAt.toISOString()}: give a new expires_at, or null for none` },
-          ]);
+        // No key to rotate: none yet, or (keeping its expiry) an expired one.
+        const created = await this.create(user, secretHash, opts, now);
+        if (created) {
+          await this.changed(user._id, created.api_key);
+          return { key: created, created: true };
         }
-        const grace = opts.graceSeconds > 0;
-        const key = await this.keys.findOneAndUpdate(
-          // Keys written before revisions existed have none: "still none" is the same test.
-          { _id: current._id, revision: current.revision ?? { $exists: false } } as Filter<KeyDoc>,
-          {
-            $set: {
-              revision: (current.revision ?? 0) + 1,
-              secret_hash: secretHash,
-              rotated_at: now,
-              user: user.name,
-              expires_at: expiresAt,
-              scopes: opts.scopes ?? current.scopes ?? [],
-              previous_secret_hash: grace ? current.secret_hash : null,
-              previous_valid_until: grace ? new Date(now.getTime() + opts.graceSeconds * 1000) : null,
-            },
-          },
-          { returnDocument: 'after' },
-        );
-        if (!key) continue; // changed or revoked since we read it: read again
-        await this.changed(user._id, key.api_key);
-        return { key, created: false };
+        const current = await this.keys.findOne({ user_id: user._id });
+        if (opts.expiresAt === undefined && current?.expires_at && current.expires_at.getTime() <= now.getTime()) {
+          throw expiredError(current.expires_at);
+        }
+        // Revoked and issued again between our steps: go round.
       }
       throw new AppError('conflict', `The key of ${user.name} is being changed by other calls right now; try again`);
     } catch (err) {
       // The write may have been applied before its reply was lost: drop what
       // is cached as if it had been, so the old secret is not trusted on.
       if (!(err instanceof AppError)) await this.changed(user._id);
+      throw err;
+    }
+  }
+
+  /** The rotation's single write; null when there is no key (or, keeping its expiry, only an expired one). */
+  private async rotate(user: UserDoc, secretHash: string, opts: IssueOptions, now: Date): Promise<KeyDoc | null> {
+    const grace = opts.graceSeconds > 0;
+    const filter: Filter<KeyDoc> = { user_id: user._id };
+    // A new secret on an expired key would be dead on arrival; extending the
+    // key's life must be asked for, never happen by accident.
+    if (opts.expiresAt === undefined) filter.$or = [{ expires_at: null }, { expires_at: { $gt: now } }];
+    // $literal: a value that starts with "$" must not be read as a field path.
+    const pipeline = [
+      {
+        $set: {
+          // Keys written before revisions existed have none: count from 0.
+          revision: { $add: [{ $ifNull: ['$revision', 0] }, 1] },
+          previous_secret_hash: grace ? '$secret_hash' : null,
+          previous_valid_until: grace ? new Date(now.getTime() + opts.graceSeconds * 1000) : null,
+          secret_hash: { $literal: secretHash },
+          rotated_at: now,
+          user: { $literal: user.name },
+          expires_at: opts.expiresAt === undefined ? { $ifNull: ['$expires_at', null] } : opts.expiresAt,
+          scopes: opts.scopes === undefined ? { $ifNull: ['$scopes', []] } : { $literal: opts.scopes },
+        },
+      },
+    ];
+    return this.keys.findOneAndUpdate(filter, pipeline, { returnDocument: 'after' });
+  }
+
+  /** The first issue; null when a key exists after all (another first issue won the unique user_id index). */
+  private async create(user: UserDoc, secretHash: string, opts: IssueOptions, now: Date): Promise<KeyDoc | null> {
+    const key: KeyDoc = {
+      _id: new ObjectId(),
+      user_id: user._id,
+      user: user.name,
+      api_key: newApiKey(),
+      secret_hash: secretHash,
+      created_at: now,
+      rotated_at: now,
+      expires_at: opts.expiresAt ?? null,
+      scopes: opts.scopes ?? [],
+      previous_secret_hash: null,
+      previous_valid_until: null,
+      revision: 0,
+    };
+    try {
+      await this.keys.insertOne(key);
+      return key;
+    } catch (err) {
+      if (isDuplicateKey(err)) return null;
       throw err;
     }
   }

@@ -1,8 +1,8 @@
 /**
- * MongoDB access through the official driver. Only what both MongoDB 7 and
- * FerretDB 1.x support: no transactions, no TTL or partial indexes, no change
- * streams. Keys live in their own collection so a user without keys never
- * sits in the unique api_key index.
+ * MongoDB access through the official driver, for MongoDB 4.2 or newer
+ * (update pipelines), standalone or replica set: no transactions and no
+ * change streams, which a standalone server lacks. Keys live in their own
+ * collection so a user without keys never sits in the unique api_key index.
  */
 import { MongoClient, type Collection, type Db, type Document, type ObjectId } from 'mongodb';
 import { isDuplicateKey } from '../errors.js';
