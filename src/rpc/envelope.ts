@@ -262,17 +262,14 @@ export interface Budget {
   maxResponseBytes: number;
 }
 
-const answerOf = (server: JsonRpcServer, request: unknown, ctx: CallContext, exact: string | undefined) =>
-  new Promise<Answer>((resolve) => callOne(server, request, ctx, exact, resolve));
-
 /**
  * How long a batch may hold the event loop before letting others in. Calls
  * that need no I/O (rpc.discover, refusals) complete in microtasks, so
  * without a pause a batch of them would run start to end while every other
- * request waits.
+ * request waits. The clock is read every 8 calls: reading it on every call
+ * cost a tenth of a batch.
  */
 const SLICE_MS = 2;
-const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface BatchReply {
   text: string;
@@ -290,66 +287,98 @@ export interface BatchReply {
  * every call after it, without running (notifications among them are not
  * run either). So a batch's answer never holds more than `maxResponseBytes`
  * of replies, plus a short error for each call past the budget.
+ *
+ * Written with callbacks rather than an await per call: on a batch of cheap
+ * calls, a promise and a resumption per call are a large part of the cost.
  */
-export async function callBatch(
+export function callBatch(
   server: JsonRpcServer,
   batch: unknown[],
   ctx: CallContext,
   exact: (string | undefined)[] | undefined,
   budget: Budget,
 ): Promise<BatchReply | undefined> {
-  const parts: string[] = [];
-  let rows = 0;
-  let bytes = 1; // "[", then each reply with its "," or "]"
-  let stop: string | undefined; // the error text of every call from here on
-  let skipped = 0;
-  let slice = performance.now();
-  for (let i = 0; i < batch.length; i++) {
-    if (performance.now() - slice > SLICE_MS) {
-      await pause();
-      slice = performance.now();
-    }
-    const request = batch[i];
-    if (!isObject(request)) {
-      parts.push(INVALID); // no call to run, over budget or not
-      bytes += INVALID.length + 1;
-      continue;
-    }
-    if (stop === undefined) {
-      const asked = server.rows(request);
-      if (rows + asked > budget.maxBatchRows) {
-        stop = errorText(new AppError('too_large', undefined, { max_batch_rows: budget.maxBatchRows }));
+  return new Promise((resolve) => {
+    const parts: string[] = [];
+    let rows = 0;
+    let bytes = 1; // "[", then each reply with its "," or "]"
+    let stop: string | undefined; // the error text of every call from here on
+    let skipped = 0;
+    let slice = performance.now();
+    let i = 0;
+
+    const push = (text: string) => {
+      parts.push(text);
+      bytes += Buffer.byteLength(text) + 1;
+    };
+    const accept = (answer: Answer) => {
+      if (answer.text === undefined) return;
+      const size = (answer.bytes ?? Buffer.byteLength(answer.text)) + 1;
+      if (bytes + size > budget.maxResponseBytes) {
+        // The answer so far plus this reply would not fit. The errors sent in
+        // place of this and later replies are small, and always sent.
+        push(tooLarge(answer.id, budget.maxResponseBytes));
+        stop = errorText(new AppError('too_large', undefined, { max_response_bytes: budget.maxResponseBytes }));
+        return;
       }
-      rows += asked;
-    }
-    if (stop !== undefined) {
-      server.skipped(request, 'too_large');
-      skipped++;
-      if (isNotification(request)) continue;
-      const refused = reply(idText(request, exact?.[i]), 'error', stop);
-      parts.push(refused);
-      bytes += Buffer.byteLength(refused) + 1;
-      continue;
-    }
-    const answer = await answerOf(server, request, ctx, exact?.[i]);
-    if (answer.text === undefined) continue;
-    const size = (answer.bytes ?? Buffer.byteLength(answer.text)) + 1;
-    if (bytes + size > budget.maxResponseBytes) {
-      // The answer so far plus this reply would not fit. The errors sent in
-      // place of this and later replies are small, and always sent.
-      const refused = tooLarge(answer.id, budget.maxResponseBytes);
-      parts.push(refused);
-      bytes += Buffer.byteLength(refused) + 1;
-      stop = errorText(new AppError('too_large', undefined, { max_response_bytes: budget.maxResponseBytes }));
-      continue;
-    }
-    bytes += size;
-    parts.push(answer.text);
-  }
-  if (stop !== undefined) {
-    ctx.log.info({ outcome: 'too_large', not_run: skipped, calls: batch.length, rows, bytes }, 'batch over budget');
-  }
-  return parts.length > 0 ? { text: `[${parts.join(',')}]`, bytes } : undefined;
+      bytes += size;
+      parts.push(answer.text);
+    };
+    const finish = () => {
+      if (stop !== undefined) {
+        ctx.log.info({ outcome: 'too_large', not_run: skipped, calls: batch.length, rows, bytes }, 'batch over budget');
+      }
+      resolve(parts.length > 0 ? { text: `[${parts.join(',')}]`, bytes } : undefined);
+    };
+    const resume = () => {
+      slice = performance.now();
+      next();
+    };
+    const next = (): void => {
+      while (i < batch.length) {
+        if ((i & 7) === 7 && performance.now() - slice > SLICE_MS) {
+          setImmediate(resume);
+          return;
+        }
+        const index = i++;
+        const request = batch[index];
+        if (!isObject(request)) {
+          push(INVALID); // no call to run, over budget or not
+          continue;
+        }
+        if (stop === undefined) {
+          const asked = server.rows(request);
+          if (rows + asked > budget.maxBatchRows) {
+            stop = errorText(new AppError('too_large', undefined, { max_batch_rows: budget.maxBatchRows }));
+          }
+          rows += asked;
+        }
+        if (stop !== undefined) {
+          server.skipped(request, 'too_large');
+          skipped++;
+          if (!isNotification(request)) push(reply(idText(request, exact?.[index]), 'error', stop));
+          continue;
+        }
+        // A call that answers at once (jayson refuses some requests without
+        // running them) goes on in this loop; one that answers later goes on
+        // from its callback. Either way the stack stays flat.
+        let now: Answer | undefined;
+        let waiting = false;
+        callOne(server, request, ctx, exact?.[index], (answer) => {
+          if (!waiting) return void (now = answer);
+          accept(answer);
+          next();
+        });
+        if (now === undefined) {
+          waiting = true;
+          return;
+        }
+        accept(now);
+      }
+      finish();
+    };
+    next();
+  });
 }
 
 // ---------------------------------------------------------------- refusals
