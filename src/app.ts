@@ -15,6 +15,7 @@ import { createHttpServer } from './http/server.js';
 import { methodTable } from './methods/index.js';
 import type { Services } from './rpc/spec.js';
 import { Metrics } from './metrics.js';
+import { RowRate } from './rpc/row-rate.js';
 
 export interface App {
   services: Services;
@@ -40,7 +41,7 @@ export async function openServices(config: Config, uri: string): Promise<Service
     cacheSize: config.authCacheSize,
     failures: { limit: config.authFailureLimit, windowMs: config.authFailureWindowMs, maxTracked: 100_000 },
   });
-  return { storage, auth, metrics, limits: { maxGraceSeconds: config.maxGraceSeconds } };
+  return { storage, auth, metrics, limits: { maxGraceSeconds: config.maxGraceSeconds }, rowRate: new RowRate(config.maxRowsPerSecond) };
 }
 
 export async function startApp(config: Config, uri: string, log: Logger): Promise<App> {

@@ -36,6 +36,8 @@ export interface Config {
   maxBatch: number;
   /** Most rows one batch may ask for: the sum of its calls' page sizes (`limit`). */
   maxBatchRows: number;
+  /** Rows one caller may read per second, across its requests (see rpc/row-rate.ts). */
+  maxRowsPerSecond: number;
   /** Largest answer, in bytes, of a batch or of a single call. */
   maxResponseBytes: number;
   /** Against slow clients: time to send the headers, and the whole request. */
@@ -130,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
     authFailureWindowMs: integer(env, 'AUTH_FAILURE_WINDOW_MS', 60_000, 1000, 86_400_000),
     maxBatch: integer(env, 'MAX_BATCH', 100, 1, 10_000),
     maxBatchRows: integer(env, 'MAX_BATCH_ROWS', 1000, 1, 10_000_000),
+    maxRowsPerSecond: integer(env, 'MAX_ROWS_PER_SECOND', 1000, 1, 10_000_000),
     maxResponseBytes: integer(env, 'MAX_RESPONSE_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
 import { loadConfig } from '../src/config.js';
-import { startService, startInstance, bearer, expectError, expectResult, requestFrom, type TestService } from './harness.js';
+import { startService, startInstance, bearer, expectError, expectResult, requestFrom, rest, sleep, type TestService } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 const rpc = (id: unknown, method: string, params?: unknown) => ({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
@@ -309,5 +309,31 @@ describe('batches', function () {
         expect(() => loadConfig({ [name!]: value }), name).to.throw(name);
       }
     });
+  });
+});
+
+describe('rows per caller per second (MAX_ROWS_PER_SECOND)', () => {
+  let svc: TestService;
+  before(async () => (svc = await startService({ maxRowsPerSecond: 100 })));
+  after(async () => svc.close());
+
+  it('lets a caller read its rows a second, then answers -32029 with the wait on every door, without holding up other callers', async () => {
+    const other = await svc.userWithToken('row-reader-2', ['System Manager']);
+    expect(expectResult(await svc.call('user.list', { limit: 60 }))).to.be.an('array');
+    const refused = expectError(await svc.call('user.list', { limit: 60 }), -32029);
+    expect(refused.message).to.match(/^Too many rows read: at most 100 a second/);
+    expect(refused.data).to.deep.equal({ retry_after: 1, max_rows_per_second: 100 });
+    const viaRest = await rest(svc, 'GET', '/api/method/user.list?limit=60');
+    expect(viaRest.status).to.equal(429);
+    expect(viaRest.headers.get('retry-after')).to.equal('1');
+    // Calls that read no rows, and other callers, go on.
+    expectResult(await svc.call('user.get', { name: 'Administrator' }));
+    expectResult(await svc.call('user.list', { limit: 60 }, other));
+    await sleep(1100);
+    expectResult(await svc.call('user.list', { limit: 60 }));
+  });
+
+  it('does not limit the local operator (the CLI)', async () => {
+    for (let i = 0; i < 5; i++) expect(await svc.asAdmin('user.list', { limit: 100 })).to.be.an('array');
   });
 });

@@ -94,6 +94,7 @@ function testConfig(overrides: Partial<Config>): Config {
   return { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: `test_${nanoid(10).replace(/-/g, '_')}`,
     // Every test talks from 127.0.0.1; tests of the limits set their own.
     authFailureLimit: 10_000,
+    maxRowsPerSecond: 10_000_000,
     ...overrides,
   };
 }

@@ -120,6 +120,17 @@ export class Dispatcher {
     if (!validateParams(named)) {
       throw new AppError('invalid_params', 'Invalid params', describeErrors(validateParams.errors));
     }
+    const { caller, services } = ctx;
+    if (caller.apiKey !== null) {
+      const rows = this.pageRows(name, named);
+      const wait = rows > 0 ? services.rowRate.take(caller.apiKey, rows) : 0;
+      if (wait > 0) {
+        throw new AppError('rate_limited', `Too many rows read: at most ${services.rowRate.perSecond} a second (MAX_ROWS_PER_SECOND)`, {
+          retry_after: wait,
+          max_rows_per_second: services.rowRate.perSecond,
+        });
+      }
+    }
     return spec.handler(named, ctx);
   }
 

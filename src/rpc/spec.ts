@@ -7,6 +7,7 @@ import type { Caller, Authenticator } from '../auth/verify.js';
 import type { Storage } from '../store/storage.js';
 import type { Metrics } from '../metrics.js';
 import type { ErrorKind } from '../errors.js';
+import type { RowRate } from './row-rate.js';
 
 export interface Services {
   storage: Storage;
@@ -14,6 +15,8 @@ export interface Services {
   metrics: Metrics;
   /** Limits from the configuration that methods enforce. */
   limits: { maxGraceSeconds: number };
+  /** Rows each caller may read per second. */
+  rowRate: RowRate;
 }
 
 export interface CallContext {
