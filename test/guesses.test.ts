@@ -4,8 +4,8 @@
  * reproduces an attack that worked before the rule was built.
  */
 import { expect } from 'chai';
-import { newApiKey, newApiSecret, hashSecret } from '../src/auth/token.js';
-import { startService, startInstance, requestFrom, rest, expectError, expectResult, basic, bearer, sleep, type TestService } from './harness.js';
+import { newApiKey, newApiSecret } from '../src/auth/token.js';
+import { startService, tokenMadeElsewhere, requestFrom, rest, expectError, expectResult, basic, bearer, sleep, type TestService } from './harness.js';
 
 const CALL = { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' };
 const LIMIT = 3;
@@ -86,17 +86,7 @@ describe('failed guesses', function () {
     });
 
     it('lets a burst of concurrent calls with one good key this instance has never read in: they share one lookup, charged once', async () => {
-      // Made by another instance (as by the CLI), so this one must read it.
-      const other = await startInstance(svc.app.services.storage.db.databaseName);
-      const secret = newApiSecret();
-      let token: string;
-      try {
-        const user = await other.services.storage.users.create({ name: 'burst', roles: [] });
-        const { key } = await other.services.storage.keys.issueSecret(user, hashSecret(secret), { expiresAt: null, graceSeconds: 0 });
-        token = `${key.api_key}:${secret}`;
-      } finally {
-        await other.close();
-      }
+      const token = await tokenMadeElsewhere(svc, 'burst');
       const replies = await Promise.all(
         Array.from({ length: 10 * LIMIT }, () => requestFrom(svc, '127.0.2.4', 'POST', '/rpc', { body: CALL, authorization: `token ${token}` })),
       );

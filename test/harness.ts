@@ -14,6 +14,7 @@ import { startApp, type App } from '../src/app.js';
 import { ADMINISTRATOR } from '../src/store/users.js';
 import type { CallContext } from '../src/rpc/spec.js';
 import { operator } from '../src/auth/verify.js';
+import { hashSecret, newApiSecret } from '../src/auth/token.js';
 
 /** Every log line of every service the tests start, and every secret they were shown. */
 export const ALL_LOGS: string[] = [];
@@ -119,6 +120,24 @@ function logSink(logs: string[]): Writable {
  */
 export async function startInstance(dbName: string): Promise<App> {
   return startApp(testConfig({ dbName }), process.env.MONGODB_URI!, createLogger('debug', logSink([])));
+}
+
+/**
+ * A user and a token made by another instance on `svc`'s database (as the
+ * CLI or a sibling would make them), so `svc` has never read the key: its
+ * own writes warm its cache.
+ */
+export async function tokenMadeElsewhere(svc: { app: App }, name: string): Promise<string> {
+  const other = await startInstance(svc.app.services.storage.db.databaseName);
+  try {
+    const secret = newApiSecret();
+    const user = await other.services.storage.users.create({ name, roles: [] });
+    const { key } = await other.services.storage.keys.issueSecret(user, hashSecret(secret), { expiresAt: null, graceSeconds: 0 });
+    ISSUED_SECRETS.add(secret);
+    return `${key.api_key}:${secret}`;
+  } finally {
+    await other.close();
+  }
 }
 
 export async function startService(overrides: Partial<Config> = {}): Promise<TestService> {

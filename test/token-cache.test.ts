@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { newApiKey, newApiSecret, hashSecret } from '../src/auth/token.js';
-import { startService, startInstance, bearer, basic, tokenOf, expectError, expectResult, type TestService } from './harness.js';
+import { newApiKey, newApiSecret } from '../src/auth/token.js';
+import { startService, tokenMadeElsewhere, bearer, basic, tokenOf, expectError, expectResult, type TestService } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
@@ -48,17 +48,7 @@ describe('token cache', () => {
   });
 
   it('shares one lookup among concurrent checks of a cold key', async () => {
-    // Made by another instance, so this one has never read it (its own writes warm its cache).
-    const other = await startInstance(svc.app.services.storage.db.databaseName);
-    const secret = newApiSecret();
-    let t: string;
-    try {
-      const user = await other.services.storage.users.create({ name: 'cold', roles: [] });
-      const { key } = await other.services.storage.keys.issueSecret(user, hashSecret(secret), { expiresAt: null, graceSeconds: 0 });
-      t = `${key.api_key}:${secret}`;
-    } finally {
-      await other.close();
-    }
+    const t = await tokenMadeElsewhere(svc, 'cold');
     const before = await lookups();
     const replies = await Promise.all(Array.from({ length: 10 }, () => whoami(t)));
     replies.forEach(expectResult);
