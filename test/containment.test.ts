@@ -211,6 +211,27 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
       return { name, token };
     }
 
+    describe('deleting users (found by an outside attacker)', () => {
+      it('a restricted token may delete only an enabled user whose roles it holds, so it cannot free a name to bring it back', async () => {
+        const me = await user([SM], { scopes: ['user.*', 'frappe.client.*'], expires_at: inMs(HOUR) });
+        const disabled = await user([]);
+        await svc.asAdmin('user.update', { name: disabled.name, enabled: false });
+        const stronger = await user([SM, 'Auditor']);
+        const before = [await storedUser(disabled.name), await storedUser(stronger.name)];
+        expect(expectError(await svc.call('user.delete', { name: disabled.name }, me.token), -32003).message).to.equal(
+          'deleting a disabled user needs a token without scopes or expiry',
+        );
+        expect(expectError(await svc.call('frappe.client.delete', { doctype: 'User', name: stronger.name }, me.token), -32003).message).to.equal(
+          `deleting ${stronger.name}, who holds roles this token's user does not hold, needs a token without scopes or expiry`,
+        );
+        expect([await storedUser(disabled.name), await storedUser(stronger.name)]).to.deep.equal(before);
+        const peer = await user([SM]);
+        expectResult(await svc.call('user.delete', { name: peer.name }, me.token));
+        // An unrestricted token deletes either.
+        expectResult(await svc.call('user.delete', { name: disabled.name }));
+      });
+    });
+
     describe('races (found by an outside attacker)', () => {
       it('a rotation racing a revocation writes the checked credential, never a fresh unscoped, unexpiring key', async () => {
         const REVOKE = 'auth.keys.revoke';

@@ -148,3 +148,17 @@ export function checkUserChange<T extends UserFields>(caller: Holder, changes: T
   }
   return out;
 }
+
+/**
+ * Deleting a user frees its name: a restricted token could then create it
+ * again, enabled, and key it, which brings back a disabled account, or an
+ * account it could never have keyed, by name. So a restricted token may
+ * delete only an enabled user all of whose roles it holds itself.
+ */
+export function checkUserDelete(caller: Holder, user: { name: string; roles: readonly string[]; enabled: boolean }): void {
+  if (!restricted(caller)) return;
+  if (!user.enabled) throw new AppError('permission_denied', `deleting a disabled user ${NEEDS_UNRESTRICTED}`);
+  if (rolesBeyond(caller.roles, user.roles).length > 0) {
+    throw new AppError('permission_denied', `deleting ${user.name}, who holds roles this token's user does not hold, ${NEEDS_UNRESTRICTED}`);
+  }
+}

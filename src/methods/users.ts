@@ -1,7 +1,7 @@
 import { method } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
 import { audited } from './audit.js';
-import { checkUserChange, restricted } from '../auth/containment.js';
+import { checkUserChange, checkUserDelete, restricted } from '../auth/containment.js';
 import { ADMINISTRATOR, SYSTEM_MANAGER, publicUser, type NewUser, type UserChanges } from '../store/users.js';
 
 const managers = [SYSTEM_MANAGER];
@@ -66,6 +66,7 @@ export const userDelete = method<{ name: string }>({
   errors: ['not_found'],
   async handler({ name }, ctx) {
     if (name === ADMINISTRATOR) throw new AppError('permission_denied', `${ADMINISTRATOR} cannot be deleted`);
+    if (restricted(ctx.caller)) checkUserDelete(ctx.caller, await ctx.services.storage.users.get(name));
     await ctx.services.storage.users.delete(name, (err) =>
       ctx.log.warn({ target: name, err }, 'user deleted; its keys stay until first presented (removing them failed)'),
     );

@@ -80,12 +80,13 @@ const KEEP_DEFAULT_ORDERING = 'KEEP_DEFAULT_ORDERING';
 
 /**
  * Each `%` inside a LIKE pattern becomes `[\s\S]*`, and each multiplies the
- * backtracking a failing match can cost on MongoDB's backtracking regex
- * engine (in V8's, which behaves alike, three cost ~200 ms on one
- * 140-character value, two ~3 ms), so at most two are taken. A leading or
- * trailing `%` costs nothing: it just drops that anchor.
+ * backtracking a failing match can cost on a backtracking regex engine: on
+ * one 140-character value, V8 takes ~200 ms for three and ~3 ms for two, and
+ * the local database took 2.5 ms per document for two (an outside tester
+ * stalled it for seconds with 2,000 long names). So at most one is taken. A
+ * leading or trailing `%` costs nothing: it just drops that anchor.
  */
-const MAX_INNER_WILDCARDS = 2;
+const MAX_INNER_WILDCARDS = 1;
 const MAX_PATTERN_LENGTH = 140;
 
 export type Filter = Record<string, unknown>;
