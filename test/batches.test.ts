@@ -337,3 +337,18 @@ describe('rows per caller per second (MAX_ROWS_PER_SECOND)', () => {
     for (let i = 0; i < 5; i++) expect(await svc.asAdmin('user.list', { limit: 100 })).to.be.an('array');
   });
 });
+
+describe('writes of many documents share the row budget', () => {
+  let svc: TestService;
+  before(async () => (svc = await startService({ maxBatchRows: 10 })));
+  after(async () => svc.close());
+
+  it('counts each document of frappe.client.insert_many as a row: the call past the budget is not run', async () => {
+    const docs = (prefix: string) => Array.from({ length: 6 }, (_, i) => ({ doctype: 'User', name: `${prefix}-${i}` }));
+    const call = (id: number, prefix: string) => ({ jsonrpc: '2.0', id, method: 'frappe.client.insert_many', params: { docs: docs(prefix) } });
+    const reply = await svc.post([call(1, 'im-a'), call(2, 'im-b')], bearer(svc.adminToken));
+    expect(reply.body[0].result).to.have.length(6);
+    expect(reply.body[1].error).to.deep.equal({ code: -32013, message: 'Batch budget exceeded', data: { max_batch_rows: 10 } });
+    expect(await svc.app.services.storage.db.collection('users').countDocuments({ name: { $regex: '^im-b-' } })).to.equal(0);
+  });
+});

@@ -17,6 +17,10 @@ interface Entry {
   page?: Page;
 }
 
+/** The param of a method that writes many documents at once (frappe.client.insert_many), and the most it takes. */
+const DOCS_PARAM = 'docs';
+const MAX_DOCS = 200;
+
 /** The names a page size goes by: ours, and Frappe's get_list's. */
 const PAGE_PARAMS = ['limit', 'limit_page_length'];
 
@@ -95,8 +99,9 @@ export class Dispatcher {
    * the shapes it is given.
    */
   pageRows(name: unknown, params: unknown): number {
-    const page = typeof name === 'string' ? this.entries.get(name)?.page : undefined;
-    if (page === undefined) return 0;
+    const entry = typeof name === 'string' ? this.entries.get(name) : undefined;
+    const page = entry?.page;
+    if (page === undefined) return entry === undefined ? 0 : this.docsRows(entry, params);
     const size = Array.isArray(params)
       ? params[page.index]
       : params !== null && typeof params === 'object'
@@ -105,6 +110,18 @@ export class Dispatcher {
     if (size === undefined || size === null) return page.default;
     if (typeof size !== 'number' || !Number.isInteger(size) || size < page.minimum || size > page.maximum) return 0;
     return size === 0 ? page.maximum : size;
+  }
+
+  /**
+   * A method that writes many documents at once (`docs`, as insert_many
+   * takes them) counts each as a row, so writes share the budgets reads
+   * have; documents sent as JSON text count as the most the schema allows.
+   */
+  private docsRows(entry: Entry, params: unknown): number {
+    const at = entry.order.indexOf(DOCS_PARAM);
+    if (at < 0) return 0;
+    const docs = Array.isArray(params) ? params[at] : params !== null && typeof params === 'object' ? (params as Record<string, unknown>)[DOCS_PARAM] : undefined;
+    return Array.isArray(docs) ? docs.length : typeof docs === 'string' ? MAX_DOCS : 0;
   }
 
   async invoke(name: string, params: unknown, ctx: CallContext): Promise<unknown> {
