@@ -273,3 +273,23 @@ describe('input hygiene', function () {
     });
   });
 });
+
+describe('a token in the URL of the JSON-RPC door (found by an outside attacker)', () => {
+  let svc: TestService;
+  before(async () => (svc = await startService()));
+  after(async () => svc.close());
+
+  it('is refused, not ignored, as the REST door refuses it: 400 with -32602 and a plain message', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' });
+    for (const url of ['/rpc?token=k:s', '/?token=k:s', '/rpc?%74oken=k:s', '/rpc?x=1&token=']) {
+      const res = await fetch(`${svc.url}${url}`, { method: 'POST', headers: { authorization: `token ${svc.adminToken}`, 'content-type': 'application/json' }, body });
+      expect(res.status, url).to.equal(400);
+      const reply = (await res.json()) as { error: { code: number; message: string } };
+      expect(reply.error.code, url).to.equal(-32602);
+      expect(reply.error.message, url).to.match(/^Do not send a token in the URL/);
+    }
+    // Other query strings are still ignored.
+    const res = await fetch(`${svc.url}/rpc?trace=1`, { method: 'POST', headers: { authorization: `token ${svc.adminToken}` }, body });
+    expect(((await res.json()) as { result: string }).result).to.equal('Administrator');
+  });
+});

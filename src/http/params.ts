@@ -51,14 +51,20 @@ export class UnsupportedMediaType extends AppError {
   }
 }
 
+/** The refusal of a query string that carries a token (on any door), or undefined. */
+export function secretInQuery(query: string): AppError | undefined {
+  const fields = new URLSearchParams(query);
+  const name = SECRET_PARAMS.find((n) => fields.has(n));
+  return name === undefined
+    ? undefined
+    : new AppError('invalid_params', `Do not send a ${name} in the URL, where access logs and browser history keep it: send it in a POST body (form or JSON)`);
+}
+
 export function readInput(req: IncomingMessage, query: string, body: string): Input {
+  const refused = secretInQuery(query);
+  if (refused) throw refused;
   const fields = new Map<string, string>();
   addFields(fields, query);
-  for (const name of SECRET_PARAMS) {
-    if (fields.has(name)) {
-      throw new AppError('invalid_params', `Do not send a ${name} in the URL, where access logs and browser history keep it: send it in a POST body (form or JSON)`);
-    }
-  }
   let json: Record<string, unknown> | undefined;
   if (body.trim() !== '') {
     const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
