@@ -1,15 +1,16 @@
 /**
  * How every door refuses a request whose token check failed, so the
  * JSON-RPC door and Frappe's REST door answer 401 and 429 the same way and
- * only the body differs (each door passes its own error shape). Plain
- * functions called after the door awaited `auth.authenticate` itself: the
- * JSON-RPC hot path pays nothing for the sharing.
+ * only the body differs (each door passes its own error shape). The REST
+ * door and /metrics call `admit`; the JSON-RPC door awaits
+ * `auth.authenticate` itself and calls the plain functions, so its hot path
+ * pays nothing for the sharing.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { AppError, ERRORS, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Verdict } from '../auth/verify.js';
+import type { Authenticator, Caller, Verdict } from '../auth/verify.js';
 import { TIMED, sendEmpty, sendJson, type Response } from './send.js';
 
 /**
@@ -58,4 +59,35 @@ export function refuse(log: Logger, res: ServerResponse, requestId: string, verd
   // failed; every other failure gets the same words, so nothing can be probed.
   const message = verdict.reason === 'expired' ? 'Authentication failed: the token has expired' : undefined;
   send(res, 401, body(new AppError('authentication_failed', message)));
+}
+
+/**
+ * The token check of a door off the hot path (the REST door, /metrics):
+ * the caller, or undefined once the refusal has been answered in the door's
+ * shape. The JSON-RPC door writes the same steps inline, so its hot path
+ * awaits no extra promise.
+ */
+export async function admit(
+  auth: Authenticator,
+  log: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  body: ErrorBody,
+): Promise<Caller | undefined> {
+  let verdict;
+  try {
+    verdict = await auth.authenticate(req.headers.authorization, { address: clientAddress(req), weight: 1 });
+  } catch (err) {
+    checkFailed(log, res, requestId, err, body);
+    return undefined;
+  }
+  if (verdict.ok) return verdict.caller;
+  refuse(log, res, requestId, verdict, body);
+  return undefined;
+}
+
+/** The address the failure limits and the audit log know a client by. */
+export function clientAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
 }

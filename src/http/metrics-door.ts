@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { Services } from '../rpc/spec.js';
 import { rpcError } from '../rpc/envelope.js';
 import { SYSTEM_MANAGER } from '../store/users.js';
-import { checkFailed, refuse } from './gate.js';
+import { admit } from './gate.js';
 import { SECURITY_HEADERS, TIMED, sendJson, type Response } from './send.js';
 
 export const METRICS_READER = 'Metrics Reader';
@@ -23,15 +23,9 @@ const errorBody = (err: AppError) => rpcError(null, err);
 
 export async function serveMetrics(services: Services, log: Logger, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   (res as Response)[TIMED] = { started: performance.now(), metrics: services.metrics };
-  const address = req.socket.remoteAddress ?? 'unknown';
-  let verdict;
-  try {
-    verdict = await services.auth.authenticate(req.headers.authorization, { address, weight: 1 });
-  } catch (err) {
-    return checkFailed(log, res, requestId, err, errorBody);
-  }
-  if (!verdict.ok) return refuse(log, res, requestId, verdict, errorBody);
-  const { roles } = verdict.caller;
+  const caller = await admit(services.auth, log, req, res, requestId, errorBody);
+  if (!caller) return;
+  const { roles } = caller;
   if (!roles.includes(METRICS_READER) && !roles.includes(SYSTEM_MANAGER)) {
     return sendJson(res, 403, errorBody(new AppError('permission_denied', `/metrics requires the role ${METRICS_READER} or ${SYSTEM_MANAGER}`)));
   }

@@ -35,7 +35,7 @@ import { callContext, type CallContext, type MethodSpec, type Services } from '.
 import type { ParamProblem } from '../rpc/schemas.js';
 import { readBody } from './body.js';
 import type { Cors } from './cors.js';
-import { checkFailed, refuse } from './gate.js';
+import { admit, clientAddress } from './gate.js';
 import { frappeError } from './frappe-error.js';
 import { Coercer, readInput, UnsupportedMediaType, type Input } from './params.js';
 import { DOCTYPE, createPlan, deletePlan, listPlan, readPlan, updatePlan, type Plan } from './resource.js';
@@ -152,15 +152,9 @@ export class RestDoor {
     const body = given ?? (await readBody(req, res, this.deps.maxBodyBytes, log, requestId, frappeError));
     if (body === undefined) return;
 
-    const address = req.socket.remoteAddress ?? 'unknown';
-    let verdict;
-    try {
-      verdict = await services.auth.authenticate(req.headers.authorization, { address, weight: 1 });
-    } catch (err) {
-      return checkFailed(log, res, requestId, err, frappeError);
-    }
-    if (!verdict.ok) return refuse(log, res, requestId, verdict, frappeError);
-    const ctx = callContext(verdict.caller, requestId, address, log, services);
+    const caller = await admit(services.auth, log, req, res, requestId, frappeError);
+    if (!caller) return;
+    const ctx = callContext(caller, requestId, clientAddress(req), log, services);
 
     const input = readInput(req, (req.url ?? '').slice(path.length + 1), body);
     if (route.kind === 'method') {

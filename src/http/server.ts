@@ -17,7 +17,7 @@ import { callContext, type Services } from '../rpc/spec.js';
 import { readBody } from './body.js';
 import { callBatch, callSingle, parseRequest, refusalText, rpcError, type Budget } from '../rpc/envelope.js';
 import { ID, TIMED, SECURITY_HEADERS, JsonText, sendJson, sendText, sendEmpty, methodNotAllowed, type Response } from './send.js';
-import { checkFailed, refuse } from './gate.js';
+import { checkFailed, clientAddress, refuse } from './gate.js';
 import { Cors } from './cors.js';
 import { RestDoor, oldClient } from './rest.js';
 import { serveWebApp } from './web.js';
@@ -115,7 +115,7 @@ async function handle(deps: HttpDeps, cors: Cors, rest: RestDoor, req: IncomingM
     return text === undefined ? undefined : new JsonText(text);
   };
 
-  const address = req.socket.remoteAddress ?? 'unknown';
+  const address = clientAddress(req);
   let verdict;
   try {
     const weight = Array.isArray(request) ? Math.min(Math.max(request.length, 1), deps.maxBatch) : 1;
