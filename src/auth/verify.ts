@@ -154,10 +154,10 @@ export class Authenticator {
    * cached) is judged on a fresh read of the database. So every refusal
    * costs the same one lookup whether its api_key exists or not, and the
    * time taken tells nothing; and a secret rotated, or a key made, on
-   * another instance works at once. `client`, when given, pays for the
-   * lookup from its allowance, and gets it back when the token let it in.
+   * another instance works at once. `client` pays for the lookup from its
+   * allowance, and gets it back when the token let it in.
    */
-  async check(token: TokenParts | null, client?: string): Promise<Verdict> {
+  private async check(token: TokenParts | null, client: string): Promise<Verdict> {
     if (!token) return this.fail('malformed'); // bad shape or checksum: no lookup at all
     const presented = secretDigest(token.apiSecret);
     const cached = this.known?.get(token.apiKey);
@@ -168,17 +168,14 @@ export class Authenticator {
     if (this.known) this.metrics.cache('miss');
     // Joining a lookup already under way costs nothing: only a new one is charged.
     let pending = this.inflight.get(token.apiKey);
-    let charged: string | undefined;
+    const charged = !pending;
     if (!pending) {
-      if (client !== undefined) {
-        if (!this.reserveLookup(client)) return this.limited(this.lookupsByClient.retryAfter(client));
-        charged = client;
-      }
+      if (!this.reserveLookup(client)) return this.limited(this.lookupsByClient.retryAfter(client));
       pending = this.lookup(token.apiKey);
     }
     const record = await pending;
     const fits = this.fits(presented, record, Date.now());
-    if (charged !== undefined && fits) this.lookupsByClient.add(charged, -1);
+    if (charged && fits) this.lookupsByClient.add(client, -1);
     return this.judge(record, fits, Date.now());
   }
 
