@@ -1,7 +1,9 @@
 /**
- * Every failure the service can report, declared once. Each door maps an
- * AppError through this table: the JSON-RPC door uses `rpc`, the REST door
- * `http` and `excType` (Frappe's names), the CLI prints `message`.
+ * Every failure the service can answer with, declared once: the registry is
+ * closed, so no door invents a status of its own. Each door maps an AppError
+ * through this table: the JSON-RPC door uses `rpc` (and `http` for failures
+ * of the HTTP request itself), the REST door `http` and `excType` (Frappe's
+ * names), the CLI prints `message`.
  */
 export const ERRORS = {
   parse_error: { rpc: -32700, http: 400, excType: 'ValidationError', message: 'Parse error' },
@@ -17,6 +19,14 @@ export const ERRORS = {
   storage_unavailable: { rpc: -32050, http: 503, excType: 'ServiceUnavailableError', message: 'Storage unavailable' },
   // A batch past MAX_BATCH_ROWS or MAX_RESPONSE_BYTES, or one answer past MAX_RESPONSE_BYTES.
   too_large: { rpc: -32013, http: 413, excType: 'ValidationError', message: 'Batch budget exceeded' },
+  // Failures of the HTTP request itself, before any call: JSON-RPC has no code
+  // of its own for them, so its body says -32600 and the status says which.
+  body_too_large: { rpc: -32600, http: 413, excType: 'ValidationError', message: 'Request body too large' },
+  unsupported_media_type: { rpc: -32600, http: 415, excType: 'ValidationError', message: 'Unsupported media type' },
+  method_not_allowed: { rpc: -32600, http: 405, excType: 'ValidationError', message: 'Method not allowed' },
+  // Answered by Node itself (server.requestTimeout, headersTimeout) with an empty body; listed so the registry is whole.
+  request_timeout: { rpc: -32600, http: 408, excType: 'ValidationError', message: 'Request timeout' },
+  route_not_found: { rpc: -32601, http: 404, excType: 'DoesNotExistError', message: 'Not found' },
 } as const;
 
 export type ErrorKind = keyof typeof ERRORS;
@@ -25,6 +35,12 @@ export interface RpcError {
   code: number;
   message: string;
   data?: unknown;
+}
+
+/** One reason params were refused: where (a JSON pointer into the params) and why. */
+export interface ParamProblem {
+  path: string;
+  message: string;
 }
 
 export class AppError extends Error {
@@ -42,6 +58,16 @@ export class AppError extends Error {
     if (this.data !== undefined) error.data = this.data;
     return error;
   }
+}
+
+/** The one way to refuse params: -32602 "Invalid params", with each problem as `data`. */
+export function invalidParams(problems: readonly ParamProblem[]): AppError {
+  return new AppError('invalid_params', ERRORS.invalid_params.message, problems);
+}
+
+/** invalidParams for one problem. */
+export function invalidParam(path: string, message: string): AppError {
+  return invalidParams([{ path, message }]);
 }
 
 /** The one place an unexpected throw becomes a bland, safe error. */

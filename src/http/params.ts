@@ -23,7 +23,7 @@
  * lands in proxies' access logs and browser history. A body is fine.
  */
 import type { IncomingMessage } from 'node:http';
-import { AppError } from '../errors.js';
+import { AppError, invalidParam } from '../errors.js';
 import { resolveRef, type JsonSchema, type SchemaSet } from '../rpc/schemas.js';
 
 export const NOISE = new Set(['cmd', '_']);
@@ -97,7 +97,7 @@ function jsonObject(body: string): Record<string, unknown> {
     throw new AppError('parse_error', 'The request body is not valid JSON');
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new AppError('invalid_params', 'Invalid params', [{ path: '/', message: 'the JSON body must be an object' }]);
+    throw invalidParam('/', 'the JSON body must be an object');
   }
   return value as Record<string, unknown>;
 }
@@ -122,7 +122,7 @@ export class Coercer {
     if (input.json) {
       for (const [k, v] of Object.entries(input.json)) {
         if (NOISE.has(k)) continue;
-        if (out.has(k)) throw new AppError('invalid_params', 'Invalid params', [{ path: `/${k}`, message: 'given twice (in the URL or form and in the JSON body)' }]);
+        if (out.has(k)) throw invalidParam(`/${k}`, 'given twice (in the URL or form and in the JSON body)');
         out.set(k, this.fromJson(method, k, v));
       }
     }

@@ -17,7 +17,7 @@
  * The api_key is on frappe.client.get's document, not here: these routes
  * answer what user.get and user.list answer, reshaped, and those carry no key.
  */
-import { AppError } from '../errors.js';
+import { AppError, invalidParams, invalidParam } from '../errors.js';
 import type { PublicUser } from '../store/users.js';
 import { DOCTYPE, frappeUser, userFromFrappe } from '../store/frappe-user.js';
 import { frappeColumns, frappeRow } from '../store/user-query.js';
@@ -116,7 +116,7 @@ export function listPlan(input: Input, coercer: Coercer): Plan {
 export function readPlan(name: string, input: Input, coercer: Coercer): Plan {
   const method = 'user.get';
   if (input.fields.has(READ_REFUSED) || (input.json !== undefined && READ_REFUSED in input.json)) {
-    throw new AppError('invalid_params', 'Invalid params', [{ path: `/${READ_REFUSED}`, message: `${DOCTYPE} documents have no methods to run` }]);
+    throw invalidParam(`/${READ_REFUSED}`, `${DOCTYPE} documents have no methods to run`);
   }
   const read = only(input, (k) => k !== 'name' && coercer.knows(method, k));
   return { method, params: named(name, coercer.params(method, read)), status: 200, reply: asDoc };
@@ -133,7 +133,7 @@ export function updatePlan(name: string, input: Input, coercer: Coercer): Plan {
   const doc = userFromFrappe(sent, { update: true });
   if (doc.name !== undefined && doc.name !== name) {
     const path = 'name' in sent ? '/name' : '/email';
-    throw new AppError('invalid_params', 'Invalid params', [{ path, message: 'must be the name in the URL (renaming is not supported)' }]);
+    throw invalidParam(path, 'must be the name in the URL (renaming is not supported)');
   }
   const fields = Object.fromEntries(Object.entries(doc.fields).filter(([, v]) => v !== undefined));
   return { method: 'user.update', params: named(name, fields), status: 200, reply: asDoc };
@@ -161,18 +161,18 @@ function sentDocument(input: Input, coercer: Coercer, method: string): Record<st
   if (data === undefined) return coercer.params(method, input);
   const others = [...input.fields.keys(), ...Object.keys(input.json ?? {})].filter((k) => k !== 'data' && !NOISE.has(k));
   if (others.length > 0) {
-    throw new AppError('invalid_params', 'Invalid params', others.map((k) => ({ path: `/${k}`, message: 'is not read when the document is sent in `data`' })));
+    throw invalidParams(others.map((k) => ({ path: `/${k}`, message: 'is not read when the document is sent in `data`' })));
   }
   let doc = data;
   if (typeof data === 'string') {
     try {
       doc = JSON.parse(data);
     } catch {
-      throw new AppError('invalid_params', 'Invalid params', [{ path: '/data', message: 'must be a JSON object' }]);
+      throw invalidParam('/data', 'must be a JSON object');
     }
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new AppError('invalid_params', 'Invalid params', [{ path: '/data', message: 'must be a JSON object' }]);
+    throw invalidParam('/data', 'must be a JSON object');
   }
   // A copy built from entries: a member named __proto__ stays an own property.
   return coercer.document(method, doc);
@@ -211,5 +211,5 @@ function isEmptyValue(name: string, v: unknown): boolean {
 }
 
 function givenTwice(name: string): AppError {
-  return new AppError('invalid_params', 'Invalid params', [{ path: `/${name}`, message: 'given twice' }]);
+  return invalidParam(`/${name}`, 'given twice');
 }

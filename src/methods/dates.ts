@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { AppError, invalidParam } from '../errors.js';
 
 /**
  * An optional expiry param: undefined stays undefined (keep what is there),
@@ -10,10 +10,10 @@ export function futureDate(value: string | null | undefined, path: string): Date
   const date = new Date(value);
   // The schema's date-time format admits what Date cannot read (a leap second, 23:59:60).
   if (Number.isNaN(date.getTime())) {
-    throw new AppError('invalid_params', 'Invalid params', [{ path, message: 'must be a date-time this service can read' }]);
+    throw invalidParam(path, 'must be a date-time this service can read');
   }
   if (date.getTime() <= Date.now()) {
-    throw new AppError('invalid_params', 'Invalid params', [{ path, message: 'must be a time in the future' }]);
+    throw invalidParam(path, 'must be a time in the future');
   }
   return date;
 }

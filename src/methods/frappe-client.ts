@@ -14,7 +14,7 @@
  * (frappe.client.save, or frappe.client.*), checked by the dispatcher.
  */
 import { method, type CallContext } from '../rpc/spec.js';
-import { AppError } from '../errors.js';
+import { AppError, invalidParams, invalidParam } from '../errors.js';
 import { describeErrors, loadSchemas } from '../rpc/schemas.js';
 import { checkUserChange } from '../auth/containment.js';
 import { SYSTEM_MANAGER, publicUser, type NewUser, type PublicUser, type UserChanges } from '../store/users.js';
@@ -38,7 +38,7 @@ type Filters = unknown;
 type Doc = Record<string, unknown>;
 
 function invalid(path: string, message: string): AppError {
-  return new AppError('invalid_params', 'Invalid params', [{ path, message }]);
+  return invalidParam(path, message);
 }
 
 /** Frappe answers any doctype it does not have with DoesNotExistError. */
@@ -53,7 +53,7 @@ function validated<T extends object>(schemaId: string, params: T, base = ''): T 
   const validate = loadSchemas().validator(schemaId);
   if (!validate(params)) {
     const problems = describeErrors(validate.errors).map((p) => ({ ...p, path: base + (p.path === '/' ? '' : p.path) || '/' }));
-    throw new AppError('invalid_params', 'Invalid params', problems);
+    throw invalidParams(problems);
   }
   return params;
 }

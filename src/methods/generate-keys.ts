@@ -1,5 +1,5 @@
 import { method, type CallContext } from '../rpc/spec.js';
-import { AppError } from '../errors.js';
+import { AppError, invalidParams } from '../errors.js';
 import { hashSecret, newApiSecret } from '../auth/token.js';
 import { checkCredential, restricted } from '../auth/containment.js';
 import { SYSTEM_MANAGER, type UserDoc } from '../store/users.js';
@@ -31,7 +31,7 @@ export const generateKeys = method<Params>({
   async handler({ user, expires_at, scopes, grace_seconds = 0 }, ctx) {
     const { services, log } = ctx;
     if (grace_seconds > services.limits.maxGraceSeconds) {
-      throw new AppError('invalid_params', 'Invalid params', [
+      throw invalidParams([
         { path: '/grace_seconds', message: `must be at most ${services.limits.maxGraceSeconds} (MAX_GRACE_SECONDS)` },
       ]);
     }

@@ -2,7 +2,7 @@
  * The one way any door calls a method: look it up in the table, check the
  * caller's roles, map positional params onto named ones, validate, run.
  */
-import { AppError } from '../errors.js';
+import { AppError, invalidParams, invalidParam } from '../errors.js';
 import type { ValidateFunction } from 'ajv';
 import type { CallContext, MethodSpec } from './spec.js';
 import { describeErrors, resolveRef, type SchemaSet } from './schemas.js';
@@ -67,21 +67,21 @@ export class Dispatcher {
     const named: Record<string, unknown> = {};
     if (Array.isArray(args)) {
       if (args.length > entry.order.length) {
-        throw new AppError('invalid_params', 'Invalid params', [
+        throw invalidParams([
           { path: '/', message: `takes at most ${entry.order.length} positional params` },
         ]);
       }
       args.forEach((value, i) => (named[entry.order[i]!] = value));
     } else if (args !== undefined && args !== null) {
       if (typeof args !== 'object') {
-        throw new AppError('invalid_params', 'Invalid params', [{ path: '/', message: 'must be an array or object' }]);
+        throw invalidParam('/', 'must be an array or object');
       }
       Object.assign(named, args);
     }
     if (kwargs !== undefined) {
       for (const [k, v] of Object.entries(kwargs as object)) {
         if (k in named) {
-          throw new AppError('invalid_params', 'Invalid params', [{ path: `/${k}`, message: 'given twice' }]);
+          throw invalidParam(`/${k}`, 'given twice');
         }
         named[k] = v;
       }
@@ -135,7 +135,7 @@ export class Dispatcher {
     }
     const named = Array.isArray(params) ? this.toNamed(name, params) : (params ?? {});
     if (!validateParams(named)) {
-      throw new AppError('invalid_params', 'Invalid params', describeErrors(validateParams.errors));
+      throw invalidParams(describeErrors(validateParams.errors));
     }
     const { caller, services } = ctx;
     if (caller.apiKey !== null) {

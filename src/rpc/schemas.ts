@@ -2,6 +2,7 @@
  * Loads every JSON Schema in schemas/ into one Ajv instance (draft-07, so the
  * same files can feed an OpenRPC document), compiled once at start.
  */
+import type { ParamProblem } from '../errors.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -73,10 +74,7 @@ export function resolveRef(raw: ReadonlyMap<string, JsonSchema>, ref: string, ba
   return { file, pointer, node };
 }
 
-export interface ParamProblem {
-  path: string;
-  message: string;
-}
+export type { ParamProblem } from '../errors.js';
 
 /** Ajv's errors as `{path, message}` pairs a person can read. */
 export function describeErrors(errors: ErrorObject[] | null | undefined): ParamProblem[] {

@@ -27,7 +27,7 @@
  * Values it does not recognise pass through unchanged, so user.create's and
  * user.update's schemas refuse them with their usual paths and messages.
  */
-import { AppError } from '../errors.js';
+import { AppError, invalidParam } from '../errors.js';
 import type { PublicUser } from './users.js';
 
 export const DOCTYPE = 'User';
@@ -106,7 +106,7 @@ export function frappeUser(u: PublicUser, apiKey?: string | null): FrappeUser {
 }
 
 function invalid(path: string, message: string): AppError {
-  return new AppError('invalid_params', 'Invalid params', [{ path, message }]);
+  return invalidParam(path, message);
 }
 
 /** 1/0, "1"/"0", true/false as a boolean; anything else as it came. */

@@ -1,5 +1,5 @@
 import { ObjectId, type Collection, type Filter } from 'mongodb';
-import { AppError, isDuplicateKey } from '../errors.js';
+import { AppError, isDuplicateKey, invalidParams } from '../errors.js';
 import { newApiKey } from '../auth/token.js';
 import type { UserDoc } from './users.js';
 
@@ -84,7 +84,7 @@ export interface KeyChanges {
 const ATTEMPTS = 10;
 
 function expiredError(at: Date): AppError {
-  return new AppError('invalid_params', 'Invalid params', [
+  return invalidParams([
     { path: '/expires_at', message: `the key expired at ${at.toISOString()}: give a new expires_at, or null for none` },
   ]);
 }

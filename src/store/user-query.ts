@@ -41,7 +41,7 @@
  * items is refused (Frappe drops the rest silently); `like` does not apply to
  * dates; raw SQL strings in a filter list are refused.
  */
-import { AppError } from '../errors.js';
+import { AppError, invalidParam } from '../errors.js';
 import { emailOf, roleRows, splitFullName, type FrappeUserField } from './frappe-user.js';
 
 export const USER_FIELDS = ['name', 'full_name', 'roles', 'enabled', 'created_at', 'modified_at'] as const;
@@ -114,7 +114,7 @@ interface Condition {
 }
 
 function invalid(path: string, message: string): AppError {
-  return new AppError('invalid_params', 'Invalid params', [{ path, message }]);
+  return invalidParam(path, message);
 }
 
 /** RFC 6901: a key inside a JSON pointer. */
