@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { Storage } from './store/storage.js';
 import { Authenticator } from './auth/verify.js';
-import { Dispatcher } from './rpc/dispatch.js';
+import { Dispatcher, type Observers } from './rpc/dispatch.js';
 import { loadSchemas } from './rpc/schemas.js';
 import { createJsonRpcServer } from './rpc/jsonrpc.js';
 import { createHttpServer } from './http/server.js';
@@ -29,8 +29,8 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createDispatcher(): Dispatcher {
-  return new Dispatcher(methodTable, loadSchemas());
+export function createDispatcher(observers: Observers): Dispatcher {
+  return new Dispatcher(methodTable, loadSchemas(), observers);
 }
 
 export async function openServices(config: Config, uri: string): Promise<Services> {
@@ -45,14 +45,14 @@ export async function openServices(config: Config, uri: string): Promise<Service
 }
 
 export async function startApp(config: Config, uri: string, log: Logger): Promise<App> {
-  const dispatcher = createDispatcher();
   const services = await openServices(config, uri);
+  const dispatcher = createDispatcher({ metrics: services.metrics, log });
   let draining = false;
   const server = createHttpServer({
     draining: () => draining,
     services,
     dispatcher,
-    jsonrpc: createJsonRpcServer(dispatcher, services.metrics, log),
+    jsonrpc: createJsonRpcServer(dispatcher),
     log,
     maxBodyBytes: config.maxBodyBytes,
     maxBatch: config.maxBatch,

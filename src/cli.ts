@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config.js';
 import { createLogger } from './log.js';
 import { createDispatcher, openServices } from './app.js';
+import { methodTable } from './methods/index.js';
 import { useLocalDatabase, type LocalDatabase } from './localdb/index.js';
 import { ADMINISTRATOR } from './store/users.js';
 import { AppError, ERRORS, toAppError, type RpcError } from './errors.js';
@@ -85,14 +86,14 @@ class TransportError extends Error {}
 async function execute(method: string, args: unknown, kwargs: unknown): Promise<unknown> {
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const log = createLogger(config.logLevel, process.stderr);
-  const dispatcher = createDispatcher();
-  if (!dispatcher.has(method)) throw new AppError('method_not_found', `Method not found: ${method}`);
+  if (!methodTable.some((m) => m.name === method)) throw new AppError('method_not_found', `Method not found: ${method}`);
 
   let local: LocalDatabase | undefined;
   const uri =
     config.mongodbUri ??
     (local = await useLocalDatabase({ dataDir: config.dataDir, advertise: false, progress: (l) => console.error(l) })).uri;
   const services = await openServices(config, uri);
+  const dispatcher = createDispatcher({ metrics: services.metrics, log });
   try {
     const admin = await services.storage.users.get(ADMINISTRATOR);
     const caller = operator(admin);
@@ -101,6 +102,7 @@ async function execute(method: string, args: unknown, kwargs: unknown): Promise<
       caller,
       requestId: `cli-${process.pid}`,
       address: 'cli',
+      door: 'cli',
       log: log.child({ door: 'cli' }),
       services,
     });

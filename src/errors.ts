@@ -27,9 +27,23 @@ export const ERRORS = {
   // Answered by Node itself (server.requestTimeout, headersTimeout) with an empty body; listed so the registry is whole.
   request_timeout: { rpc: -32600, http: 408, excType: 'ValidationError', message: 'Request timeout' },
   route_not_found: { rpc: -32601, http: 404, excType: 'DoesNotExistError', message: 'Not found' },
+  // A token in the query string, where access logs and browser history keep it. Frappe's
+  // door answers its ValidationError's status (417), as it does for other invalid params.
+  secret_in_url: { rpc: -32602, http: 400, frappeHttp: 417, excType: 'ValidationError', message: 'Invalid params' },
 } as const;
 
 export type ErrorKind = keyof typeof ERRORS;
+
+/** The HTTP status of a failure: the JSON-RPC door's and /metrics'. */
+export function statusOf(kind: ErrorKind): number {
+  return ERRORS[kind].http;
+}
+
+/** The HTTP status Frappe's REST door answers a failure with. */
+export function frappeStatusOf(kind: ErrorKind): number {
+  const entry = ERRORS[kind];
+  return 'frappeHttp' in entry ? entry.frappeHttp : entry.http;
+}
 
 export interface RpcError {
   code: number;

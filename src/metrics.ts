@@ -12,8 +12,8 @@ export class Metrics {
   readonly registry = new Registry();
   readonly calls = new Counter({
     name: 'tokenauth_calls_total',
-    help: 'Method calls by method and outcome (ok or an error kind).',
-    labelNames: ['method', 'outcome'] as const,
+    help: 'Method calls by method, door (jsonrpc, rest, cli) and outcome (ok or an error kind).',
+    labelNames: ['method', 'door', 'outcome'] as const,
     registers: [this.registry],
   });
   readonly httpSeconds = new Histogram({
@@ -55,9 +55,9 @@ export class Metrics {
     return c;
   }
 
-  /** A counter for one method's calls with one outcome, to keep and bump. */
-  callCounter(method: string, outcome: string): { inc(): void } {
-    return this.child(`${method}\0${outcome}`, () => this.calls.labels(method, outcome));
+  /** A counter for one method's calls on one door with one outcome, to keep and bump. */
+  callCounter(method: string, door: string, outcome: string): { inc(): void } {
+    return this.child(`${method}\0${door}\0${outcome}`, () => this.calls.labels(method, door, outcome));
   }
 
   httpRequest(status: number, seconds: number): void {

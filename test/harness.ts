@@ -151,6 +151,7 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
       caller: operator(admin),
       requestId: 'test',
       address: 'test',
+      door: 'internal',
       log: createLogger('debug', sink),
       services: app.services,
     };

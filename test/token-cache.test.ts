@@ -96,7 +96,7 @@ describe('token cache', () => {
     expect(text).to.match(/tokenauth_auth_cache_total\{result="miss"\} [1-9]/);
     expect(text).to.match(/tokenauth_auth_failures_total\{reason="wrong_secret"\} [1-9]/);
     expect(text).to.match(/tokenauth_auth_failures_total\{reason="unknown_key"\} [1-9]/);
-    expect(text).to.match(/tokenauth_calls_total\{method="frappe.auth.get_logged_user",outcome="ok"\} [1-9]/);
+    expect(text).to.match(/tokenauth_calls_total\{method="frappe.auth.get_logged_user",door="jsonrpc",outcome="ok"\} [1-9]/);
     expect(text).to.include('tokenauth_http_request_duration_seconds_bucket');
     expect(text).to.include('tokenauth_process_resident_memory_bytes');
   });

@@ -19,8 +19,8 @@
  * frappe/model/base_document.py: cint() on every Check field).
  * Only on this door: the JSON-RPC door stays strict.
  *
- * A `token` in the query string is refused, never read: a secret in a URL
- * lands in proxies' access logs and browser history. A body is fine.
+ * A `token` in the query string never gets here: the pipeline refuses it
+ * (steps/url-secret.ts). A body is fine.
  */
 import type { IncomingMessage } from 'node:http';
 import { AppError, invalidParam } from '../errors.js';
@@ -38,31 +38,7 @@ export interface Input {
   cmd?: string;
 }
 
-/** Names whose value is a secret: refused in a query string. */
-const SECRET_PARAMS = ['token'];
-
-/** Thrown for a body this door does not read; the door answers 415. */
-export class UnsupportedMediaType extends AppError {
-  constructor(type: string) {
-    super(
-      'invalid_request',
-      `Unsupported content type ${JSON.stringify(type.slice(0, 60))}: send application/x-www-form-urlencoded or application/json (multipart/form-data is not read)`,
-    );
-  }
-}
-
-/** The refusal of a query string that carries a token (on any door), or undefined. */
-export function secretInQuery(query: string): AppError | undefined {
-  const fields = new URLSearchParams(query);
-  const name = SECRET_PARAMS.find((n) => fields.has(n));
-  return name === undefined
-    ? undefined
-    : new AppError('invalid_params', `Do not send a ${name} in the URL, where access logs and browser history keep it: send it in a POST body (form or JSON)`);
-}
-
 export function readInput(req: IncomingMessage, query: string, body: string): Input {
-  const refused = secretInQuery(query);
-  if (refused) throw refused;
   const fields = new Map<string, string>();
   addFields(fields, query);
   let json: Record<string, unknown> | undefined;
@@ -73,7 +49,12 @@ export function readInput(req: IncomingMessage, query: string, body: string): In
       const form = new Map<string, string>();
       addFields(form, body);
       for (const [k, v] of form) fields.set(k, v);
-    } else throw new UnsupportedMediaType(type);
+    } else {
+      throw new AppError(
+        'unsupported_media_type',
+        `Unsupported content type ${JSON.stringify(type.slice(0, 60))}: send application/x-www-form-urlencoded or application/json (multipart/form-data is not read)`,
+      );
+    }
   }
   const cmd = fields.get('cmd');
   for (const noise of NOISE) fields.delete(noise);

@@ -1,13 +1,13 @@
 /**
- * One line and one counter per call, the same on every door: built once per
- * method (and door), from the door's logger, so a call pays for no child
- * logger and no label lookup when it succeeds.
+ * One line and one counter per call, the same on every door (the dispatcher
+ * keeps one per method and door): built once, from a logger that names the
+ * door, so a call pays for no child logger and no label lookup when it succeeds.
  */
 import { performance } from 'node:perf_hooks';
 import { toAppError, type AppError, type ErrorKind } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
-import type { CallContext, MethodSpec } from './spec.js';
+import type { CallContext, DoorName, MethodSpec } from './spec.js';
 
 export interface CallLog {
   /** The call returned; `started` is when it began (performance.now()). */
@@ -24,14 +24,14 @@ export interface CallLog {
   skipped(kind: ErrorKind): void;
 }
 
-export function callLog({ name, readOnly }: Pick<MethodSpec, 'name' | 'readOnly'>, metrics: Metrics, log: Logger): CallLog {
+export function callLog({ name, readOnly }: Pick<MethodSpec, 'name' | 'readOnly'>, door: DoorName, metrics: Metrics, log: Logger): CallLog {
   // Reads that succeed are counted in metrics and logged at debug: a busy
   // verifier would otherwise write a line per request. Changes and failures at info.
   const logOk = readOnly ? log.debug.bind(log) : log.info.bind(log);
   const logsOk = log.isLevelEnabled(readOnly ? 'debug' : 'info');
-  const okCount = metrics.callCounter(name, 'ok');
+  const okCount = metrics.callCounter(name, door, 'ok');
   const record = (ctx: CallContext, outcome: string, ms: number, err?: unknown) => {
-    metrics.callCounter(name, outcome).inc();
+    metrics.callCounter(name, door, outcome).inc();
     const line = { req_id: ctx.requestId, user: ctx.caller.user, method: name, outcome, ms };
     if (err === undefined) log.info(line, 'call');
     else log.error({ ...line, err }, 'call failed');
@@ -52,7 +52,7 @@ export function callLog({ name, readOnly }: Pick<MethodSpec, 'name' | 'readOnly'
       record(ctx, kind, 0);
     },
     skipped(kind) {
-      metrics.callCounter(name, kind).inc();
+      metrics.callCounter(name, door, kind).inc();
     },
   };
 }

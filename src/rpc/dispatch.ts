@@ -1,10 +1,16 @@
 /**
  * The one way any door calls a method: look it up in the table, check the
- * caller's roles, map positional params onto named ones, validate, run.
+ * caller's roles, map positional params onto named ones, validate, run; and
+ * count, time and log the call, labelled with the door it came in by (so the
+ * CLI's calls are logged as the HTTP doors' are).
  */
-import { AppError, invalidParams, invalidParam } from '../errors.js';
+import { performance } from 'node:perf_hooks';
+import { AppError, invalidParams, invalidParam, type ErrorKind } from '../errors.js';
 import type { ValidateFunction } from 'ajv';
-import type { CallContext, MethodSpec } from './spec.js';
+import type { CallContext, DoorName, MethodSpec } from './spec.js';
+import { callLog, type CallLog } from './call-log.js';
+import type { Metrics } from '../metrics.js';
+import type { Logger } from '../log.js';
 import { describeErrors, resolveRef, type SchemaSet } from './schemas.js';
 import { scopesAllow } from '../auth/scopes.js';
 
@@ -15,6 +21,14 @@ interface Entry {
   validateParams: ValidateFunction;
   /** For a method that lists a page at a time: its page-size param, as its schema states it. */
   page?: Page;
+  /** Its call log on each door, made on the door's first call. */
+  logs: Partial<Record<DoorName, CallLog>>;
+}
+
+/** Where calls are counted and logged. */
+export interface Observers {
+  metrics: Metrics;
+  log: Logger;
 }
 
 /** The param of a method that writes many documents at once (frappe.client.insert_many), and the most it takes. */
@@ -36,9 +50,13 @@ interface Page {
 export class Dispatcher {
   private readonly entries = new Map<string, Entry>();
 
+  /** One logger per door, so each call's line names its door without a child logger per call. */
+  private readonly doorLogs = new Map<DoorName, Logger>();
+
   constructor(
     table: readonly MethodSpec[],
     readonly schemas: SchemaSet,
+    private readonly observers: Observers,
   ) {
     for (const spec of table) {
       if (this.entries.has(spec.name)) throw new Error(`method ${spec.name} declared twice`);
@@ -46,7 +64,7 @@ export class Dispatcher {
       const validateParams = schemas.validator(id);
       schemas.validator(`${spec.name}.result.json`); // must exist, for tests and discovery
       const order = Object.keys(schemas.raw.get(id)?.properties ?? {});
-      this.entries.set(spec.name, { spec, order, validateParams, page: pageOf(schemas, id, order) });
+      this.entries.set(spec.name, { spec, order, validateParams, page: pageOf(schemas, id, order), logs: {} });
     }
   }
 
@@ -124,8 +142,46 @@ export class Dispatcher {
     return Array.isArray(docs) ? docs.length : typeof docs === 'string' ? MAX_DOCS : 0;
   }
 
-  async invoke(name: string, params: unknown, ctx: CallContext): Promise<unknown> {
-    const { spec, validateParams } = this.entry(name);
+  /** Runs a call: its result, or its error as an AppError; either way counted and logged. */
+  invoke(name: string, params: unknown, ctx: CallContext): Promise<unknown> {
+    const entry = this.entry(name);
+    const calls = this.callLog(entry, ctx.door);
+    const started = performance.now();
+    return this.run(entry, params, ctx).then(
+      (result) => {
+        calls.ok(ctx, started);
+        return result;
+      },
+      (err: unknown) => {
+        throw calls.failed(ctx, err, started);
+      },
+    );
+  }
+
+  /** A door refused a call before running it (the REST door: a change asked for with GET). */
+  refused(name: string, ctx: CallContext, kind: ErrorKind): void {
+    this.callLog(this.entry(name), ctx.door).refused(ctx, kind);
+  }
+
+  /** A call of a batch not run (past its budget): counted, not logged (see CallLog.skipped). Only the table's names count. */
+  skipped(name: unknown, door: DoorName, kind: ErrorKind): void {
+    const entry = typeof name === 'string' ? this.entries.get(name) : undefined;
+    if (entry) this.callLog(entry, door).skipped(kind);
+  }
+
+  private callLog(entry: Entry, door: DoorName): CallLog {
+    let calls = entry.logs[door];
+    if (calls === undefined) {
+      let log = this.doorLogs.get(door);
+      if (log === undefined) this.doorLogs.set(door, (log = this.observers.log.child({ door })));
+      calls = entry.logs[door] = callLog(entry.spec, door, this.observers.metrics, log);
+    }
+    return calls;
+  }
+
+  private async run(entry: Entry, params: unknown, ctx: CallContext): Promise<unknown> {
+    const { spec, validateParams } = entry;
+    const { name } = spec;
     // Permission before validation: a caller without the role learns nothing about the params.
     if (spec.roles.length > 0 && !spec.roles.some((r) => ctx.caller.roles.includes(r))) {
       throw new AppError('permission_denied', `${name} requires the role ${spec.roles.join(' or ')}`);

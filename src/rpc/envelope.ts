@@ -354,7 +354,7 @@ export function callBatch(
           rows += asked;
         }
         if (stop !== undefined) {
-          server.skipped(request, 'too_large');
+          server.skipped(request, ctx, 'too_large');
           skipped++;
           if (!isNotification(request)) push(reply(idText(request, exact?.[index]), 'error', stop));
           continue;

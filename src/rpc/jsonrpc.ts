@@ -6,22 +6,16 @@
  * through jayson, so they run in order and within a budget.
  * A router, not server.method(), serves the table, so names such as
  * `rpc.discover` are possible and the table stays the only list of methods.
+ * Each call is counted and logged by the dispatcher.
  */
 import jayson from 'jayson';
-import { performance } from 'node:perf_hooks';
-import { ERRORS, type ErrorKind } from '../errors.js';
-import { callLog, type CallLog } from './call-log.js';
+import { ERRORS, type AppError, type ErrorKind } from '../errors.js';
 import type { Dispatcher } from './dispatch.js';
 import type { CallContext } from './spec.js';
-import type { Metrics } from '../metrics.js';
-import type { Logger } from '../log.js';
 
-/** The specification's own words (-32700..-32600, as ERRORS has them), not jayson's variants. */
-const SPEC_MESSAGES: Record<number, string> = Object.fromEntries(
-  Object.values(ERRORS)
-    .filter(({ rpc }) => rpc >= -32700 && rpc <= -32600)
-    .map(({ rpc, message }) => [rpc, message]),
-);
+/** The specification's own words (as ERRORS has them), not jayson's variants. */
+const SPEC_KINDS = ['parse_error', 'invalid_request', 'method_not_found', 'invalid_params', 'internal'] as const;
+const SPEC_MESSAGES: Record<number, string> = Object.fromEntries(SPEC_KINDS.map((k) => [ERRORS[k].rpc, ERRORS[k].message]));
 
 export interface JsonRpcServer {
   /** jayson, handed one request object at a time, never a batch. */
@@ -29,24 +23,16 @@ export interface JsonRpcServer {
   /** The rows a request asks for (see Dispatcher.pageRows). */
   rows(request: Record<string, unknown>): number;
   /** A call of a batch the door did not run (past the batch's budget): counted like the others (see CallLog.skipped). */
-  skipped(request: Record<string, unknown>, kind: ErrorKind): void;
+  skipped(request: Record<string, unknown>, ctx: CallContext, kind: ErrorKind): void;
 }
 
-export function createJsonRpcServer(dispatcher: Dispatcher, metrics: Metrics, log: Logger): JsonRpcServer {
+export function createJsonRpcServer(dispatcher: Dispatcher): JsonRpcServer {
   const methods = new Map<string, jayson.Method>();
-  const logs = new Map<string, CallLog>();
-  for (const spec of dispatcher.methods) {
-    const { name } = spec;
-    const calls = callLog(spec, metrics, log);
-    logs.set(name, calls);
+  for (const { name } of dispatcher.methods) {
     const handler = (params: unknown, ctx: CallContext, done: (err: unknown, result?: unknown) => void) => {
-      const started = performance.now();
       dispatcher.invoke(name, params, ctx).then(
-        (result) => {
-          calls.ok(ctx, started);
-          done(null, result);
-        },
-        (err: unknown) => done(calls.failed(ctx, err, started).toRpc()),
+        (result) => done(null, result),
+        (err: AppError) => done(err.toRpc()),
       );
     };
     methods.set(name, new jayson.Method(handler as jayson.MethodHandlerContext, { useContext: true }));
@@ -59,9 +45,6 @@ export function createJsonRpcServer(dispatcher: Dispatcher, metrics: Metrics, lo
   return {
     jayson: server,
     rows: (request) => dispatcher.pageRows(request.method, request.params),
-    // Only the table's names: a made-up method name must not become a metrics label.
-    skipped: (request, kind) => {
-      if (typeof request.method === 'string') logs.get(request.method)?.skipped(kind);
-    },
+    skipped: (request, ctx, kind) => dispatcher.skipped(request.method, ctx.door, kind),
   };
 }

@@ -19,8 +19,12 @@ export interface Services {
   rowRate: RowRate;
 }
 
+/** Where a call came in: the label of its log line and its metrics. */
+export type DoorName = 'jsonrpc' | 'rest' | 'metrics' | 'cli' | 'internal';
+
 export interface CallContext {
   caller: Caller;
+  door: DoorName;
   requestId: string;
   /** The client's address, for the audit log ('cli' for the command line). */
   address: string;
@@ -62,6 +66,7 @@ class Context implements CallContext {
     readonly address: string,
     private readonly baseLog: Logger,
     readonly services: Services,
+    readonly door: DoorName,
   ) {}
 
   get log(): Logger {
@@ -69,6 +74,13 @@ class Context implements CallContext {
   }
 }
 
-export function callContext(caller: Caller, requestId: string, address: string, baseLog: Logger, services: Services): CallContext {
-  return new Context(caller, requestId, address, baseLog, services);
+export function callContext(
+  caller: Caller,
+  requestId: string,
+  address: string,
+  baseLog: Logger,
+  services: Services,
+  door: DoorName = 'internal',
+): CallContext {
+  return new Context(caller, requestId, address, baseLog, services, door);
 }

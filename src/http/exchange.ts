@@ -1,0 +1,179 @@
+/**
+ * One HTTP request on its way through the service: what the steps of the
+ * pipeline (pipeline.ts) learn about it, in one typed object, and the only
+ * way anything writes its response. Every response carries the security
+ * headers, the request id, the CORS headers when the origin was allowed, and
+ * is timed into the latency histogram when the request went through the
+ * pipeline. Kept allocation-light: the JSON-RPC door builds one per request.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { statusOf, type AppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Caller } from '../auth/verify.js';
+import type { CallContext, DoorName } from '../rpc/spec.js';
+import type { Parsed } from '../rpc/envelope.js';
+import { writeSoon } from './flush.js';
+import { SECURITY_HEADERS } from './headers.js';
+
+/**
+ * Where a request is answered: each door names itself (the label of its
+ * calls' logs and metrics), says whether it reads a body, shapes a refused
+ * request's error body, and serves a request the pipeline let through.
+ */
+export interface Door {
+  readonly name: DoorName;
+  readonly readsBody: boolean;
+  /** The error body of a request refused before any call ran; undefined: none (the status says it all). */
+  errorBody(x: Exchange, err: AppError): unknown;
+  /** The HTTP status of such a refusal (Frappe's where they differ). */
+  status(err: AppError): number;
+  serve(x: Exchange): void | Promise<void>;
+}
+
+/** A Frappe REST route (rest.ts): what the path names and the verbs it answers. */
+export type Route =
+  /** `cmd`: the name is the request's cmd param (an old client's request to /), not the path's. */
+  | { kind: 'method'; name: string; cmd?: true }
+  | { kind: 'collection'; doctype: string }
+  | { kind: 'document'; doctype: string; name: string };
+
+// A flat [name, value, ...] list: writeHead() takes it without building a
+// header object first, which on the hot path is worth it.
+const JSON_HEADERS = Object.entries({ ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8' }).flat();
+const EMPTY_HEADERS = Object.entries(SECURITY_HEADERS).flat();
+const NONE: readonly string[] = [];
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Before routing, or a path no door serves: a plain {"error": message} body. */
+const NOWHERE: Door = {
+  name: 'internal',
+  readsBody: false,
+  errorBody: (_x, err) => ({ error: err.message }),
+  status: (err) => statusOf(err.kind),
+  serve() {},
+};
+
+/** A body already encoded as JSON (the JSON-RPC door writes its own envelopes, to echo ids exactly). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * The CORS headers of every response to an allowed origin, preflights
+ * included. Without Expose-Headers a browser script could not read the
+ * request id or how long to wait after a 429; without Allow-Credentials a
+ * client that sends withCredentials (frappe-js-sdk) could read nothing
+ * (see steps/cors.ts for why that is safe for listed origins only).
+ */
+function pushCors(headers: string[], origin: string): void {
+  headers.push(
+    'Access-Control-Allow-Origin', origin,
+    'Access-Control-Allow-Credentials', 'true',
+    'Vary', 'Origin',
+    'Access-Control-Expose-Headers', 'X-Request-Id, Retry-After',
+  );
+}
+
+export class Exchange {
+  /** The client's X-Request-Id when it is safe to echo, else a new one. */
+  readonly id: string;
+  /** req.url up to its `?`, and what follows it ('' when nothing does). */
+  readonly path: string;
+  readonly query: string;
+  /** When the request began (performance.now()): for the histogram, and the tarpit's clock. */
+  readonly started = performance.now();
+  /** Counted in the latency histogram (requests that enter the pipeline). */
+  timed = false;
+
+  // Learnt by the steps, in their order:
+  /** route: where the request is answered, and the verbs it answers there. */
+  door: Door = NOWHERE;
+  allow: readonly string[] = NONE;
+  /** route: on the REST door, what the path names. */
+  route: Route | undefined;
+  /** cors: the request's origin, when it is allowed (its answer then carries the CORS headers). */
+  origin: string | undefined;
+  /** body: the request body as UTF-8 text. */
+  body = '';
+  /** envelope: the JSON-RPC request, parsed once. */
+  parsed: Parsed | undefined;
+  /** envelope: how many calls the token check is charged for (a batch's length). */
+  weight = 1;
+  /** credentials: who is calling. */
+  caller!: Caller;
+  /** context: what every method receives. */
+  ctx!: CallContext;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    const header = req.headers['x-request-id'];
+    this.id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = q < 0 ? url : url.slice(0, q);
+    this.query = q < 0 ? '' : url.slice(q + 1);
+  }
+
+  /** The address the failure limits and the audit log know the client by. */
+  get address(): string {
+    return this.req.socket.remoteAddress ?? 'unknown';
+  }
+
+  /** JSON text as it is; `bytes` is its UTF-8 length when the caller measured it already. */
+  text(status: number, text: string, bytes = Buffer.byteLength(text)): void {
+    this.count(status);
+    writeSoon(() => {
+      const headers = [...JSON_HEADERS, 'X-Request-Id', this.id, 'Content-Length', String(bytes)];
+      if (this.origin !== undefined) pushCors(headers, this.origin);
+      this.res.writeHead(status, headers);
+      this.res.end(text);
+    });
+  }
+
+  json(status: number, body: unknown): void {
+    this.text(status, body instanceof JsonText ? body.text : JSON.stringify(body));
+  }
+
+  /** A response without a body, with `extra` headers as a flat list. */
+  empty(status: number, extra: readonly string[] = NONE): void {
+    this.count(status);
+    writeSoon(() => {
+      const headers = [...EMPTY_HEADERS, 'X-Request-Id', this.id, ...extra];
+      if (this.origin !== undefined) pushCors(headers, this.origin);
+      this.res.writeHead(status, headers).end();
+    });
+  }
+
+  /**
+   * Answers a request refused before or instead of its calls, in its door's
+   * shape, with the status the error registry gives (and Retry-After when
+   * the error says how long to wait). A response already begun is cut.
+   */
+  fail(err: AppError): void {
+    if (this.res.headersSent) return void this.res.destroy();
+    const wait = (err.data as { retry_after?: unknown } | undefined)?.retry_after;
+    if (typeof wait === 'number') this.res.setHeader('Retry-After', String(wait));
+    const status = this.door.status(err);
+    const body = this.door.errorBody(this, err);
+    if (body === undefined) this.empty(status, ['Content-Length', '0']);
+    else this.json(status, body);
+  }
+
+  private count(status: number): void {
+    if (this.timed) this.metrics.httpRequest(status, (performance.now() - this.started) / 1000);
+  }
+}
+
+/**
+ * One step of the pipeline: true to go on, false once it has answered the
+ * request itself (or the client is gone). A step that refuses may also throw
+ * an AppError, which the pipeline answers in the door's shape.
+ */
+export type Step = (x: Exchange) => boolean | Promise<boolean>;

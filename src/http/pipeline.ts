@@ -1,0 +1,64 @@
+/**
+ * The way every request to a door travels, in one place. Each step is a
+ * module of steps/ with its own test; a request visits each once, in this
+ * order, and the first that answers (or throws) ends it. Then its door
+ * (doors/) serves it. Per-request state is the Exchange (exchange.ts).
+ *
+ * Adding a step (a per-key limit, an IP allowlist) is one module and one
+ * line here: after `credentials` it knows the caller, after `context` the
+ * call's context.
+ */
+import { AppError, toAppError } from '../errors.js';
+import type { Services } from '../rpc/spec.js';
+import type { Exchange, Step } from './exchange.js';
+import { route, type Doors } from './steps/route.js';
+import { refuseSecretInUrl } from './steps/url-secret.js';
+import { cors } from './steps/cors.js';
+import { verb } from './steps/verb.js';
+import { body } from './steps/body.js';
+import { oldClient } from './steps/old-client.js';
+import { envelope } from './steps/envelope.js';
+import { credentials } from './steps/credentials.js';
+import { context } from './steps/context.js';
+
+export interface PipelineConfig {
+  services: Services;
+  doors: Doors;
+  maxBodyBytes: number;
+  maxBatch: number;
+  /** Origins allowed to call from a browser (CORS); empty: CORS off. */
+  corsOrigins: readonly string[];
+}
+
+export function pipeline(config: PipelineConfig): (x: Exchange) => Promise<void> {
+  const { doors } = config;
+  const steps: readonly Step[] = [
+    route(doors), // which door, or 404
+    refuseSecretInUrl, // a token in the query string: 400 (Frappe's door: 417)
+    cors(config.corsOrigins), // the allowed origin noted; OPTIONS answered
+    verb, // 405 with Allow
+    body(config.maxBodyBytes), // read, at most MAX_BODY_BYTES: 413
+    oldClient(doors.jsonrpc, doors.rest), // a form with cmd posted to /: the REST door
+    envelope(doors.jsonrpc, config.maxBatch), // JSON-RPC parsed once: ids for refusals, a batch's weight
+    credentials(config.services.auth), // the token check: 401, 429 after a tarpit, 503
+    context(config.services), // the call's context, labelled with the door
+  ];
+  return (x) => run(steps, x);
+}
+
+async function run(steps: readonly Step[], x: Exchange): Promise<void> {
+  x.timed = true;
+  try {
+    for (const step of steps) {
+      const go = step(x);
+      // Only an asynchronous step costs an await.
+      if (go === false || (go !== true && !(await go))) return;
+    }
+    await x.door.serve(x);
+  } catch (err) {
+    const appErr = toAppError(err);
+    // Only what nobody meant to happen carries its error (and stack) into the log.
+    if (!(err instanceof AppError)) x.log.error({ req_id: x.id, outcome: appErr.kind, err }, 'request failed');
+    x.fail(appErr);
+  }
+}
