@@ -1,0 +1,26 @@
+import { expect } from 'chai';
+import { refuseSecretInUrl, secretInQuery } from '../../src/http/steps/url-secret.js';
+import { stepServer, type StepServer } from './step-server.js';
+
+describe('pipeline step: a secret in the URL', () => {
+  let s: StepServer;
+  before(async () => (s = await stepServer([refuseSecretInUrl])));
+  after(() => s.close());
+
+  it('refuses a token in the query string, however it is spelt, with 400 and -32602', async () => {
+    for (const q of ['token=k:s', 'x=1&token=', '%74oken=k:s']) {
+      const res = await fetch(`${s.url}/rpc?${q}`, { method: 'POST' });
+      expect(res.status, q).to.equal(400);
+      const body = (await res.json()) as { error: { code: number; message: string } };
+      expect(body.error.code, q).to.equal(-32602);
+      expect(body.error.message, q).to.match(/^Do not send a token in the URL/);
+    }
+    expect(s.served).to.have.length(0);
+  });
+
+  it('lets other query strings and none through', async () => {
+    for (const path of ['/rpc', '/rpc?trace=1', '/rpc?tokens=1']) expect((await fetch(`${s.url}${path}`, { method: 'POST' })).status, path).to.equal(200);
+    expect(secretInQuery('a=1&token=2')).to.equal('token');
+    expect(secretInQuery('a=1')).to.equal(undefined);
+  });
+});
