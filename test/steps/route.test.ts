@@ -5,7 +5,7 @@ import { stepServer, testDoor, type StepServer } from './step-server.js';
 describe('pipeline step: route', () => {
   const doors = { jsonrpc: testDoor('jsonrpc'), rest: testDoor('rest'), metrics: testDoor('metrics', false) };
   let s: StepServer;
-  before(async () => (s = await stepServer([route(doors)], testDoor('internal'))));
+  before(async () => (s = await stepServer([route(doors)], null)));
   after(() => s.close());
 
   const get = async (path: string) => {

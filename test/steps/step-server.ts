@@ -34,8 +34,8 @@ export function testDoor(name: DoorName = 'jsonrpc', readsBody = true): Door {
   };
 }
 
-/** Serves with `steps(door)`; the door is set first (as route would), unless a step sets another. */
-export async function stepServer(steps: Step[], door: Door = testDoor(), allow: readonly string[] = ['POST']): Promise<StepServer> {
+/** Serves with `steps`; `door` is set first (as route would), unless null: then the exchange starts with none, as in the service. */
+export async function stepServer(steps: Step[], door: Door | null = testDoor(), allow: readonly string[] = ['POST']): Promise<StepServer> {
   const logs: string[] = [];
   const log = createLogger('debug', new Writable({ write: (c, _e, done) => (logs.push(String(c)), done()) }));
   const metrics = new Metrics();
@@ -43,8 +43,10 @@ export async function stepServer(steps: Step[], door: Door = testDoor(), allow: 
   const recording: Step = (x) => (served.push(x), true);
   const server = http.createServer((req, res) => {
     const x = new Exchange(req, res, log, metrics);
-    x.door = door;
-    x.allow = allow;
+    if (door !== null) {
+      x.door = door;
+      x.allow = allow;
+    }
     void run([...steps, recording], x);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
