@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { JsonRpcServer } from '../rpc/jsonrpc.js';
 import type { Dispatcher } from '../rpc/dispatch.js';
 import type { Services } from '../rpc/spec.js';
-import { AppError } from '../errors.js';
+import { AppError, statusOf } from '../errors.js';
 import { Exchange } from './exchange.js';
 import { pipeline } from './pipeline.js';
 import { jsonRpcDoor } from './doors/jsonrpc.js';
@@ -69,5 +69,5 @@ async function probe(deps: HttpDeps, x: Exchange): Promise<void> {
   }
   if (x.path === '/healthz') return x.json(200, { status: 'ok' });
   const ready = !deps.draining() && (await deps.services.storage.ping());
-  x.json(ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+  x.json(ready ? 200 : statusOf('not_ready'), { status: ready ? 'ready' : 'unavailable' });
 }

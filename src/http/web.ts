@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { packageRoot } from '../paths.js';
+import { statusOf } from '../errors.js';
 
 const WEB_DIR = path.join(packageRoot, 'web');
 
@@ -72,10 +73,10 @@ export async function serveWebApp(req: IncomingMessage, res: ServerResponse, url
   if (urlPath === '/app' || urlPath === '/app/') name = 'index.html';
   else if (urlPath.startsWith('/app/')) name = urlPath.slice('/app/'.length);
   const asset = name === undefined ? undefined : ASSETS.get(name);
-  if (!asset) return plain(res, 404, 'Not found');
+  if (!asset) return plain(res, statusOf('route_not_found'), 'Not found');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
-    return plain(res, 405, 'Method not allowed');
+    return plain(res, statusOf('method_not_allowed'), 'Method not allowed');
   }
   const headers = { ...WEB_HEADERS, ETag: asset.etag };
   if (matches(req.headers['if-none-match'], asset.etag)) {
