@@ -30,9 +30,10 @@ export interface CallContext {
 }
 
 /**
- * What the table holds: any method, its params and result unknown to the
- * doors (they are checked by schema at run time). Each file in methods/
- * declares its method with `method(...)` below, which types it by schema.
+ * What the table holds: any method, its params and result types unknown to
+ * the doors (the dispatcher validates params against the schema at run time).
+ * Each file in methods/ declares its method with `method(...)` below, which
+ * types its handler by its schemas.
  */
 export interface MethodSpec<P = any, R = unknown> {
   /** Dotted name; its schemas are schemas/<name>.params.json and .result.json. */
