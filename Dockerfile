@@ -4,6 +4,9 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build checks src/rpc/schema-types.ts against the schemas (scripts/schema-types.ts).
+COPY schemas ./schemas
+COPY scripts/schema-types.ts ./scripts/
 # `npm ci` runs the "prepare" script, which compiles src/ into dist/.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --ignore-scripts
 

@@ -25,7 +25,7 @@ export async function audited(ctx: CallContext, action: AuditAction, target: str
   }
 }
 
-export const auditList = method<{ start?: number; limit?: number; user?: string; action?: AuditAction }>({
+export const auditList = method({
   name: 'auth.audit.list',
   summary: 'Read the audit log of user and key changes, newest first.',
   roles: [SYSTEM_MANAGER],

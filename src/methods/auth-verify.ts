@@ -1,4 +1,5 @@
-import { method } from '../rpc/spec.js';
+import { method, type Returnable } from '../rpc/spec.js';
+import type { Identity } from '../rpc/schema-types.js';
 import { AppError } from '../errors.js';
 import { parseToken } from '../auth/token.js';
 import type { Caller } from '../auth/verify.js';
@@ -6,7 +7,7 @@ import { SYSTEM_MANAGER } from '../store/users.js';
 
 export const TOKEN_VERIFIER = 'Token Verifier';
 
-function identity(c: Caller) {
+function identity(c: Caller): Returnable<Identity> {
   return { valid: true, user: c.user, roles: c.roles, api_key: c.apiKey, scopes: c.scopes, expires_at: c.expiresAt };
 }
 
@@ -18,7 +19,7 @@ function identity(c: Caller) {
  * against an address) and against the api_key it names, and past the limit
  * the caller gets -32029, never a silent {valid: false}.
  */
-export const authVerify = method<{ token?: string }>({
+export const authVerify = method({
   name: 'auth.verify',
   summary: "Return the caller's identity, or check another token (System Manager or Token Verifier).",
   roles: [],

@@ -13,12 +13,12 @@
  * apply exactly as they do there. The scope a call needs is its own name
  * (frappe.client.save, or frappe.client.*), checked by the dispatcher.
  */
-import { method, type CallContext } from '../rpc/spec.js';
+import { method, type CallContext, type MethodName, type ParamsOf, type ResultOf } from '../rpc/spec.js';
 import { AppError, invalidParams, invalidParam } from '../errors.js';
 import { describeErrors, loadSchemas } from '../rpc/schemas.js';
 import { checkUserChange } from '../auth/containment.js';
-import { SYSTEM_MANAGER, publicUser, type NewUser, type PublicUser, type UserChanges } from '../store/users.js';
-import { DOCTYPE, frappeUser, userFromFrappe, type Current, type FrappeUser, type UserFields } from '../store/frappe-user.js';
+import { SYSTEM_MANAGER, publicUser, type PublicUser, type UserChanges } from '../store/users.js';
+import { DOCTYPE, frappeUser, userFromFrappe, type Current, type UserFields } from '../store/frappe-user.js';
 import { frappeColumns, frappeRow, userQuery } from '../store/user-query.js';
 import { userCreate, userDelete, userGet, userUpdate } from './users.js';
 import { userList } from './user-list.js';
@@ -48,14 +48,14 @@ function checkDoctype(doctype: unknown): void {
   throw new AppError('not_found', `${shown}: this service holds only ${DOCTYPE}`);
 }
 
-/** Params checked against another method's schema (the one whose handler runs next), paths under `base`. */
-function validated<T extends object>(schemaId: string, params: T, base = ''): T {
+/** Params checked against another method's schema (the one whose handler runs next), paths under `base`; so of its params type. */
+function validated<N extends MethodName>(schemaId: `${N}.params.json`, params: object, base = ''): ParamsOf<N> {
   const validate = loadSchemas().validator(schemaId);
   if (!validate(params)) {
     const problems = describeErrors(validate.errors).map((p) => ({ ...p, path: base + (p.path === '/' ? '' : p.path) || '/' }));
     throw invalidParams(problems);
   }
-  return params;
+  return params as ParamsOf<N>;
 }
 
 /** Without the undefined members (ajv counts them as given). */
@@ -83,11 +83,20 @@ function asDoc(v: unknown, path: string): Doc {
   return doc as Doc;
 }
 
+/** Frappe's User document as get, insert, save and set_value answer it: always with its api_key (null without one). */
+type UserDocument = ResultOf<'frappe.client.get'>;
+
+/** `user` as Frappe's User document, with `apiKey`. */
+function userDocument(user: PublicUser, apiKey: string | null): UserDocument {
+  // frappeUser sets api_key whenever it is given one, as here (its type cannot say so).
+  return frappeUser(user, apiKey) as UserDocument;
+}
+
 /** The user with its api_key, as Frappe's User document. */
-async function document(name: string, ctx: CallContext): Promise<FrappeUser> {
-  const user = (await userGet.handler({ name }, ctx)) as PublicUser;
+async function document(name: string, ctx: CallContext): Promise<UserDocument> {
+  const user = await userGet.handler({ name }, ctx);
   const keys = await ctx.services.storage.users.apiKeys([user.name]);
-  return frappeUser(user, keys.get(user.name) ?? null);
+  return userDocument(user, keys.get(user.name) ?? null);
 }
 
 /** Filters as Frappe's get and get_value take them: a name, a dict or list of conditions, or nothing. */
@@ -99,26 +108,12 @@ function asFilters(filters: Filters): Filters {
 /** The first users matching, read with user.list's handler (its schema first), each with `fields` stored fields. */
 async function firstRows(filters: Filters, fields: string[], limit: number, ctx: CallContext): Promise<Record<string, unknown>[]> {
   const params = validated('user.list.params.json', defined({ start: 0, limit, fields, filters: asFilters(filters) }));
-  return (await userList.handler(params, ctx)) as Record<string, unknown>[];
+  return (await userList.handler(params, ctx)) as Record<string, unknown>[]; // as_dict (the default): objects
 }
 
 // ---------------------------------------------------------------- reads
 
-interface GetListParams {
-  doctype: string;
-  fields?: unknown;
-  filters?: Filters;
-  group_by?: string | null;
-  order_by?: string | null;
-  limit_start?: number;
-  limit_page_length?: number;
-  parent?: string | null;
-  debug?: unknown;
-  as_dict?: boolean | null;
-  or_filters?: Filters;
-}
-
-export const frappeGetList = method<GetListParams>({
+export const frappeGetList = method({
   name: 'frappe.client.get_list',
   summary: "Frappe's get_list for User: a page of users, only the name unless fields are asked for (\"*\" for all), with filters, or_filters, order_by, limit_start, limit_page_length (0: the largest page, 1000) and as_dict.",
   roles: managers,
@@ -140,7 +135,7 @@ export const frappeGetList = method<GetListParams>({
   },
 });
 
-export const frappeGetCount = method<{ doctype: string; filters?: Filters; debug?: unknown; cache?: unknown }>({
+export const frappeGetCount = method({
   name: 'frappe.client.get_count',
   summary: "Frappe's get_count for User: how many users match filters.",
   roles: managers,
@@ -154,7 +149,7 @@ export const frappeGetCount = method<{ doctype: string; filters?: Filters; debug
   },
 });
 
-export const frappeGet = method<{ doctype: string; name?: string; filters?: Filters; parent?: string | null }>({
+export const frappeGet = method({
   name: 'frappe.client.get',
   summary: "Frappe's get for User: one user as Frappe's User document (with its api_key, never the secret), by name or by filters (the first match).",
   roles: managers,
@@ -172,7 +167,7 @@ export const frappeGet = method<{ doctype: string; name?: string; filters?: Filt
   },
 });
 
-export const frappeGetValue = method<{ doctype: string; fieldname: string | string[]; filters?: Filters; as_dict?: boolean | null; debug?: unknown; parent?: string | null }>({
+export const frappeGetValue = method({
   name: 'frappe.client.get_value',
   summary: "Frappe's get_value for User: fields of the first user matching filters (a name, or conditions), as an object (as_dict, the default), or the value itself (one field) or a list of values.",
   roles: managers,
@@ -190,7 +185,8 @@ export const frappeGetValue = method<{ doctype: string; fieldname: string | stri
     const keys = cols.apiKey ? await ctx.services.storage.users.apiKeys([row.name as string]) : undefined;
     if (asDict) return frappeRow(row, cols.columns, true, keys);
     const values = frappeRow(row, cols.columns, false, keys) as unknown[];
-    return cols.columns.length > 1 ? values : values[0];
+    // One field's value: a string, null, 0/1 or the Has Role rows (a list), as the schema has it.
+    return cols.columns.length > 1 ? values : (values[0] as ResultOf<'frappe.client.get_value'>);
   },
 });
 
@@ -214,34 +210,33 @@ function changed(fields: UserFields, current: Current): UserChanges {
  * handler (its schema checked first, paths under `base`), when anything
  * differs; the user as Frappe's document after.
  */
-async function saveUser(name: string, doc: Doc, ctx: CallContext, base: string): Promise<FrappeUser> {
+async function saveUser(name: string, doc: Doc, ctx: CallContext, base: string): Promise<UserDocument> {
   const stored = await ctx.services.storage.users.get(name);
   const apiKey = (await ctx.services.storage.users.apiKeys([name])).get(name) ?? null;
   const current: Current = { name, full_name: stored.full_name, roles: stored.roles, enabled: stored.enabled, api_key: apiKey };
   const { name: docName, fields } = userFromFrappe(doc, { current, update: true, base });
   if (docName !== undefined && docName !== name) throw invalid(`${base}/name`, `must be ${JSON.stringify(name)}: renaming is not supported`);
   const changes = changed(fields, current);
-  if (Object.keys(changes).length === 0) return frappeUser(publicUser(stored), apiKey);
+  if (Object.keys(changes).length === 0) return userDocument(publicUser(stored), apiKey);
   const params = validated('user.update.params.json', { name, ...changes }, base);
-  const user = (await userUpdate.handler(params, ctx)) as PublicUser;
-  return frappeUser(user, apiKey);
+  return userDocument(await userUpdate.handler(params, ctx), apiKey);
 }
 
 /** A document to insert as user.create's params, checked by its schema (paths under `base`). */
-function newUser(doc: Doc, base: string): NewUser {
+function newUser(doc: Doc, base: string): ParamsOf<'user.create'> {
   checkDoctype(doc.doctype);
   const { name, fields } = userFromFrappe(doc, { base });
-  return validated('user.create.params.json', defined({ name, ...fields }) as NewUser, base);
+  return validated('user.create.params.json', defined({ name, ...fields }), base);
 }
 
 /** A document's name for a save, checked as user.get checks it. */
 function docName(doc: Doc, base: string): string {
   const name = doc.name ?? (doc.email === null || doc.email === '' ? undefined : doc.email);
   if (name === undefined) throw invalid(`${base}/name`, 'is required');
-  return validated('user.get.params.json', { name: name as string }, base).name;
+  return validated('user.get.params.json', { name }, base).name;
 }
 
-export const frappeSetValue = method<{ doctype: string; name: string; fieldname: string | Doc; value?: unknown }>({
+export const frappeSetValue = method({
   name: 'frappe.client.set_value',
   summary: "Frappe's set_value for User: change one field (fieldname, value), or several (fieldname an object), and answer the user as Frappe's User document.",
   roles: managers,
@@ -265,7 +260,7 @@ export const frappeSetValue = method<{ doctype: string; name: string; fieldname:
   },
 });
 
-export const frappeInsert = method<{ doc: Doc | string }>({
+export const frappeInsert = method({
   name: 'frappe.client.insert',
   summary: "Frappe's insert for User: create a user from Frappe's User document (name or email, first_name and last_name or full_name, enabled, roles) and answer it.",
   roles: managers,
@@ -273,12 +268,11 @@ export const frappeInsert = method<{ doc: Doc | string }>({
   errors: ['not_found', 'conflict'],
   async handler(p, ctx) {
     const params = newUser(asDoc(p.doc, '/doc'), '/doc');
-    const user = (await userCreate.handler(params, ctx)) as PublicUser;
-    return frappeUser(user, null); // a new user has no key yet
+    return userDocument(await userCreate.handler(params, ctx), null); // a new user has no key yet
   },
 });
 
-export const frappeInsertMany = method<{ docs: Doc[] | string }>({
+export const frappeInsertMany = method({
   name: 'frappe.client.insert_many',
   summary: "Frappe's insert_many for User: create up to 200 users, in order, and answer their names. Every document is checked before the first is written; a failure while writing leaves the earlier ones created.",
   roles: managers,
@@ -297,12 +291,12 @@ export const frappeInsertMany = method<{ docs: Doc[] | string }>({
     const taken = await ctx.services.storage.users.existing(names);
     if (taken.length > 0) throw new AppError('conflict', `User ${taken[0]} already exists`);
     const out: string[] = [];
-    for (const params of all) out.push(((await userCreate.handler(params, ctx)) as PublicUser).name);
+    for (const params of all) out.push((await userCreate.handler(params, ctx)).name);
     return out;
   },
 });
 
-export const frappeSave = method<{ doc: Doc | string }>({
+export const frappeSave = method({
   name: 'frappe.client.save',
   summary: "Frappe's save for User: write a whole User document back (as read, with changes) and answer it. Renaming is not supported.",
   roles: managers,
@@ -316,7 +310,7 @@ export const frappeSave = method<{ doc: Doc | string }>({
   },
 });
 
-export const frappeDelete = method<{ doctype: string; name: string }>({
+export const frappeDelete = method({
   name: 'frappe.client.delete',
   summary: "Frappe's delete for User: delete a user and its keys (Administrator cannot be deleted). Answers null, as Frappe does.",
   roles: managers,

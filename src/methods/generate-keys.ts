@@ -7,13 +7,6 @@ import { keyInfo, type KeyDoc } from '../store/keys.js';
 import { audited } from './audit.js';
 import { futureDate } from './dates.js';
 
-interface Params {
-  user: string;
-  expires_at?: string | null;
-  scopes?: string[];
-  grace_seconds?: number;
-}
-
 /**
  * Frappe's User -> API Access -> Generate Keys. The api_key is created once
  * and kept; every call issues a new secret. The old secret stops working at
@@ -22,7 +15,7 @@ interface Params {
  * superset, so Frappe clients keep working). The secret is returned here
  * and never again.
  */
-export const generateKeys = method<Params>({
+export const generateKeys = method({
   name: 'frappe.core.doctype.user.user.generate_keys',
   summary: "Issue a new api_secret for a user, creating the user's api_key on first use.",
   roles: [SYSTEM_MANAGER],

@@ -1,7 +1,7 @@
 import { method } from '../rpc/spec.js';
 
 /** Frappe's whoami: the caller's user name, as a bare string. */
-export const getLoggedUser = method<Record<string, never>>({
+export const getLoggedUser = method({
   name: 'frappe.auth.get_logged_user',
   summary: "The caller's user name.",
   roles: [],

@@ -1,7 +1,8 @@
 /**
  * THE method table. Every door (JSON-RPC, Frappe's REST paths, the CLI, the
  * web page, discovery) reads this list and nothing else. Adding a method: a
- * handler file, its two schema files in schemas/, one line here, its tests.
+ * handler file, its two schema files in schemas/ (then `npm run
+ * schema-types`: the handler is typed by them), one line here, its tests.
  */
 import type { MethodSpec } from '../rpc/spec.js';
 import { generateKeys } from './generate-keys.js';
@@ -38,7 +39,7 @@ export const methodTable: readonly MethodSpec[] = [
   keysUpdate,
   keysRevoke,
   auditList,
-  rpcDiscover,
+  rpcDiscover(() => methodTable),
   // Frappe's client API (frappe/client.py), for User: frappe-client.ts.
   frappeGetList,
   frappeGetCount,

@@ -22,7 +22,7 @@ async function managedOwner(ctx: CallContext, user: string): Promise<UserDoc> {
   return ctx.services.storage.users.get(user);
 }
 
-export const keysGet = method<{ user: string }>({
+export const keysGet = method({
   name: 'auth.keys.get',
   summary: "Read a user's key metadata (System Manager, or the user itself); never the secret.",
   roles: [],
@@ -33,7 +33,7 @@ export const keysGet = method<{ user: string }>({
   },
 });
 
-export const keysList = method<{ start?: number; limit?: number; user?: string }>({
+export const keysList = method({
   name: 'auth.keys.list',
   summary: 'List key metadata by user name, a page at a time.',
   roles: [SYSTEM_MANAGER],
@@ -50,7 +50,7 @@ export const keysList = method<{ start?: number; limit?: number; user?: string }
   },
 });
 
-export const keysUpdate = method<{ user: string; expires_at?: string | null; scopes?: string[] }>({
+export const keysUpdate = method({
   name: 'auth.keys.update',
   summary: "Change a key's expiry or scopes; the secret stays.",
   roles: [SYSTEM_MANAGER],
@@ -85,7 +85,7 @@ export const keysUpdate = method<{ user: string; expires_at?: string | null; sco
   },
 });
 
-export const keysRevoke = method<{ user: string }>({
+export const keysRevoke = method({
   name: 'auth.keys.revoke',
   summary: "Revoke a user's key pair (System Manager, or the user itself); the next generate_keys makes a new api_key.",
   roles: [],

@@ -1,23 +1,14 @@
-import { method } from '../rpc/spec.js';
+import { method, type ResultOf } from '../rpc/spec.js';
 import { SYSTEM_MANAGER } from '../store/users.js';
 import { shapeUser, userQuery } from '../store/user-query.js';
 
 /**
- * Frappe's list parameters (the REST door's GET /api/resource/User passes
- * them through). The schema checks their shape; user-query.ts turns them into
- * a query on known fields only, or refuses them with invalid_params.
+ * user.list takes Frappe's list parameters (the REST door's GET
+ * /api/resource/User passes them through). The schema checks their shape;
+ * user-query.ts turns them into a query on known fields only, or refuses
+ * them with invalid_params.
  */
-export interface UserListParams {
-  start?: number;
-  limit?: number;
-  fields?: string[] | string | null;
-  filters?: unknown;
-  or_filters?: unknown;
-  order_by?: string | null;
-  as_dict?: boolean | null;
-}
-
-export const userList = method<UserListParams>({
+export const userList = method({
   name: 'user.list',
   summary: 'List users a page at a time, with Frappe-style fields, filters, or_filters, order_by and as_dict.',
   roles: [SYSTEM_MANAGER],
@@ -25,6 +16,8 @@ export const userList = method<UserListParams>({
   async handler(params, { services }) {
     const query = userQuery(params);
     const users = await services.storage.users.list(query, params.start ?? 0, params.limit ?? 20);
-    return users.map((u) => shapeUser(u, query));
+    // Rows of the fields asked for, each a field's stored value: the schema's
+    // userFields (or their values in order), which shapeUser cannot type.
+    return users.map((u) => shapeUser(u, query)) as ResultOf<'user.list'>;
   },
 });

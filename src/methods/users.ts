@@ -2,11 +2,11 @@ import { method } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
 import { audited } from './audit.js';
 import { checkUserChange, checkUserDelete, restricted } from '../auth/containment.js';
-import { ADMINISTRATOR, SYSTEM_MANAGER, publicUser, type NewUser, type UserChanges } from '../store/users.js';
+import { ADMINISTRATOR, SYSTEM_MANAGER, publicUser, type UserChanges } from '../store/users.js';
 
 const managers = [SYSTEM_MANAGER];
 
-export const userCreate = method<NewUser>({
+export const userCreate = method({
   name: 'user.create',
   summary: 'Create a user.',
   roles: managers,
@@ -21,7 +21,7 @@ export const userCreate = method<NewUser>({
   },
 });
 
-export const userGet = method<{ name: string }>({
+export const userGet = method({
   name: 'user.get',
   summary: 'Read one user.',
   roles: managers,
@@ -40,7 +40,7 @@ function guardAdministrator(name: string, changes: UserChanges): void {
   }
 }
 
-export const userUpdate = method<{ name: string } & UserChanges>({
+export const userUpdate = method({
   name: 'user.update',
   summary: "Change a user's full name, roles or enabled flag.",
   roles: managers,
@@ -58,7 +58,7 @@ export const userUpdate = method<{ name: string } & UserChanges>({
   },
 });
 
-export const userDelete = method<{ name: string }>({
+export const userDelete = method({
   name: 'user.delete',
   summary: 'Delete a user and its keys.',
   roles: managers,

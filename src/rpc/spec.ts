@@ -8,6 +8,7 @@ import type { Storage } from '../store/storage.js';
 import type { Metrics } from '../metrics.js';
 import type { ErrorKind } from '../errors.js';
 import type { RowRate } from './row-rate.js';
+import type { MethodTypes } from './schema-types.js';
 
 export interface Services {
   storage: Storage;
@@ -32,7 +33,13 @@ export interface CallContext {
   services: Services;
 }
 
-export interface MethodSpec<P = any> {
+/**
+ * What the table holds: any method, its params and result types unknown to
+ * the doors (the dispatcher validates params against the schema at run time).
+ * Each file in methods/ declares its method with `method(...)` below, which
+ * types its handler by its schemas.
+ */
+export interface MethodSpec<P = any, R = unknown> {
   /** Dotted name; its schemas are schemas/<name>.params.json and .result.json. */
   name: string;
   summary: string;
@@ -45,11 +52,42 @@ export interface MethodSpec<P = any> {
    * (authentication, permission, params, rate limit, storage); for discovery.
    */
   errors?: readonly ErrorKind[];
-  handler: (params: P, ctx: CallContext) => Promise<unknown>;
+  handler: (params: P, ctx: CallContext) => Promise<R>;
 }
 
-/** Keeps each handler's params type while the table holds them all. */
-export function method<P>(spec: MethodSpec<P>): MethodSpec<P> {
+/** Every method that has schemas in schemas/ (the generated MethodTypes). */
+export type MethodName = keyof MethodTypes;
+/** A method's params, as its params schema admits them (after validation, what the handler gets). */
+export type ParamsOf<N extends MethodName> = MethodTypes[N]['params'];
+/** A method's result, as its result schema admits it. */
+export type ResultOf<N extends MethodName> = MethodTypes[N]['result'];
+
+/**
+ * What a handler may return for result type T: T, except that arrays may be
+ * readonly (a result is only serialised), and an object the schema leaves
+ * open (`[k: string]: unknown`) need not say so (an interface has no index
+ * signature, and any properties are allowed there anyway).
+ */
+export type Returnable<T> = T extends readonly (infer U)[]
+  ? readonly Returnable<U>[]
+  : T extends object
+    ? { readonly [K in keyof T as string extends K ? (unknown extends T[K] ? never : K) : K]: Returnable<T[K]> }
+    : T;
+
+/** A method declared with `method(...)`: its name, its handler's params and what the handler returns. */
+export interface DeclaredMethod<N extends MethodName, R> extends MethodSpec<ParamsOf<N>, R> {
+  name: N;
+}
+
+/**
+ * Declares a method, typed by its schemas: `params` is the type of
+ * schemas/<name>.params.json, and the handler's result must be assignable to
+ * that of <name>.result.json, so a schema change a handler does not follow
+ * fails tsc (src/rpc/schema-types.ts is generated from the schemas). The
+ * declared method keeps the handler's own result type (R), for the methods
+ * that call another's handler.
+ */
+export function method<N extends MethodName, R extends Returnable<ResultOf<N>>>(spec: DeclaredMethod<N, R>): DeclaredMethod<N, R> {
   return spec;
 }
 
