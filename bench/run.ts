@@ -185,9 +185,9 @@ function median(xs: number[]): number {
 function mergeRounds(all: Figures[]): Figures {
   return {
     rps: Math.round(median(all.map((f) => f.rps))),
-    p50: median(all.map((f) => f.p50)),
-    p99: median(all.map((f) => f.p99)),
-    cpuUs: median(all.map((f) => f.cpuUs)),
+    p50: round2(median(all.map((f) => f.p50))),
+    p99: round2(median(all.map((f) => f.p99))),
+    cpuUs: Math.round(median(all.map((f) => f.cpuUs)) * 10) / 10,
     non2xx: all.reduce((s, f) => s + f.non2xx, 0),
     errors: all.reduce((s, f) => s + f.errors, 0),
   };
@@ -345,7 +345,9 @@ async function main() {
     const bare = await serve('bare', ['--import', 'tsx', 'bench/bare-server.ts'], {});
     const svc = await serve('service', ['dist/main.js'], common);
     const before = opts.baseline ? await serve('baseline', [path.resolve(opts.baseline, 'dist/main.js')], common) : undefined;
-    console.error(`bench: ${DURATION}s x ${ROUNDS} rounds per target, ${CONNECTIONS} connections, ${os.cpus().length} cores`);
+    console.error(
+      `bench: ${ROUNDS} rounds per target of ${SINGLE_DURATION} s (single call) or ${DURATION} s (the others), ${CONNECTIONS} connections, ${os.cpus().length} cores`,
+    );
 
     const single = (target: Target) => (extraOpts: Partial<autocannon.Options> = {}) =>
       load(target, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth, extraOpts);
