@@ -1,12 +1,20 @@
 /**
  * `npm run bench`: the service against a bare jayson server, side by side in
- * one run, alternating A and B each round, with autocannon on keep-alive
+ * one run, alternating them each round, with autocannon on keep-alive
  * connections. Prints a table and writes bench/results.json.
  *
- *   npm run bench -- [--duration 10] [--rounds 5] [--connections 64]
- *                    [--memory-requests 1000000] [--only single,batch,...]
- *                    [--oracle-requests 300] [--results bench/results.json]
- *                    [--baseline <checkout>]
+ *   npm run bench -- [--duration 10] [--single-duration 6] [--rounds 5]
+ *                    [--connections 64] [--memory-requests 1000000]
+ *                    [--only single,batch,...] [--oracle-requests 300]
+ *                    [--results bench/results.json] [--baseline <checkout>]
+ *
+ * The single call runs the service, bare jayson, a raw node:http floor
+ * (bench/floor-server.ts: parse the body, answer the envelope, nothing else)
+ * and the --baseline build when given, all in turn each round, for --rounds
+ * rounds of --single-duration seconds (default 6, or --duration when that is
+ * given), and reports each one's median req/s and server CPU per request,
+ * the ratios service/jayson and each against the floor, and whether issue
+ * 13's goals hold (information only: the exit code never depends on them).
  *
  * Scenarios: single, batch, flood, nocache, cluster, memory, and two that are
  * not throughput: abuse (a bystander's latency while two clients send the
@@ -37,7 +45,8 @@ import { newApiKey, newApiSecret } from '../src/auth/token.js';
 
 const { values: opts } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string' },
+    'single-duration': { type: 'string' },
     rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     'memory-requests': { type: 'string', default: '1000000' },
@@ -47,7 +56,9 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
   },
 });
-const DURATION = Number(opts.duration);
+const DURATION = Number(opts.duration ?? 10);
+/** The single call has 3 or 4 targets a round: 6 s each keeps its 5 rounds within 1.5 to 2 minutes. */
+const SINGLE_DURATION = Number(opts['single-duration'] ?? opts.duration ?? 6);
 const ROUNDS = Number(opts.rounds);
 const CONNECTIONS = Number(opts.connections);
 const MEMORY_REQUESTS = Number(opts['memory-requests']);
@@ -68,8 +79,11 @@ interface Row {
   scenario: string;
   target: string;
   figures: Figures;
+  /** req/s against the scenario's first target. */
   ratio?: number;
   p99Ratio?: number;
+  /** Server CPU per request against the scenario's first target. */
+  cpuRatio?: number;
   note?: string;
 }
 const rows: Row[] = [];
@@ -139,8 +153,10 @@ async function metric(url: string, name: string, authorization: string): Promise
 
 const rpc = (method: string, id = 1) => ({ jsonrpc: '2.0', id, method });
 
+type Target = { url: string; pid: number };
+
 async function load(
-  target: { url: string; pid: number },
+  target: Target,
   body: string,
   headers: Record<string, string>,
   extraOpts: Partial<autocannon.Options> = {},
@@ -162,15 +178,16 @@ async function load(
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function mergeRounds(all: Figures[]): Figures {
   return {
     rps: Math.round(median(all.map((f) => f.rps))),
-    p50: median(all.map((f) => f.p50)),
-    p99: median(all.map((f) => f.p99)),
-    cpuUs: median(all.map((f) => f.cpuUs)),
+    p50: round2(median(all.map((f) => f.p50))),
+    p99: round2(median(all.map((f) => f.p99))),
+    cpuUs: Math.round(median(all.map((f) => f.cpuUs)) * 10) / 10,
     non2xx: all.reduce((s, f) => s + f.non2xx, 0),
     errors: all.reduce((s, f) => s + f.errors, 0),
   };
@@ -191,10 +208,119 @@ async function compare(scenario: string, a: [string, () => Promise<Figures>], b:
   const A = mergeRounds(fa);
   const B = mergeRounds(fb);
   rows.push({ scenario, target: a[0], figures: A });
-  rows.push({ scenario, target: b[0], figures: B, ratio: round2(B.rps / A.rps), p99Ratio: round2(B.p99 / Math.max(A.p99, 1)), note });
+  rows.push({
+    scenario,
+    target: b[0],
+    figures: B,
+    ratio: round2(B.rps / A.rps),
+    p99Ratio: round2(B.p99 / Math.max(A.p99, 1)),
+    cpuRatio: round2(B.cpuUs / A.cpuUs),
+    note,
+  });
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * Several targets in turn, ROUNDS times; each round starts one further along
+ * the list, so every target runs in every position (first, after each of the
+ * others) as often as the rest, and drift in the machine's speed falls on all
+ * alike. Every round's figures, by target, in the order given.
+ */
+async function rotate(scenario: string, targets: [string, () => Promise<Figures>][]): Promise<Map<string, Figures[]>> {
+  const byName = new Map(targets.map(([name]) => [name, [] as Figures[]]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const [name, run] = targets[(round + i) % targets.length]!;
+      const f = await run();
+      byName.get(name)!.push(f);
+      console.error(`  ${scenario} round ${round + 1} ${name}: ${Math.round(f.rps)} req/s, ${f.cpuUs} µs CPU/req, p99 ${f.p99} ms`);
+    }
+  }
+  return byName;
+}
+
+interface SingleTarget {
+  rps: number;
+  cpuUs: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  rounds: { rps: number; cpuUs: number }[];
+}
+interface Ratio {
+  /** req/s of the first over the second: the ratio of the medians. */
+  rps: number;
+  /** Server CPU per request of the first over the second: the ratio of the medians. */
+  cpuUs: number;
+  /** The same, the median of the ratios taken round by round (the pair measured minutes apart at most). */
+  rpsPaired: number;
+  cpuUsPaired: number;
+}
+interface SingleFigures {
+  roundSeconds: number;
+  rounds: number;
+  connections: number;
+  targets: Record<string, SingleTarget>;
+  ratios: Record<string, Ratio>;
+  goals: { cpuPerRequest: Goal; throughput: Goal };
+}
+interface Goal {
+  what: string;
+  value: number;
+  limit: number;
+  holds: boolean;
+}
+
+// The single call's targets, by the names its table and results use.
+const SERVICE = 'service';
+const JAYSON = 'bare jayson';
+const FLOOR = 'node:http floor';
+const BASELINE = 'baseline';
+// Issue 13: service CPU/req at most 1.2x bare jayson's, req/s at least 0.85 of it.
+const CPU_GOAL = 1.2;
+const RPS_GOAL = 0.85;
+
+function singleFigures(byName: Map<string, Figures[]>): SingleFigures {
+  const targets: Record<string, SingleTarget> = {};
+  for (const [name, all] of byName) {
+    const m = mergeRounds(all);
+    targets[name] = { ...m, rounds: all.map((f) => ({ rps: Math.round(f.rps), cpuUs: f.cpuUs })) };
+  }
+  const ratio = (a: string, b: string): Ratio => {
+    const A = byName.get(a)!;
+    const B = byName.get(b)!;
+    return {
+      rps: round2(targets[a]!.rps / targets[b]!.rps),
+      cpuUs: round2(targets[a]!.cpuUs / targets[b]!.cpuUs),
+      rpsPaired: round2(median(A.map((f, i) => f.rps / B[i]!.rps))),
+      cpuUsPaired: round2(median(A.map((f, i) => f.cpuUs / B[i]!.cpuUs))),
+    };
+  };
+  const ratios: Record<string, Ratio> = {
+    [`${SERVICE} / ${JAYSON}`]: ratio(SERVICE, JAYSON),
+    [`${SERVICE} / ${FLOOR}`]: ratio(SERVICE, FLOOR),
+    [`${JAYSON} / ${FLOOR}`]: ratio(JAYSON, FLOOR),
+  };
+  if (byName.has(BASELINE)) {
+    ratios[`${BASELINE} / ${JAYSON}`] = ratio(BASELINE, JAYSON);
+    ratios[`${BASELINE} / ${FLOOR}`] = ratio(BASELINE, FLOOR);
+    ratios[`${SERVICE} / ${BASELINE}`] = ratio(SERVICE, BASELINE);
+  }
+  const vsJayson = ratios[`${SERVICE} / ${JAYSON}`]!;
+  return {
+    roundSeconds: SINGLE_DURATION,
+    rounds: ROUNDS,
+    connections: CONNECTIONS,
+    targets,
+    ratios,
+    goals: {
+      cpuPerRequest: { what: 'service CPU/req over bare jayson CPU/req, at most', value: vsJayson.cpuUs, limit: CPU_GOAL, holds: vsJayson.cpuUs <= CPU_GOAL },
+      throughput: { what: 'service req/s over bare jayson req/s, at least', value: vsJayson.rps, limit: RPS_GOAL, holds: vsJayson.rps >= RPS_GOAL },
+    },
+  };
+}
 
 // ---------------------------------------------------------------- main
 
@@ -218,25 +344,52 @@ async function main() {
   try {
     const bare = await serve('bare', ['--import', 'tsx', 'bench/bare-server.ts'], {});
     const svc = await serve('service', ['dist/main.js'], common);
-    console.error(`bench: ${DURATION}s x ${ROUNDS} rounds per target, ${CONNECTIONS} connections, ${os.cpus().length} cores`);
+    const before = opts.baseline ? await serve('baseline', [path.resolve(opts.baseline, 'dist/main.js')], common) : undefined;
+    console.error(
+      `bench: ${ROUNDS} rounds per target of ${SINGLE_DURATION} s (single call) or ${DURATION} s (the others), ${CONNECTIONS} connections, ${os.cpus().length} cores`,
+    );
 
+    const single = (target: Target) => (extraOpts: Partial<autocannon.Options> = {}) =>
+      load(target, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth, extraOpts);
     const bareSingle = () => load(bare, JSON.stringify(rpc('noop')), {});
-    const svcSingle = () => load(svc, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth);
-    await svcSingle(); // warm up: JIT, cache, connections
+    const svcSingle = () => single(svc)();
+    // Warm up: JIT, cache, connections.
+    const WARM_UP = { duration: 3 };
+    await single(svc)(WARM_UP);
+    if (before) await single(before)(WARM_UP);
 
     if (wanted('single')) {
-      await compare('single call', ['bare jayson', bareSingle], ['service', svcSingle]);
+      const floor = await serve('floor', ['--import', 'tsx', 'bench/floor-server.ts'], {});
+      const round = { duration: SINGLE_DURATION };
+      await load(bare, JSON.stringify(rpc('noop')), {}, WARM_UP);
+      await single(floor)(WARM_UP);
+      const targets: [string, () => Promise<Figures>][] = [
+        [SERVICE, () => single(svc)(round)],
+        [JAYSON, () => load(bare, JSON.stringify(rpc('noop')), {}, round)],
+        [FLOOR, () => single(floor)(round)],
+      ];
+      if (before) targets.push([BASELINE, () => single(before)(round)]);
+      console.error(`single call: ${targets.length} targets in turn, ${ROUNDS} rounds of ${SINGLE_DURATION} s each`);
+      const s = singleFigures(await rotate('single call', targets));
+      const scenario = 'single call';
+      const vs = (name: string) => s.ratios[`${name} / ${JAYSON}`];
+      for (const name of [JAYSON, FLOOR, SERVICE, ...(before ? [BASELINE] : [])]) {
+        const t = s.targets[name]!;
+        rows.push({
+          scenario,
+          target: name === BASELINE ? `${BASELINE} (${opts.baseline})` : name,
+          figures: { rps: t.rps, p50: t.p50, p99: t.p99, cpuUs: t.cpuUs, non2xx: t.non2xx, errors: t.errors },
+          ratio: name === JAYSON ? undefined : name === FLOOR ? round2(s.targets[FLOOR]!.rps / s.targets[JAYSON]!.rps) : vs(name)?.rps,
+          cpuRatio: name === JAYSON ? undefined : name === FLOOR ? round2(s.targets[FLOOR]!.cpuUs / s.targets[JAYSON]!.cpuUs) : vs(name)?.cpuUs,
+        });
+      }
+      extra.single = s;
     }
 
-    if (opts.baseline) {
-      const before = await serve('baseline', [path.resolve(opts.baseline, 'dist/main.js')], common);
-      const single = (target: { url: string; pid: number }) => () => load(target, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth);
-      const batch = (target: { url: string; pid: number }) => () =>
+    if (before && wanted('batch')) {
+      const batch = (target: Target) => () =>
         load(target, JSON.stringify(Array.from({ length: 50 }, (_, i) => rpc('frappe.auth.get_logged_user', i + 1))), auth);
-      await single(before)();
-      const names = [`before (${opts.baseline})`, 'after (this checkout)'] as const;
-      if (wanted('single')) await compare('single call, before vs after', [names[0], single(before)], [names[1], single(svc)]);
-      if (wanted('batch')) await compare('batch of 50, before vs after', [names[0], batch(before)], [names[1], batch(svc)]);
+      await compare('batch of 50, before vs after', [`before (${opts.baseline})`, batch(before)], ['after (this checkout)', batch(svc)]);
     }
 
     if (wanted('batch')) {
@@ -353,7 +506,7 @@ async function main() {
   const results = {
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
-    settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, database: process.env.MONGODB_URI ? 'MONGODB_URI' : 'secantusdb (local)' },
+    settings: { durationSeconds: DURATION, singleDurationSeconds: SINGLE_DURATION, rounds: ROUNDS, connections: CONNECTIONS, database: process.env.MONGODB_URI ? 'MONGODB_URI' : 'secantusdb (local)' },
     rows,
     ...extra,
   };
@@ -363,11 +516,11 @@ async function main() {
 
 function printTable() {
   const lines = [
-    '| scenario | target | req/s | p50 ms | p99 ms | server CPU µs/req | ratio req/s | ratio p99 | note |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| scenario | target | req/s | p50 ms | p99 ms | server CPU µs/req | ratio req/s | ratio CPU/req | ratio p99 | note |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.target} | ${r.figures.rps} | ${r.figures.p50} | ${r.figures.p99} | ${r.figures.cpuUs} | ${r.ratio ?? ''} | ${r.p99Ratio ?? ''} | ${[
+        `| ${r.scenario} | ${r.target} | ${r.figures.rps} | ${r.figures.p50} | ${r.figures.p99} | ${r.figures.cpuUs} | ${r.ratio ?? ''} | ${r.cpuRatio ?? ''} | ${r.p99Ratio ?? ''} | ${[
           r.note,
           r.figures.errors ? `${r.figures.errors} errors` : '',
           r.figures.non2xx ? `${r.figures.non2xx} non-2xx` : '',
@@ -377,6 +530,8 @@ function printTable() {
     ),
   ];
   console.log(lines.join('\n'));
+  console.log('\nRatios are against the scenario\'s first row (the single call: against bare jayson).');
+  if (extra.single) printSingle(extra.single as SingleFigures);
   if (extra.abuse) {
     const a = extra.abuse as AbuseFigures;
     console.log(
@@ -395,6 +550,20 @@ function printTable() {
     );
   }
   if (extra.memory) console.log(`\nRSS (MiB) before and after each of 3 rounds of ${MEMORY_REQUESTS} requests: ${(extra.memory as { rssMiB: number[] }).rssMiB.join(' -> ')}`);
+}
+
+/** The single call: medians, ratios, per-round figures and issue 13's goals (information only). */
+function printSingle(s: SingleFigures) {
+  console.log(`\nsingle call: medians of ${s.rounds} rounds of ${s.roundSeconds} s per target, ${s.connections} connections, targets in turn`);
+  console.log('| ratio | req/s (ratio of medians) | CPU/req (ratio of medians) | req/s (median of per-round ratios) | CPU/req (median of per-round ratios) |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [name, r] of Object.entries(s.ratios)) console.log(`| ${name} | ${r.rps} | ${r.cpuUs} | ${r.rpsPaired} | ${r.cpuUsPaired} |`);
+  console.log('\nper round (req/s, µs CPU/req):');
+  for (const [name, t] of Object.entries(s.targets)) console.log(`  ${name}: ${t.rounds.map((f) => `${f.rps}/${f.cpuUs}`).join('  ')}`);
+  const { cpuPerRequest: c, throughput: t } = s.goals;
+  console.log(`\nissue 13 goals (information, not a failure):`);
+  console.log(`  CPU/req service/jayson ${c.value} <= ${c.limit}: ${c.holds ? 'holds' : 'MISSED'}`);
+  console.log(`  req/s   service/jayson ${t.value} >= ${t.limit}: ${t.holds ? 'holds' : 'MISSED'}`);
 }
 
 // ---------------------------------------------------------------- abuse, oracle
