@@ -301,9 +301,14 @@ export class KeyStore {
    * Removes the keys of a user that is gone: the second of a user deletion's
    * two writes (see UserStore.delete), made by whoever deleted the user. Not
    * a change the caches need hear of: the deletion already told them, and a
-   * key whose user is gone authenticates nobody.
+   * key whose user is gone authenticates nobody. Tried twice (a delete is
+   * safe to repeat), since a key left behind waits until it is presented.
    */
   async deleteOwnedBy(userId: ObjectId): Promise<void> {
-    await this.keys.deleteMany({ user_id: userId });
+    try {
+      await this.keys.deleteMany({ user_id: userId });
+    } catch {
+      await this.keys.deleteMany({ user_id: userId });
+    }
   }
 }
