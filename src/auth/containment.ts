@@ -9,7 +9,7 @@
  * Refusals are permission_denied and say which part was too wide.
  */
 import { AppError } from '../errors.js';
-import type { Caller } from './verify.js';
+import type { Caller } from './caller.js';
 
 /** The parts of a caller containment looks at (the CLI's operator() is unscoped and never expires). */
 export type Holder = Pick<Caller, 'scopes' | 'expiresAt' | 'roles'>;

@@ -8,23 +8,23 @@
  * are); the CRC-32 checksum lets a mistyped or forged secret be refused before
  * any database lookup. Alphanumerics only, so a double-click selects the
  * whole value and no URL or header encoding is ever needed.
+ *
+ * The api_key is minted by the key store, so its half of the format lives
+ * there (store/api-key.ts) and is re-exported here; the secret's is here.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { customAlphabet } from 'nanoid';
+import { BASE62, isWellFormedApiKey } from '../store/api-key.js';
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const KEY_PREFIX = 'tak_';
+export { newApiKey, isWellFormedApiKey } from '../store/api-key.js';
+
 const SECRET_PREFIX = 'tas_';
-const KEY_BODY = 20;
 const SECRET_BODY = 24;
 const CHECKSUM = 6; // 62^6 > 2^32, so any CRC-32 fits
 
-const randomKeyBody = customAlphabet(BASE62, KEY_BODY);
 const randomSecretBody = customAlphabet(BASE62, SECRET_BODY);
 
-const API_KEY_PATTERN = `^${KEY_PREFIX}[0-9A-Za-z]{${KEY_BODY}}$`;
-const API_KEY_RE = new RegExp(API_KEY_PATTERN);
 const SECRET_RE = new RegExp(`^${SECRET_PREFIX}[0-9A-Za-z]{${SECRET_BODY + CHECKSUM}}$`);
 
 function base62(n: number, width: number): string {
@@ -40,17 +40,9 @@ function checksum(body: string): string {
   return base62(crc32(body), CHECKSUM);
 }
 
-export function newApiKey(): string {
-  return KEY_PREFIX + randomKeyBody();
-}
-
 export function newApiSecret(): string {
   const body = randomSecretBody();
   return SECRET_PREFIX + body + checksum(body);
-}
-
-export function isWellFormedApiKey(key: string): boolean {
-  return API_KEY_RE.test(key);
 }
 
 /** Shape and checksum: no database needed to refuse a typo or a guess. */

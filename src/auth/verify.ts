@@ -11,63 +11,29 @@
  * limits bound those lookups per client. Any write to a user or key on this
  * instance drops that user's entries at once and reads a changed key again;
  * other instances see it within the TTL, or at once for a new secret.
+ *
+ * The Authenticator composes its parts, each in its own module:
+ *   token-cache.ts   the cache of key records, shared lookups, forgetting a change
+ *   key-record.ts    what is known of a key, and the one lookup that reads it
+ *   verdict.ts       judging a token: cache or lookup, constant-time comparison, the answer
+ *   guess-limits.ts  refusals per client and per api_key, lookups per client
+ *   last-use.ts      last_used_at, written at most once a minute per key
+ *   caller.ts        the types: Caller, Verdict, Client
  */
-import { ObjectId } from 'mongodb';
-import { LRUCache } from 'lru-cache';
+import type { ObjectId } from 'mongodb';
 import type { Storage } from '../store/storage.js';
-import type { Metrics, AuthFailure } from '../metrics.js';
-import { secretDigest, sameDigest, type TokenParts } from './token.js';
+import type { Metrics } from '../metrics.js';
+import type { TokenParts } from './token.js';
 import { parseAuthorization } from './credentials.js';
-import { FailureCounter, type LimitOptions } from './limiter.js';
+import type { LimitOptions } from './limiter.js';
+import type { Client, Verdict } from './caller.js';
+import { TokenCache } from './token-cache.js';
+import { readKeyRecord } from './key-record.js';
+import { GuessLimits } from './guess-limits.js';
+import { LastUse } from './last-use.js';
+import { TokenJudge, rateLimited, refused } from './verdict.js';
 
-export interface Caller {
-  user: string;
-  /** null for the local operator (CLI), who holds no token. */
-  userId: ObjectId | null;
-  roles: string[];
-  apiKey: string | null;
-  /** When the token stops working (ISO), or null. */
-  expiresAt: string | null;
-  /** Method-name patterns the token may call (see auth/scopes.ts); empty: no limit beyond the roles. */
-  scopes: readonly string[];
-}
-
-/** The local operator (CLI, tests' direct calls): acts as the given user, holding no token. */
-export function operator(user: { _id: ObjectId; name: string; roles: string[] }): Caller {
-  return { user: user.name, userId: user._id, roles: user.roles, apiKey: null, expiresAt: null, scopes: [] };
-}
-
-export type Verdict =
-  | { ok: true; caller: Caller }
-  | { ok: false; reason: Exclude<AuthFailure, 'rate_limited'> }
-  | { ok: false; reason: 'rate_limited'; retryAfter: number };
-
-/** Who is knocking, for the failure limits. */
-export interface Client {
-  address: string;
-  /** How many calls the request carries: each counts against the limits. */
-  weight: number;
-}
-
-interface KeyRecord {
-  apiKey: string;
-  /** SHA-256 of the secret, as bytes (decoded once, not on every check). */
-  digest: Buffer;
-  /** The secret before the last rotation, accepted until previousUntil (ms). */
-  previousDigest: Buffer;
-  previousUntil: number;
-  /** ms since the epoch; Infinity: never. */
-  expiresAt: number;
-  /** The same as callers see it, made once per load rather than per call. */
-  expiresAtIso: string | null;
-  userId: ObjectId;
-  user: string;
-  roles: string[];
-  enabled: boolean;
-  scopes: readonly string[];
-  /** Last use this process wrote (ms), so it is written at most once a minute. */
-  lastUsedAt: number;
-}
+export { operator, type Caller, type Client, type Refusal, type Verdict } from './caller.js';
 
 export interface AuthOptions {
   /** 0 turns caching off: every check reads the database. */
@@ -76,42 +42,29 @@ export interface AuthOptions {
   failures: LimitOptions;
 }
 
-// Compared against when the api_key is unknown, so both failures do the same work.
-const NO_DIGEST = secretDigest('no such key');
-const LAST_USED_EVERY_MS = 60_000;
-const NO_USER = new ObjectId('000000000000000000000000');
-
 export class Authenticator {
-  private readonly known: LRUCache<string, KeyRecord> | undefined;
-  /** When this process last wrote each key's last use (ms): outlives cache entries. */
-  private readonly usedAt: LRUCache<string, number>;
-  /** Concurrent misses for one api_key share one lookup. */
-  private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
-  /** Bumped on every change, so a lookup that raced a change is not cached. */
-  private epoch = 0;
-  private readonly failuresByClient: FailureCounter;
-  private readonly failuresByKey: FailureCounter;
-  /** Database lookups per client that did not let it in: at most twice the failure limit per window. */
-  private readonly lookupsByClient: FailureCounter;
+  private readonly cache: TokenCache;
+  private readonly limits: GuessLimits;
+  private readonly judge: TokenJudge;
 
   constructor(
-    private readonly storage: Storage,
+    storage: Storage,
     private readonly metrics: Metrics,
     opts: AuthOptions,
   ) {
-    if (opts.cacheTtlMs > 0) {
-      this.known = new LRUCache({ max: opts.cacheSize, ttl: opts.cacheTtlMs });
-    }
-    this.usedAt = new LRUCache({ max: Math.max(opts.cacheSize, 10_000), ttl: LAST_USED_EVERY_MS });
-    this.failuresByClient = new FailureCounter(opts.failures);
-    this.failuresByKey = new FailureCounter(opts.failures);
-    this.lookupsByClient = new FailureCounter({ ...opts.failures, limit: 2 * opts.failures.limit });
+    const lastUse = new LastUse(Math.max(opts.cacheSize, 10_000), (apiKey, at) => storage.keys.touch(apiKey, at));
+    this.cache = new TokenCache({ ttlMs: opts.cacheTtlMs, size: opts.cacheSize }, (apiKey) => {
+      metrics.authDbLookups.inc();
+      return readKeyRecord(storage, apiKey, (key) => lastUse.of(key));
+    });
+    this.limits = new GuessLimits(opts.failures);
+    this.judge = new TokenJudge(this.cache, this.limits, lastUse, metrics);
     storage.onChange((userId, apiKey) => this.forget(userId, apiKey));
   }
 
   /** The Authorization header -> a verdict (see judgeToken). */
   authenticate(header: string | undefined, client: Client): Promise<Verdict> {
-    if (!header) return Promise.resolve(this.counted(this.fail('missing'), null, client));
+    if (!header) return Promise.resolve(this.counted(refused(this.metrics, 'missing'), null, client));
     return this.judgeToken(parseAuthorization(header), client);
   }
 
@@ -130,175 +83,26 @@ export class Authenticator {
    * lookup, so not even a burst of concurrent requests can exceed it.
    */
   async judgeToken(token: TokenParts | null, client: Client): Promise<Verdict> {
-    const clientWait = this.failuresByClient.retryAfter(client.address);
-    const verdict = await this.check(token, client.address);
+    const clientWait = this.limits.clientWait(client.address);
+    const verdict = await this.judge.judge(token, client.address);
     if (verdict.ok || verdict.reason === 'rate_limited') return verdict;
-    if (clientWait > 0) return this.limited(clientWait);
+    if (clientWait > 0) return rateLimited(this.metrics, clientWait);
     return this.counted(verdict, token, client);
   }
 
   /** A refusal, counted against the client and the api_key it named. */
   private counted(verdict: Verdict, token: TokenParts | null, client: Client): Verdict {
-    this.failuresByClient.add(client.address, client.weight);
-    if (token) {
-      const keyWait = this.failuresByKey.retryAfter(token.apiKey);
-      this.failuresByKey.add(token.apiKey, client.weight);
-      if (keyWait > 0) return this.limited(keyWait);
-    }
+    const keyWait = this.limits.countRefusal(client.address, token?.apiKey ?? null, client.weight);
+    if (keyWait > 0) return rateLimited(this.metrics, keyWait);
     return verdict;
   }
 
   /**
-   * The verdict on a token. The cache answers only a secret that fits; a
-   * token it would refuse (an unknown api_key, a wrong secret, a key not
-   * cached) is judged on a fresh read of the database. So every refusal
-   * costs the same one lookup whether its api_key exists or not, and the
-   * time taken tells nothing; and a secret rotated, or a key made, on
-   * another instance works at once. `client` pays for the lookup from its
-   * allowance, and gets it back when the token let it in.
-   */
-  private async check(token: TokenParts | null, client: string): Promise<Verdict> {
-    if (!token) return this.fail('malformed'); // bad shape or checksum: no lookup at all
-    const presented = secretDigest(token.apiSecret);
-    const cached = this.known?.get(token.apiKey);
-    if (cached && this.fits(presented, cached, Date.now())) {
-      this.metrics.cache('hit');
-      return this.judge(cached, true, Date.now());
-    }
-    if (this.known) this.metrics.cache('miss');
-    // Joining a lookup already under way costs nothing: only a new one is charged.
-    let pending = this.inflight.get(token.apiKey);
-    const charged = !pending;
-    if (!pending) {
-      if (!this.reserveLookup(client)) return this.limited(this.lookupsByClient.retryAfter(client));
-      pending = this.lookup(token.apiKey);
-    }
-    const record = await pending;
-    const fits = this.fits(presented, record, Date.now());
-    if (charged && fits) this.lookupsByClient.add(client, -1);
-    return this.judge(record, fits, Date.now());
-  }
-
-  /** One lookup from the client's allowance, or false when it is spent. */
-  private reserveLookup(client: string): boolean {
-    if (this.lookupsByClient.retryAfter(client) > 0) return false;
-    this.lookupsByClient.add(client);
-    return true;
-  }
-
-  /**
-   * The current secret, or the previous one while its grace period lasts.
-   * Both digests are always compared, so a key with a grace secret and one
-   * without (or none at all) take the same time.
-   */
-  private fits(presented: Buffer, record: KeyRecord | null, now: number): boolean {
-    const current = sameDigest(presented, record?.digest ?? NO_DIGEST);
-    const previous = sameDigest(presented, record?.previousDigest ?? NO_DIGEST);
-    return record !== null && (current || (previous && now < record.previousUntil));
-  }
-
-  /** Expiry is told only to a caller who gave a right secret; to anyone else it is a wrong secret. */
-  private judge(record: KeyRecord | null, fits: boolean, now: number): Verdict {
-    if (!record) return this.fail('unknown_key');
-    if (!fits) return this.fail('wrong_secret');
-    if (now >= record.expiresAt) return this.fail('expired');
-    if (!record.enabled) return this.fail('disabled');
-    if (now - record.lastUsedAt >= LAST_USED_EVERY_MS) this.noteUse(record, now);
-    return {
-      ok: true,
-      caller: {
-        user: record.user,
-        userId: record.userId,
-        roles: record.roles,
-        apiKey: record.apiKey,
-        expiresAt: record.expiresAtIso,
-        scopes: record.scopes,
-      },
-    };
-  }
-
-  /**
-   * last_used_at, written at most once a minute per key (per process), off
-   * the request's path: the call does not wait for it, and a failure only
-   * leaves the time a little stale.
-   */
-  private noteUse(record: KeyRecord, now: number): void {
-    record.lastUsedAt = now; // the cached record, so the next calls skip this
-    this.usedAt.set(record.apiKey, now); // and records loaded later
-    this.storage.keys.touch(record.apiKey, new Date(now)).catch(() => {
-      record.lastUsedAt = 0; // try again on the next use
-      this.usedAt.delete(record.apiKey);
-    });
-  }
-
-  private fail(reason: Exclude<AuthFailure, 'rate_limited'>): Verdict {
-    this.metrics.authFailure(reason);
-    return { ok: false, reason };
-  }
-
-  private limited(retryAfter: number): Verdict {
-    this.metrics.authFailure('rate_limited');
-    return { ok: false, reason: 'rate_limited', retryAfter };
-  }
-
-  private lookup(apiKey: string): Promise<KeyRecord | null> {
-    let pending = this.inflight.get(apiKey);
-    if (!pending) {
-      pending = this.load(apiKey).finally(() => this.inflight.delete(apiKey));
-      this.inflight.set(apiKey, pending);
-    }
-    return pending;
-  }
-
-  private async load(apiKey: string): Promise<KeyRecord | null> {
-    const epoch = this.epoch;
-    this.metrics.authDbLookups.inc();
-    const key = await this.storage.keys.findByApiKey(apiKey);
-    // The user is read even for an unknown key (a _id that matches nothing), so
-    // both take two round trips and the time taken tells nothing.
-    const user = await this.storage.users.findById(key?.user_id ?? NO_USER);
-    // A key whose user is gone (a deletion cut short between its two writes)
-    // authenticates nobody; tidy it away, best effort.
-    if (key && !user) void this.storage.keys.removeOrphan(apiKey).catch(() => {});
-    const record: KeyRecord | null =
-      key && user
-        ? {
-            apiKey,
-            digest: Buffer.from(key.secret_hash, 'hex'),
-            previousDigest: key.previous_secret_hash ? Buffer.from(key.previous_secret_hash, 'hex') : NO_DIGEST,
-            previousUntil: key.previous_valid_until?.getTime() ?? 0,
-            expiresAt: key.expires_at?.getTime() ?? Infinity,
-            expiresAtIso: key.expires_at?.toISOString() ?? null,
-            userId: user._id,
-            user: user.name,
-            roles: user.roles,
-            enabled: user.enabled,
-            scopes: key.scopes ?? [],
-            lastUsedAt: this.usedAt.get(apiKey) ?? 0,
-          }
-        : null;
-    if (epoch === this.epoch) {
-      if (record) this.known?.set(apiKey, record);
-      else this.known?.delete(apiKey);
-    }
-    return record;
-  }
-
-  /**
-   * A user or its key changed: drop what is cached of it (also called for
-   * changes made by sibling workers). A changed key is read again at once,
-   * off any request's path and charged to no client, so its new secret
-   * works on this instance at the next call, even from a client whose
-   * lookup allowance is spent.
+   * A user or its key changed: drop what is cached of it, and read a changed
+   * key again at once (see TokenCache.forget). Also called for changes made
+   * by sibling workers.
    */
   forget(userId: ObjectId, apiKey?: string): void {
-    this.epoch++;
-    this.inflight.clear(); // later checks must not join a lookup that began before the change
-    if (this.known) {
-      for (const [key, record] of this.known.entries()) {
-        if (record.userId.equals(userId)) this.known.delete(key);
-      }
-    }
-    if (apiKey && this.known) void this.lookup(apiKey).catch(() => {});
+    this.cache.forget(userId, apiKey);
   }
 }

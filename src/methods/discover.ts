@@ -5,7 +5,7 @@
 import { method, type MethodSpec } from '../rpc/spec.js';
 import { buildOpenRpc, type OpenRpcDocument } from '../rpc/openrpc.js';
 import { loadSchemas } from '../rpc/schemas.js';
-import { encodeOnce } from '../rpc/envelope.js';
+import { encodeOnce } from '../rpc/encoded.js';
 
 /**
  * The method, describing the table `table()` returns. A function, not the

@@ -67,7 +67,8 @@ export const userDelete = method({
   async handler({ name }, ctx) {
     if (name === ADMINISTRATOR) throw new AppError('permission_denied', `${ADMINISTRATOR} cannot be deleted`);
     if (restricted(ctx.caller)) checkUserDelete(ctx.caller, await ctx.services.storage.users.get(name));
-    await ctx.services.storage.users.delete(name, (err) =>
+    const user = await ctx.services.storage.users.delete(name);
+    await ctx.services.storage.keys.deleteOwnedBy(user._id).catch((err) =>
       ctx.log.warn({ target: name, err }, 'user deleted; its keys stay until first presented (removing them failed)'),
     );
     ctx.log.info({ target: name }, 'user deleted');

@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { AppError } from '../errors.js';
 import type { JsonRpcServer } from './jsonrpc.js';
 import type { CallContext } from './spec.js';
+import { encodedText } from './encoded.js';
 
 export type Id = string | number | null;
 
@@ -175,15 +176,6 @@ function exactIds(text: string): (string | undefined)[] | undefined {
 
 // ---------------------------------------------------------------- writing replies
 
-/** JSON texts, and their sizes in bytes, of results made once and sent many times (rpc.discover's document). */
-const ENCODED = new WeakMap<object, { text: string; bytes: number }>();
-
-/** Remembers `value`'s JSON text: a reply holding it as its result is written without encoding or measuring it again. */
-export function encodeOnce<T extends object>(value: T): T {
-  const text = JSON.stringify(value);
-  ENCODED.set(value, { text, bytes: Buffer.byteLength(text) });
-  return value;
-}
 
 /** A reply written by hand, so the id can be the client's own text. */
 function reply(id: string, member: 'result' | 'error', valueText: string): string {
@@ -192,7 +184,7 @@ function reply(id: string, member: 'result' | 'error', valueText: string): strin
 
 /** A result's reply, with its size when that comes for free (an encoded-once result). */
 function resultReply(id: string, result: unknown): { text: string; bytes: number | undefined } {
-  const once = result !== null && typeof result === 'object' ? ENCODED.get(result) : undefined;
+  const once = result !== null && typeof result === 'object' ? encodedText(result) : undefined;
   if (once === undefined) return { text: reply(id, 'result', JSON.stringify(result ?? null)), bytes: undefined };
   const head = `{"jsonrpc":"2.0","id":${id},"result":`;
   return { text: `${head}${once.text}}`, bytes: Buffer.byteLength(head) + once.bytes + 1 };

@@ -1,7 +1,15 @@
 import { ObjectId, type Collection, type Filter } from 'mongodb';
 import { AppError, isDuplicateKey, invalidParams } from '../errors.js';
-import { newApiKey } from '../auth/token.js';
-import type { UserDoc } from './users.js';
+import { newApiKey } from './api-key.js';
+
+/**
+ * The user a key belongs to, as far as the key store needs one (a UserDoc
+ * will do): keys are found by the owner's _id, and carry its name for display.
+ */
+export interface KeyOwner {
+  _id: ObjectId;
+  name: string;
+}
 
 export interface KeyDoc {
   _id: ObjectId;
@@ -115,7 +123,7 @@ export class KeyStore {
    * that was current when its write applied. Only a key revoked or created
    * between our steps makes us go round again.
    */
-  async issueSecret(user: UserDoc, secretHash: string, opts: IssueOptions): Promise<{ key: KeyDoc; created: boolean }> {
+  async issueSecret(user: KeyOwner, secretHash: string, opts: IssueOptions): Promise<{ key: KeyDoc; created: boolean }> {
     try {
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
         const now = new Date();
@@ -147,7 +155,7 @@ export class KeyStore {
   }
 
   /** The rotation's single write; null when there is no key (or, keeping its expiry, only an expired one). */
-  private async rotate(user: UserDoc, secretHash: string, opts: IssueOptions, now: Date): Promise<KeyDoc | null> {
+  private async rotate(user: KeyOwner, secretHash: string, opts: IssueOptions, now: Date): Promise<KeyDoc | null> {
     const grace = opts.graceSeconds > 0;
     const filter: Filter<KeyDoc> = { user_id: user._id };
     // A new secret on an expired key would be dead on arrival; extending the
@@ -173,7 +181,7 @@ export class KeyStore {
   }
 
   /** The first issue; null when a key exists after all (another first issue won the unique user_id index). */
-  private async create(user: UserDoc, secretHash: string, opts: IssueOptions, now: Date): Promise<KeyDoc | null> {
+  private async create(user: KeyOwner, secretHash: string, opts: IssueOptions, now: Date): Promise<KeyDoc | null> {
     const key: KeyDoc = {
       _id: new ObjectId(),
       user_id: user._id,
@@ -197,7 +205,7 @@ export class KeyStore {
     }
   }
 
-  async get(user: UserDoc): Promise<KeyDoc> {
+  async get(user: KeyOwner): Promise<KeyDoc> {
     const key = await this.keys.findOne({ user_id: user._id });
     if (!key) throw new AppError('not_found', `User ${user.name} has no API key`);
     return (await this.withUsage([key]))[0]!;
@@ -221,7 +229,7 @@ export class KeyStore {
     return this.withUsage(keys);
   }
 
-  async update(user: UserDoc, changes: KeyChanges): Promise<KeyDoc> {
+  async update(user: KeyOwner, changes: KeyChanges): Promise<KeyDoc> {
     const $set: Partial<KeyDoc> = {};
     if (changes.expiresAt !== undefined) $set.expires_at = changes.expiresAt;
     if (changes.scopes !== undefined) $set.scopes = changes.scopes;
@@ -233,14 +241,14 @@ export class KeyStore {
   }
 
   /** Deletes the key pair; the next generate_keys makes a new api_key. */
-  async revoke(user: UserDoc): Promise<KeyDoc> {
+  async revoke(user: KeyOwner): Promise<KeyDoc> {
     const key = await this.write(user, () => this.keys.findOneAndDelete({ user_id: user._id }));
     await this.changed(user._id, key.api_key);
     await this.usage.deleteOne({ _id: key.api_key }).catch(() => {}); // only a time; never reused
     return key;
   }
 
-  private async write(user: UserDoc, op: () => Promise<KeyDoc | null>): Promise<KeyDoc> {
+  private async write(user: KeyOwner, op: () => Promise<KeyDoc | null>): Promise<KeyDoc> {
     let key: KeyDoc | null;
     try {
       key = await op();
@@ -268,5 +276,39 @@ export class KeyStore {
 
   async findByApiKey(apiKey: string): Promise<KeyDoc | null> {
     return this.keys.findOne({ api_key: apiKey });
+  }
+
+  /**
+   * The api_key of each of these users that has one, by user name. Keys are
+   * found by the owner's _id, as the token check finds them, so a key left
+   * behind by a deleted namesake is never shown as this user's.
+   */
+  async apiKeysOf(owners: readonly KeyOwner[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (owners.length === 0) return out;
+    const byId = new Map(owners.map((u) => [u._id.toHexString(), u.name]));
+    const keys = await this.keys
+      .find({ user_id: { $in: owners.map((u) => u._id) } }, { projection: { _id: 0, user_id: 1, api_key: 1 } })
+      .toArray();
+    for (const k of keys) {
+      const name = byId.get(k.user_id.toHexString());
+      if (name !== undefined) out.set(name, k.api_key);
+    }
+    return out;
+  }
+
+  /**
+   * Removes the keys of a user that is gone: the second of a user deletion's
+   * two writes (see UserStore.delete), made by whoever deleted the user. Not
+   * a change the caches need hear of: the deletion already told them, and a
+   * key whose user is gone authenticates nobody. Tried twice (a delete is
+   * safe to repeat), since a key left behind waits until it is presented.
+   */
+  async deleteOwnedBy(userId: ObjectId): Promise<void> {
+    try {
+      await this.keys.deleteMany({ user_id: userId });
+    } catch {
+      await this.keys.deleteMany({ user_id: userId });
+    }
   }
 }

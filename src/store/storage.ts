@@ -33,8 +33,8 @@ export class Storage {
       await Promise.all(this.listeners.map((l) => l(userId, apiKey)));
     };
     const collection = <T extends Document>(name: string) => timeLimited(db.collection<T>(name), opTimeoutMs);
-    this.users = new UserStore(collection('users'), collection('api_keys'), changed);
     this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
+    this.users = new UserStore(collection('users'), this.keys, changed);
     this.audit = new AuditStore(collection('audit_log'));
   }
 

@@ -1,7 +1,6 @@
 import type { Collection, Filter, ObjectId } from 'mongodb';
 import { AppError, isDuplicateKey } from '../errors.js';
-import type { KeyDoc } from './keys.js';
-import type { UserQuery } from './user-query.js';
+import type { KeyStore } from './keys.js';
 
 export const ADMINISTRATOR = 'Administrator';
 export const SYSTEM_MANAGER = 'System Manager';
@@ -46,10 +45,18 @@ export interface NewUser {
 
 export type UserChanges = Partial<Pick<UserDoc, 'full_name' | 'roles' | 'enabled'>>;
 
+/** The parts of a query built by user-query.ts (its UserQuery) that the store runs. */
+export interface UserListQuery {
+  filter: Record<string, unknown>;
+  sort: Record<string, 1 | -1>;
+  projection: Record<string, 0 | 1>;
+}
+
 export class UserStore {
   constructor(
     private readonly users: Collection<UserDoc>,
-    private readonly keys: Collection<KeyDoc>,
+    /** Asked for users' api_keys, which live in its collection, not here. */
+    private readonly keys: Pick<KeyStore, 'apiKeysOf'>,
     private readonly changed: (userId: ObjectId) => Promise<void>,
   ) {}
 
@@ -101,7 +108,7 @@ export class UserStore {
    * fields and its own operators). The projection keeps to public fields, so
    * no internal id ever leaves here; the documents hold only those fields.
    */
-  async list(query: Pick<UserQuery, 'filter' | 'sort' | 'projection'>, start: number, limit: number): Promise<Partial<UserDoc>[]> {
+  async list(query: UserListQuery, start: number, limit: number): Promise<Partial<UserDoc>[]> {
     return this.users
       .find(query.filter as Filter<UserDoc>, { projection: query.projection })
       .sort(query.sort)
@@ -111,7 +118,7 @@ export class UserStore {
   }
 
   /** How many users match a query built by user-query.ts (frappe.client.get_count). */
-  async count(query: Pick<UserQuery, 'filter'>): Promise<number> {
+  async count(query: Pick<UserListQuery, 'filter'>): Promise<number> {
     return this.users.countDocuments(query.filter as Filter<UserDoc>);
   }
 
@@ -129,18 +136,9 @@ export class UserStore {
    * never shown as this user's.
    */
   async apiKeys(names: readonly string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    if (names.length === 0) return out;
+    if (names.length === 0) return new Map();
     const users = await this.users.find({ name: { $in: [...names] } }, { projection: { _id: 1, name: 1 } }).toArray();
-    const byId = new Map(users.map((u) => [u._id.toHexString(), u.name]));
-    const keys = await this.keys
-      .find({ user_id: { $in: users.map((u) => u._id) } }, { projection: { _id: 0, user_id: 1, api_key: 1 } })
-      .toArray();
-    for (const k of keys) {
-      const name = byId.get(k.user_id.toHexString());
-      if (name !== undefined) out.set(name, k.api_key);
-    }
-    return out;
+    return this.keys.apiKeysOf(users);
   }
 
   async update(name: string, changes: UserChanges): Promise<UserDoc> {
@@ -171,14 +169,16 @@ export class UserStore {
   }
 
   /**
-   * Removes the user, then its keys. Without transactions this is two writes,
-   * and the first is the deletion: keys point at the user's _id, so once the
-   * user is gone they authenticate nobody, and a user created later under the
-   * same name gets a new _id and never inherits them. Should the second write
-   * fail, the deletion has still happened, so it is reported as done; the
-   * keys left behind are removed the first time one is presented.
+   * Removes the user, and returns it so that the caller removes its keys
+   * next (KeyStore.deleteOwnedBy: the key store deletes its own documents).
+   * Without transactions a user deletion is two writes, and the first is
+   * this one: keys point at the user's _id, so once the user is gone they
+   * authenticate nobody, and a user created later under the same name gets a
+   * new _id and never inherits them. Should the second write fail, the
+   * deletion has still happened, so the caller reports it as done; the keys
+   * left behind are removed the first time one is presented.
    */
-  async delete(name: string, onLeftover: (err: unknown) => void): Promise<void> {
+  async delete(name: string): Promise<UserDoc> {
     let user: UserDoc | null;
     try {
       user = await this.users.findOneAndDelete({ name });
@@ -188,6 +188,6 @@ export class UserStore {
     }
     if (!user) throw new AppError('not_found', `User ${name} not found`);
     await this.changed(user._id);
-    await this.keys.deleteMany({ user_id: user._id }).catch(onLeftover);
+    return user;
   }
 }

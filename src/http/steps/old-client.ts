@@ -14,11 +14,6 @@
 import type { Door, Step } from '../exchange.js';
 import { ROOT, toRest } from './route.js';
 
-/** A `cmd` in the query string (frappe-client's get_request). */
-export function oldClientQuery(query: string): boolean {
-  return new URLSearchParams(query).has('cmd');
-}
-
 /** A form that is not JSON text and carries a cmd (post_request). */
 export function oldClientForm(contentType: string | undefined, body: string): boolean {
   if (contentType === undefined || !contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) return false;

@@ -14,7 +14,6 @@
  */
 import { AppError } from '../../errors.js';
 import type { Door, Exchange, Route, Step } from '../exchange.js';
-import { oldClientQuery } from './old-client.js';
 
 export interface Doors {
   jsonrpc: Door;
@@ -65,6 +64,11 @@ export function route(doors: Doors): Step {
     }
     throw new AppError('route_not_found');
   };
+}
+
+/** An old client's request to /: a `cmd` in the query string (frappe-client's get_request; old-client.ts has the rest). */
+function oldClientQuery(query: string): boolean {
+  return new URLSearchParams(query).has('cmd');
 }
 
 /** Hands the request to the REST door with its route. */

@@ -1,0 +1,65 @@
+/** src/auth/last-use.ts on its own: when a key's last use is written. */
+import { expect } from 'chai';
+import { ObjectId } from 'mongodb';
+import { LastUse, LAST_USED_EVERY_MS } from '../src/auth/last-use.js';
+import { NO_DIGEST, type KeyRecord } from '../src/auth/key-record.js';
+
+function record(apiKey: string, lastUsedAt = 0): KeyRecord {
+  return {
+    apiKey,
+    digest: NO_DIGEST,
+    previousDigest: NO_DIGEST,
+    previousUntil: 0,
+    expiresAt: Infinity,
+    expiresAtIso: null,
+    userId: new ObjectId(),
+    user: 'u',
+    roles: [],
+    enabled: true,
+    scopes: [],
+    lastUsedAt,
+  };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('auth/last-use', () => {
+  it('writes a use at most once a minute per key', () => {
+    const writes: Array<[string, number]> = [];
+    const lastUse = new LastUse(100, async (k, at) => void writes.push([k, at.getTime()]));
+    const rec = record('k1');
+    const t0 = 1_700_000_000_000;
+    lastUse.note(rec, t0);
+    lastUse.note(rec, t0 + LAST_USED_EVERY_MS - 1);
+    lastUse.note(rec, t0 + LAST_USED_EVERY_MS);
+    expect(writes).to.deep.equal([
+      ['k1', t0],
+      ['k1', t0 + LAST_USED_EVERY_MS],
+    ]);
+  });
+
+  it('remembers the write for a record of the same key loaded later', () => {
+    const lastUse = new LastUse(100, async () => {});
+    expect(lastUse.of('k1')).to.equal(0);
+    const now = Date.now();
+    lastUse.note(record('k1'), now);
+    expect(lastUse.of('k1')).to.equal(now);
+    expect(lastUse.of('k2')).to.equal(0);
+  });
+
+  it('tries again on the next use when a write fails', async () => {
+    let calls = 0;
+    const lastUse = new LastUse(100, async () => {
+      calls++;
+      throw new Error('database down');
+    });
+    const rec = record('k1');
+    const now = Date.now();
+    lastUse.note(rec, now);
+    await settle();
+    expect(rec.lastUsedAt).to.equal(0);
+    expect(lastUse.of('k1')).to.equal(0);
+    lastUse.note(rec, now + 1);
+    expect(calls).to.equal(2);
+  });
+});
