@@ -16,9 +16,8 @@ export const ERRORS = {
   not_found: { rpc: -32004, http: 404, excType: 'DoesNotExistError', message: 'Not found' },
   conflict: { rpc: -32009, http: 409, excType: 'DuplicateEntryError', message: 'Already exists' },
   rate_limited: { rpc: -32029, http: 429, excType: 'TooManyRequestsError', message: 'Too many requests' },
+  // Also /readyz's status while the database does not answer, or the service is shutting down.
   storage_unavailable: { rpc: -32050, http: 503, excType: 'ServiceUnavailableError', message: 'Storage unavailable' },
-  // /readyz while shutting down or while the database does not answer.
-  not_ready: { rpc: -32050, http: 503, excType: 'ServiceUnavailableError', message: 'Not ready' },
   // A batch past MAX_BATCH_ROWS or MAX_RESPONSE_BYTES, or one answer past MAX_RESPONSE_BYTES.
   too_large: { rpc: -32013, http: 413, excType: 'ValidationError', message: 'Batch budget exceeded' },
   // Failures of the HTTP request itself, before any call: JSON-RPC has no code

@@ -69,5 +69,5 @@ async function probe(deps: HttpDeps, x: Exchange): Promise<void> {
   }
   if (x.path === '/healthz') return x.json(200, { status: 'ok' });
   const ready = !deps.draining() && (await deps.services.storage.ping());
-  x.json(ready ? 200 : statusOf('not_ready'), { status: ready ? 'ready' : 'unavailable' });
+  x.json(ready ? 200 : statusOf('storage_unavailable'), { status: ready ? 'ready' : 'unavailable' });
 }
