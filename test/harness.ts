@@ -223,8 +223,15 @@ export interface ServiceFixture extends TestService {
   newUser(roles?: string[], extra?: Record<string, unknown>): Promise<string>;
   /** newUser, and a token for it from generate_keys (with `key`'s scopes or expiry, if any). */
   newUserWithToken(roles?: string[], key?: { scopes?: string[]; expires_at?: string | null }): Promise<{ name: string; token: string }>;
+  /**
+   * The users, keys and audit log as stored, as text: equal before and after
+   * a call means the call wrote none of them (last use times, written apart
+   * in key_usage after the answer, are left out).
+   */
+  stored(): Promise<string>;
 }
 
+const STORED = ['users', 'api_keys', 'audit_log'];
 const RUN_ID = nanoid(6).replace(/[^A-Za-z0-9]/g, 'x').toLowerCase();
 let uniqueCount = 0;
 
@@ -260,6 +267,11 @@ function fixture(current: () => TestService): ServiceFixture {
     collection: (name) => current().app.services.storage.db.collection(name),
     unique,
     newUser,
+    async stored() {
+      const db = current().app.services.storage.db;
+      const all = await Promise.all(STORED.map((c) => db.collection(c).find().sort({ _id: 1 }).toArray()));
+      return JSON.stringify(Object.fromEntries(STORED.map((c, i) => [c, all[i]])));
+    },
     async newUserWithToken(roles = [], key = {}) {
       const name = await newUser(roles);
       return { name, token: tokenOf(await current().asAdmin('frappe.core.doctype.user.user.generate_keys', { user: name, ...key })) };
