@@ -1,5 +1,6 @@
 // SPEC=test/a.test.ts,test/b.test.ts runs only those files (a positional
-// path would be added to the spec below, not replace it).
+// path would be added to the spec below, not replace it). The spec reaches
+// subfolders: test/methods/<method>.test.ts (see test/README.md).
 module.exports = {
   'node-option': ['import=tsx'],
   require: ['test/global-database.ts'],

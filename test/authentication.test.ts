@@ -1,17 +1,15 @@
 import { expect } from 'chai';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { startService, bearer, basic, tokenOf, expectError, expectResult, type TestService } from './harness.js';
+import { useService, bearer, basic, tokenOf, expectError, expectResult } from './harness.js';
 
 const FAILED = { code: -32001, message: 'Authentication failed' };
 
 describe('token check on every call', () => {
-  let svc: TestService;
+  const svc = useService();
   let token: string;
   before(async () => {
-    svc = await startService();
     token = await svc.userWithToken('alice@example.com', ['Token Verifier']);
   });
-  after(async () => svc.close());
 
   const verify = (headers: Record<string, string>) => svc.post({ jsonrpc: '2.0', id: 7, method: 'auth.verify' }, headers);
 

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
 import { loadConfig } from '../src/config.js';
-import { startService, startInstance, bearer, expectError, expectResult, requestFrom, rest, sleep, type TestService } from './harness.js';
+import { useService, startService, startInstance, bearer, expectError, expectResult, requestFrom, rest, sleep } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 const rpc = (id: unknown, method: string, params?: unknown) => ({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
@@ -16,9 +16,7 @@ const BIG = '12345678901234567890';
 
 describe('batches', function () {
   this.timeout(60_000);
-  let svc: TestService;
-  before(async () => (svc = await startService()));
-  after(async () => svc.close());
+  const svc = useService();
 
   const auth = () => bearer(svc.adminToken);
   const badToken = () => bearer(`${newApiKey()}:${newApiSecret()}`);
@@ -313,9 +311,7 @@ describe('batches', function () {
 });
 
 describe('rows per caller per second (MAX_ROWS_PER_SECOND)', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService({ maxRowsPerSecond: 100 })));
-  after(async () => svc.close());
+  const svc = useService({ maxRowsPerSecond: 100 });
 
   it('lets a caller read its rows a second, then answers -32029 with the wait on every door, without holding up other callers', async () => {
     const other = await svc.userWithToken('row-reader-2', ['System Manager']);
@@ -339,9 +335,7 @@ describe('rows per caller per second (MAX_ROWS_PER_SECOND)', () => {
 });
 
 describe('writes of many documents share the row budget', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService({ maxBatchRows: 10 })));
-  after(async () => svc.close());
+  const svc = useService({ maxBatchRows: 10 });
 
   it('counts each document of frappe.client.insert_many as a row: the call past the budget is not run', async () => {
     const docs = (prefix: string) => Array.from({ length: 6 }, (_, i) => ({ doctype: 'User', name: `${prefix}-${i}` }));

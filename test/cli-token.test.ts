@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { withDatabase } from '../src/config.js';
-import { startService, bearer, expectResult, sleep, ISSUED_SECRETS, type TestService } from './harness.js';
+import { useService, startService, bearer, expectResult, sleep, ISSUED_SECRETS } from './harness.js';
 
 const CLI = path.resolve('src/cli.ts');
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
@@ -35,17 +35,15 @@ const tokenauth = (args: string[], env: Record<string, string | undefined>) => r
 
 describe('tokenauth --print-token', function () {
   this.timeout(60_000);
-  let svc: TestService;
+  const svc = useService();
   let env: Record<string, string | undefined>;
   // Its own System Manager: the first test rotates Administrator's secret, the harness's adminToken.
   let manager: string;
   before(async () => {
-    svc = await startService();
     manager = await svc.userWithToken('manager@example.com', ['System Manager']);
     loaded = Date.now(); // startService's generate_keys had the service load Administrator's key
     env = { MONGODB_URI: withDatabase(process.env.MONGODB_URI!, svc.app.services.storage.db.databaseName), TOKENAUTH_TOKEN: undefined };
   });
-  after(async () => svc.close());
 
   /**
    * A secret rotated by another process (the CLI) is seen by the running

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { MongoClient } from 'mongodb';
-import { startService, bearer, tokenOf, expectResult, skipBecause, type TestService } from './harness.js';
+import { useService, bearer, tokenOf, expectResult, skipBecause } from './harness.js';
 import { startLocalDatabase } from '../src/localdb/index.js';
 import { unavailableReason } from '../src/localdb/secantusdb.js';
 import { methodTable } from '../src/methods/index.js';
@@ -33,13 +33,11 @@ const uriFor = (dbName: string) => withDatabase(process.env.MONGODB_URI!, dbName
 
 describe('tokenauth CLI', function () {
   this.timeout(60_000);
-  let svc: TestService;
+  const svc = useService();
   let env: Record<string, string>;
   before(async () => {
-    svc = await startService();
     env = { MONGODB_URI: uriFor(svc.app.services.storage.db.databaseName) };
   });
-  after(async () => svc.close());
 
   it('explains itself with --help', async () => {
     const run = await tokenauth(['--help'], env);

@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { FrappeApp } from 'frappe-js-sdk';
 import { newApiSecret } from '../src/auth/token.js';
-import { startService, ISSUED_SECRETS, type TestService } from './harness.js';
+import { useService, ISSUED_SECRETS } from './harness.js';
 
 /** What the SDK throws: the error body spread, with httpStatus and a message. */
 interface FrappeError {
@@ -28,16 +28,14 @@ async function rejection(promise: Promise<unknown>): Promise<FrappeError> {
 }
 
 describe('frappe-js-sdk against the service', () => {
-  let svc: TestService;
+  const svc = useService();
   let app: FrappeApp;
   before(async () => {
-    svc = await startService();
     app = new FrappeApp(svc.url, { useToken: true, type: 'token', token: () => svc.adminToken });
     for (const name of ['ann@example.com', 'bob@example.com', 'cat@example.com']) {
       await svc.asAdmin('user.create', { name, full_name: `${name[0]!.toUpperCase()}${name.slice(1, 3)} Example`, enabled: name !== 'cat@example.com' });
     }
   });
-  after(async () => svc.close());
 
   it('db().getDocList: fields, filters, orFilters, orderBy, limit, limit_start, asDict', async () => {
     const db = app.db();

@@ -4,10 +4,11 @@
  * names and result shapes for User, DoesNotExistError for any other
  * doctype, and the same roles, scopes, containment, Administrator guard and
  * audit as user.create / user.update / user.delete, which they delegate to.
- * The clients themselves drive these in test/clients-*.test.ts.
+ * The clients themselves drive these in test/clients-*.test.ts; what each
+ * method does on its own is in test/methods/frappe.client.<name>.test.ts.
  */
 import { expect } from 'chai';
-import { startService, expectError, expectResult, tokenOf, type TestService } from './harness.js';
+import { useService, expectError, expectResult, tokenOf } from './harness.js';
 import { methodTable } from '../src/methods/index.js';
 
 const SM = 'System Manager';
@@ -26,15 +27,13 @@ const CALLS: Record<string, (doctype: string) => unknown> = {
 };
 
 describe('frappe.client.* for User', () => {
-  let svc: TestService;
+  const svc = useService();
   let n = 0;
   const fresh = () => `fc${++n}@example.com`;
   before(async () => {
-    svc = await startService();
     await svc.asAdmin('user.create', { name: 'ann@example.com', full_name: 'Ann Lee', roles: ['Auditor'] });
     await svc.asAdmin('user.create', { name: 'bob', full_name: 'Bob', enabled: false });
   });
-  after(async () => svc.close());
 
   const ok = async (method: string, params: unknown, token?: string) => expectResult(await svc.call(method, params, token));
   /** A new user with `roles` and a token limited to `scopes`. */
@@ -56,30 +55,6 @@ describe('frappe.client.* for User', () => {
     }
     expectError(await svc.call('user.get', { name: 'never@example.com' }), -32004);
     expect((await ok('user.get', { name: 'Administrator' })).full_name).to.equal('Administrator');
-  });
-
-  it("get: Frappe's User document with the api_key, never the secret; by name or by filters", async () => {
-    const keys = await svc.asAdmin('frappe.core.doctype.user.user.generate_keys', { user: 'ann@example.com' });
-    const doc = await ok('frappe.client.get', ['User', 'ann@example.com']);
-    expect(doc).to.deep.equal({
-      doctype: 'User',
-      name: 'ann@example.com',
-      email: 'ann@example.com',
-      first_name: 'Ann',
-      last_name: 'Lee',
-      full_name: 'Ann Lee',
-      enabled: 1,
-      roles: [{ role: 'Auditor' }],
-      api_key: keys.api_key,
-      creation: doc.creation,
-      modified: doc.modified,
-    });
-    expect(JSON.stringify(doc)).to.not.include(keys.api_secret);
-    expect(await ok('frappe.client.get', { doctype: 'User', filters: [['Has Role', 'role', '=', 'Auditor']] })).to.deep.equal(doc);
-    expect(await ok('frappe.client.get', { doctype: 'User', filters: 'ann@example.com' })).to.deep.equal(doc);
-    expect((await ok('frappe.client.get', { doctype: 'User', name: 'bob' })).api_key).to.equal(null);
-    expectError(await svc.call('frappe.client.get', { doctype: 'User', filters: { full_name: 'Nobody' } }), -32004);
-    expectError(await svc.call('frappe.client.get', { doctype: 'User' }), -32602);
   });
 
   it('get_list, get_count and get_value read with Frappe names; filters on roles and dates work', async () => {
@@ -141,20 +116,6 @@ describe('frappe.client.* for User', () => {
     ]);
     expectError(await svc.call('frappe.client.insert', { doc: { doctype: 'User', name: 'bob' } }), -32009);
     expectError(await svc.call('frappe.client.set_value', ['User', 'nobody', 'full_name', 'X']), -32004);
-  });
-
-  it('insert_many checks every document before writing any: one bad, a duplicate, or a taken name writes nothing', async () => {
-    const [a, b] = [fresh(), fresh()];
-    const count = async () => ok('frappe.client.get_count', { doctype: 'User' });
-    const before = await count();
-    expectError(await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: a }, { doctype: 'User', name: 'bad name' }] }), -32602);
-    expectError(await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: a }, { doctype: 'User', name: a }] }), -32009);
-    expectError(await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: a }, { doctype: 'User', name: 'bob' }] }), -32009);
-    expectError(await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: a }, { doctype: 'Customer', name: b }] }), -32004);
-    expectError(await svc.call('frappe.client.insert_many', { docs: Array.from({ length: 201 }, (_, i) => ({ doctype: 'User', name: `many${i}` })) }), -32602);
-    expect(await count()).to.equal(before);
-    expect(await ok('frappe.client.insert_many', { docs: JSON.stringify([{ doctype: 'User', name: a }, { doctype: 'User', name: b }]) })).to.deep.equal([a, b]);
-    expect(await count()).to.equal(before + 2);
   });
 
   it('need the role System Manager, and a scope that names them (user.* does not)', async () => {

@@ -12,20 +12,18 @@ import { expect } from 'chai';
 import jayson from 'jayson/promise/index.js';
 import { JSONRPCClient, JSONRPCErrorException, createJSONRPCRequest, type JSONRPCResponse } from 'json-rpc-2.0';
 import { newApiSecret } from '../src/auth/token.js';
-import { startService, type TestService } from './harness.js';
+import { useService } from './harness.js';
 
 const FAILED = { code: -32001, message: 'Authentication failed' };
 /** jayson makes a notification of a request whose id is null; its typings allow only a string or number there. */
 const NOTIFICATION = null as unknown as string;
 
 describe('stock JSON-RPC clients (jayson, json-rpc-2.0) against the service', () => {
-  let svc: TestService;
+  const svc = useService();
   let badToken: string;
   before(async () => {
-    svc = await startService();
     badToken = `${svc.adminToken.split(':')[0]}:${newApiSecret()}`;
   });
-  after(async () => svc.close());
 
   describe('jayson', () => {
     const client = (token: string) => {

@@ -10,18 +10,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { nanoid } from 'nanoid';
 import { hashSecret, newApiSecret } from '../src/auth/token.js';
 import type { KeyDoc } from '../src/store/keys.js';
-import {
-  startService,
-  startInstance,
-  bearer,
-  tokenOf,
-  expectError,
-  expectResult,
-  replicaSetName,
-  skipBecause,
-  ISSUED_SECRETS,
-  type TestService,
-} from './harness.js';
+import { useService, startInstance, bearer, tokenOf, expectError, expectResult, replicaSetName, skipBecause, ISSUED_SECRETS } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
@@ -96,12 +85,8 @@ describe('the database keeps its promises under concurrency', function () {
 
 describe('the service under concurrent writes', function () {
   this.timeout(120_000);
-  let svc: TestService;
+  const svc = useService({ maxGraceSeconds: 3600 });
   let n = 0;
-  before(async () => {
-    svc = await startService({ maxGraceSeconds: 3600 });
-  });
-  after(async () => svc?.close());
 
   async function freshUser(): Promise<string> {
     const name = `conc${++n}-${nanoid(6)}`;

@@ -13,7 +13,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { startService, rest, expectError, expectResult, expectFrappeError, tokenOf, type TestService } from './harness.js';
+import { useService, rest, expectError, expectResult, expectFrappeError, tokenOf } from './harness.js';
 import { scopeAllows, scopesAllow } from '../src/auth/scopes.js';
 import { AppError } from '../src/errors.js';
 import { methodTable } from '../src/methods/index.js';
@@ -189,12 +189,8 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
   });
 
   describe('the service, over HTTP', () => {
-    let svc: TestService;
+    const svc = useService();
     let n = 0;
-    before(async () => {
-      svc = await startService();
-    });
-    after(async () => svc.close());
 
     const db = () => svc.app.services.storage.db;
     /** The stored key, all of it (secret hash, revision, ...), as text: any change shows. */

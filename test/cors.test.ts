@@ -5,7 +5,7 @@
  * withCredentials: true); any other origin gets none.
  */
 import { expect } from 'chai';
-import { startService, type TestService } from './harness.js';
+import { useService } from './harness.js';
 
 const TOOLS = 'https://tools.example.com';
 const OTHER = 'https://evil.example.com';
@@ -34,9 +34,7 @@ const ALLOWED_HEADERS = 'Authorization, Content-Type, Accept, X-Request-Id, X-Fr
 const PATHS = ['/rpc', '/', '/api/method/frappe.auth.get_logged_user', '/api/v1/method/auth.verify/', '/api/resource/User', '/api/resource/User/Administrator'];
 
 describe('CORS with an allowed origin', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService({ corsOrigins: [TOOLS] })));
-  after(async () => svc.close());
+  const svc = useService({ corsOrigins: [TOOLS] });
 
   const rpc = (origin: string | undefined, body: unknown, token: string | null = svc.adminToken) =>
     fetch(`${svc.url}/rpc`, {
@@ -124,9 +122,7 @@ describe('CORS with an allowed origin', () => {
 });
 
 describe('CORS off (the default)', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService()));
-  after(async () => svc.close());
+  const svc = useService();
 
   it('sends no CORS header at all, preflight or not', async () => {
     for (const path of PATHS) {

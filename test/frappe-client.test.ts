@@ -23,7 +23,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import { newApiSecret } from '../src/auth/token.js';
-import { startService, basic, bearer, tokenOf, ISSUED_SECRETS, type TestService } from './harness.js';
+import { useService, basic, bearer, tokenOf, ISSUED_SECRETS, type TestService } from './harness.js';
 
 /** Python's json.dumps with its defaults. */
 function pyDumps(v: unknown): string {
@@ -157,14 +157,12 @@ function pyQuote(s: string): string {
 }
 
 describe('Frappe clients, replayed', () => {
-  let svc: TestService;
+  const svc = useService();
   let key: string;
   before(async () => {
-    svc = await startService();
     key = svc.adminToken.split(':')[0]!;
     for (const name of ['ann@example.com', 'bob@example.com', 'abe@example.com']) await svc.asAdmin('user.create', { name, full_name: name.split('@')[0]!.toUpperCase() });
   });
-  after(async () => svc.close());
 
   it('encodes as Python does (a sanity check of the helpers against literal output)', () => {
     // >>> urlencode({'fields': json.dumps(['name', 'full_name']), 'order_by': 'name desc'})

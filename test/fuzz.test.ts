@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { startService, type TestService } from './harness.js';
+import { useService } from './harness.js';
 import { methodTable } from '../src/methods/index.js';
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
@@ -29,9 +29,7 @@ function isRpcResponse(x: unknown): boolean {
 
 describe(`fuzzing the JSON-RPC door (seed ${seed})`, function () {
   this.timeout(300_000);
-  let svc: TestService;
-  before(async () => (svc = await startService({ maxBodyBytes: 64 * 1024 })));
-  after(async () => svc.close());
+  const svc = useService({ maxBodyBytes: 64 * 1024 });
 
   const send = async (path: string, method: string, body: string | undefined, headers: Record<string, string>) => {
     const ctrl = new AbortController();

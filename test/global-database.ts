@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalDatabase, type LocalDatabase } from '../src/localdb/index.js';
-import { ALL_LOGS, ISSUED_SECRETS } from './harness.js';
+import { ALL_LOGS, ISSUED_SECRETS, closeSharedServices } from './harness.js';
 
 let db: LocalDatabase | undefined;
 let dir: string | undefined;
@@ -31,7 +31,9 @@ export async function mochaGlobalTeardown(): Promise<void> {
  * a secret it issued, or an Authorization value.
  */
 export const mochaHooks = {
-  afterAll(this: Mocha.Context) {
+  async afterAll(this: Mocha.Context) {
+    // The services useSharedService started (test/harness.ts) live until every test has run.
+    await closeSharedServices();
     const leaks: string[] = [];
     for (const line of ALL_LOGS) {
       if (/authorization|\btas_[0-9A-Za-z]{30}\b/i.test(line)) leaks.push(line);

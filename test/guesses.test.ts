@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { startService, tokenMadeElsewhere, requestFrom, rest, expectError, expectResult, basic, bearer, sleep, type TestService } from './harness.js';
+import { useService, startService, tokenMadeElsewhere, requestFrom, rest, expectError, expectResult, basic, bearer, sleep } from './harness.js';
 
 const CALL = { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' };
 const LIMIT = 3;
@@ -13,9 +13,7 @@ const madeUp = () => `${newApiKey()}:${newApiSecret()}`;
 
 describe('failed guesses', function () {
   this.timeout(60_000);
-  let svc: TestService;
-  before(async () => (svc = await startService({ authFailureLimit: LIMIT, authFailureWindowMs: 60_000 })));
-  after(async () => svc.close());
+  const svc = useService({ authFailureLimit: LIMIT, authFailureWindowMs: 60_000 });
 
   const lookups = async () => (await svc.app.services.metrics.authDbLookups.get()).values[0]?.value ?? 0;
   const verify = (token: string, as: string) => svc.call('auth.verify', { token }, as);

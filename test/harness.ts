@@ -7,7 +7,7 @@ import http from 'node:http';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { nanoid } from 'nanoid';
-import type { Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startApp, type App } from '../src/app.js';
@@ -206,6 +206,132 @@ export async function startService(overrides: Partial<Config> = {}): Promise<Tes
       await app.close();
     },
   };
+}
+
+/**
+ * A service as a fixture of the describe block it is called in: useService()
+ * and useSharedService() register the block's before/after hooks and return
+ * an object whose fields work inside its tests and hooks (reading one while
+ * the file loads, before the hooks ran, throws).
+ */
+export interface ServiceFixture extends TestService {
+  /** The service's database, to check what a call stored. */
+  readonly db: Db;
+  collection(name: string): Collection;
+  /** A user name no other test of the run uses: `${prefix}${n}-<run id>@example.com`. */
+  unique(prefix?: string): string;
+  /** Creates a user with a unique name (as Administrator, without HTTP); returns the name. */
+  newUser(roles?: string[], extra?: Record<string, unknown>): Promise<string>;
+  /** newUser, and a token for it from generate_keys (with `key`'s scopes or expiry, if any). */
+  newUserWithToken(roles?: string[], key?: { scopes?: string[]; expires_at?: string | null }): Promise<{ name: string; token: string }>;
+  /**
+   * The users, keys and audit log as stored, as text: equal before and after
+   * a call means the call wrote none of them (last use times, written apart
+   * in key_usage after the answer, are left out).
+   */
+  stored(): Promise<string>;
+}
+
+const STORED = ['users', 'api_keys', 'audit_log'];
+const RUN_ID = nanoid(6).replace(/[^A-Za-z0-9]/g, 'x').toLowerCase();
+let uniqueCount = 0;
+
+/** The fixture's fields, each read from the service `current()` returns when it is read. */
+function fixture(current: () => TestService): ServiceFixture {
+  const unique = (prefix = 'u') => `${prefix}${++uniqueCount}-${RUN_ID}@example.com`;
+  const newUser = async (roles: string[] = [], extra: Record<string, unknown> = {}) => {
+    const name = unique();
+    await current().asAdmin('user.create', { name, roles, ...extra });
+    return name;
+  };
+  return {
+    get app() {
+      return current().app;
+    },
+    get url() {
+      return current().url;
+    },
+    get logs() {
+      return current().logs;
+    },
+    get adminToken() {
+      return current().adminToken;
+    },
+    get db() {
+      return current().app.services.storage.db;
+    },
+    post: (body, headers) => current().post(body, headers),
+    call: (method, params, token) => current().call(method, params, token),
+    userWithToken: (name, roles, extra) => current().userWithToken(name, roles, extra),
+    asAdmin: (method, params) => current().asAdmin(method, params),
+    close: () => current().close(),
+    collection: (name) => current().app.services.storage.db.collection(name),
+    unique,
+    newUser,
+    async stored() {
+      const db = current().app.services.storage.db;
+      const all = await Promise.all(STORED.map((c) => db.collection(c).find().sort({ _id: 1 }).toArray()));
+      return JSON.stringify(Object.fromEntries(STORED.map((c, i) => [c, all[i]])));
+    },
+    async newUserWithToken(roles = [], key = {}) {
+      const name = await newUser(roles);
+      return { name, token: tokenOf(await current().asAdmin('frappe.core.doctype.user.user.generate_keys', { user: name, ...key })) };
+    },
+  };
+}
+
+/**
+ * A fresh service with its own database for this describe block: started in
+ * its before hook, closed (database dropped) in its after hook. For tests
+ * that count or list everything, change Administrator, or depend on a
+ * special configuration nobody else shares.
+ */
+export function useService(overrides: Partial<Config> = {}): ServiceFixture {
+  let svc: TestService | undefined;
+  before(async () => {
+    svc = await startService(overrides);
+  });
+  after(async () => {
+    await svc?.close();
+    svc = undefined;
+  });
+  return fixture(() => {
+    if (!svc) throw new Error('useService: the service is there only inside tests and hooks of its describe block');
+    return svc;
+  });
+}
+
+const shared = new Map<string, Promise<TestService>>();
+
+/**
+ * One service per distinct configuration for the whole run, shared by every
+ * describe block (in any file) that asks for the same overrides: started by
+ * the first block's before hook, closed once, after all tests (by
+ * closeSharedServices in the root after-all hook, test/global-database.ts).
+ * Its database holds every other sharing test's users and keys, so a test
+ * on it makes its own users (unique, newUser, newUserWithToken), counts
+ * and lists only those, and never changes Administrator or its key.
+ */
+export function useSharedService(overrides: Partial<Config> = {}): ServiceFixture {
+  const key = JSON.stringify(Object.entries(overrides).sort(([a], [b]) => a.localeCompare(b)));
+  let svc: TestService | undefined;
+  before(async () => {
+    if (!shared.has(key)) shared.set(key, startService(overrides));
+    svc = await shared.get(key)!;
+  });
+  return fixture(() => {
+    if (!svc) throw new Error('useSharedService: the service is there only inside tests and hooks of its describe block');
+    return svc;
+  });
+}
+
+/** Closes the shared services (the root after-all hook calls it). */
+export async function closeSharedServices(): Promise<void> {
+  const started = [...shared.values()];
+  shared.clear();
+  const results = await Promise.allSettled(started.map(async (s) => (await s).close()));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** Asserts a JSON-RPC error reply with this code. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import { withDatabase } from '../src/config.js';
-import { expectError, expectFrappeError, expectResult, rest, sleep, startService, type TestService } from './harness.js';
+import { useService, expectError, expectFrappeError, expectResult, rest, sleep } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
@@ -49,12 +49,10 @@ function problems(error: any): { path: string; message: string }[] {
 
 describe('input hygiene', function () {
   this.timeout(60_000);
-  let svc: TestService;
+  const svc = useService();
   before(async () => {
-    svc = await startService();
     await svc.asAdmin('user.create', { name: 'existing@example.com' });
   });
-  after(async () => svc.close());
 
   describe('role names, user names and full names', () => {
     it('refuses a role with a leading or trailing space, a double space, or an invisible character: -32602 with the path', async () => {
@@ -275,9 +273,7 @@ describe('input hygiene', function () {
 });
 
 describe('a token in the URL of the JSON-RPC door (found by an outside attacker)', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService()));
-  after(async () => svc.close());
+  const svc = useService();
 
   it('is refused, not ignored, as the REST door refuses it: 400 with -32602 and a plain message', async () => {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' });

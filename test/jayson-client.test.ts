@@ -1,12 +1,10 @@
 import { expect } from 'chai';
 // Under native ESM the bare directory import fails; name the file (see README).
 import jayson from 'jayson/promise/index.js';
-import { startService, type TestService } from './harness.js';
+import { useService } from './harness.js';
 
 describe('a stock jayson client (the README example)', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService()));
-  after(async () => svc.close());
+  const svc = useService();
 
   const client = (token: string) => {
     const { hostname, port } = new URL(svc.url);

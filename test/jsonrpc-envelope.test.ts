@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import { startService, bearer, basic, expectError, expectResult, type TestService } from './harness.js';
+import { useService, bearer, basic, expectError, expectResult } from './harness.js';
 
 describe('JSON-RPC 2.0 envelope over HTTP', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService()));
-  after(async () => svc.close());
+  const svc = useService();
 
   const auth = () => bearer(svc.adminToken);
 

@@ -1,20 +1,19 @@
 /**
- * A key's whole life: expiry, scopes, rotation with a grace period, metadata,
- * last use, revocation. Against the real service and database, with the
- * token cache on (its default), so every change must reach it at once.
+ * A key's life across methods: scopes binding a token, who may read which
+ * key, races between rotation and update, other instances, last use.
+ * Against the real service and database, with the token cache on (its
+ * default), so every change must reach it at once. What one method does
+ * (generate_keys' expiry and grace period, auth.keys.update, revoke, ...)
+ * is in test/methods/<method>.test.ts.
  */
 import { expect } from 'chai';
-import { startService, startInstance, bearer, tokenOf, sleep, expectError, expectResult, ISSUED_SECRETS, type TestService } from './harness.js';
+import { useService, startInstance, bearer, tokenOf, sleep, expectError, expectResult, ISSUED_SECRETS } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
 describe('key lifecycle', () => {
-  let svc: TestService;
+  const svc = useService({ maxGraceSeconds: 3600 });
   let n = 0;
-  before(async () => {
-    svc = await startService({ maxGraceSeconds: 3600 });
-  });
-  after(async () => svc.close());
 
   /** A fresh user each test, so no test leans on another's key. */
   async function freshUser(roles: string[] = []): Promise<string> {
@@ -24,111 +23,9 @@ describe('key lifecycle', () => {
   }
   const whoami = (token: string) => svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, bearer(token));
   const works = async (token: string) => expect(expectResult(await whoami(token))).to.be.a('string');
-  const fails = async (token: string) => expectError(await whoami(token), -32001, 401);
   const keyDoc = (apiKey: string) => svc.app.services.storage.db.collection('api_keys').findOne({ api_key: apiKey });
   const lastUsed = async (apiKey: string) =>
     ((await svc.app.services.storage.db.collection('key_usage').findOne({ _id: apiKey as any }))?.last_used_at as Date | undefined) ?? null;
-
-  describe('grace rotation', () => {
-    it('keeps the previous secret working for grace_seconds, and only the previous one', async () => {
-      const user = await freshUser();
-      const first = expectResult(await svc.call(GENERATE, { user }));
-      const second = expectResult(await svc.call(GENERATE, { user, grace_seconds: 600 }));
-      expect(second.api_key).to.equal(first.api_key);
-      expect(Date.parse(second.previous_valid_until) - Date.now()).to.be.within(590_000, 600_000);
-      await works(tokenOf(first));
-      await works(tokenOf(second));
-      // A further rotation without grace ends both older secrets at once.
-      const third = expectResult(await svc.call(GENERATE, { user }));
-      expect(third.previous_valid_until).to.equal(null);
-      await fails(tokenOf(first));
-      await fails(tokenOf(second));
-      await works(tokenOf(third));
-    });
-
-    it('stops the previous secret when the grace period ends, even while it is cached', async () => {
-      const user = await freshUser();
-      const first = expectResult(await svc.call(GENERATE, { user }));
-      expectResult(await svc.call(GENERATE, { user, grace_seconds: 1 }));
-      await works(tokenOf(first)); // now cached
-      await sleep(1100);
-      await fails(tokenOf(first));
-    });
-
-    it('stores the previous secret only as a hash, and forgets it after a rotation without grace', async () => {
-      const user = await freshUser();
-      const first = expectResult(await svc.call(GENERATE, { user }));
-      const second = expectResult(await svc.call(GENERATE, { user, grace_seconds: 60 }));
-      let doc = await keyDoc(first.api_key);
-      expect(doc!.previous_secret_hash).to.match(/^[0-9a-f]{64}$/);
-      expect(JSON.stringify(doc)).to.not.include(first.api_secret).and.not.include(second.api_secret);
-      expectResult(await svc.call(GENERATE, { user }));
-      doc = await keyDoc(first.api_key);
-      expect(doc!.previous_secret_hash).to.equal(null);
-    });
-
-    it('refuses grace_seconds above MAX_GRACE_SECONDS or below 0 (-32602), and changes nothing', async () => {
-      const user = await freshUser();
-      const first = expectResult(await svc.call(GENERATE, { user }));
-      const err = expectError(await svc.call(GENERATE, { user, grace_seconds: 3601 }), -32602);
-      expect(err.data).to.deep.equal([{ path: '/grace_seconds', message: 'must be at most 3600 (MAX_GRACE_SECONDS)' }]);
-      expectError(await svc.call(GENERATE, { user, grace_seconds: -1 }), -32602);
-      expectError(await svc.call(GENERATE, { user, grace_seconds: 1.5 }), -32602);
-      await works(tokenOf(first));
-    });
-  });
-
-  describe('expiry', () => {
-    it('stops the token at expires_at; only the right secret learns that it expired', async () => {
-      const user = await freshUser();
-      const keys = expectResult(await svc.call(GENERATE, { user, expires_at: new Date(Date.now() + 1500).toISOString() }));
-      await works(tokenOf(keys));
-      await sleep(1600);
-      const expired = await fails(tokenOf(keys));
-      const wrong = await fails(`${keys.api_key}:${(await svc.call(GENERATE, { user: await freshUser() })).body.result.api_secret}`);
-      expect(expired.message).to.include('expired');
-      expect(wrong.message).to.not.include('expired');
-    });
-
-    it('refuses an expires_at in the past or malformed (-32602)', async () => {
-      const user = await freshUser();
-      const past = expectError(await svc.call(GENERATE, { user, expires_at: '2020-01-01T00:00:00Z' }), -32602);
-      expect(past.data).to.deep.equal([{ path: '/expires_at', message: 'must be a time in the future' }]);
-      expectError(await svc.call(GENERATE, { user, expires_at: 'tomorrow' }), -32602);
-      // A leap second passes the date-time format, but Date cannot read it.
-      const leap = expectError(await svc.call(GENERATE, { user, expires_at: '2030-06-30T23:59:60Z' }), -32602);
-      expect(leap.data[0].path).to.equal('/expires_at');
-      expectError(await svc.call('auth.keys.get', { user }), -32004); // nothing was created
-    });
-
-    it('keeps the expiry on rotation, refuses to rotate an expired key silently, and takes a new expiry', async () => {
-      const user = await freshUser();
-      const soon = new Date(Date.now() + 1000).toISOString();
-      const first = expectResult(await svc.call(GENERATE, { user, expires_at: soon }));
-      const rotated = expectResult(await svc.call(GENERATE, { user }));
-      expect(rotated.expires_at).to.equal(first.expires_at);
-      await sleep(1100);
-      const err = expectError(await svc.call(GENERATE, { user }), -32602);
-      expect(err.data[0].path).to.equal('/expires_at');
-      const renewed = expectResult(await svc.call(GENERATE, { user, expires_at: null }));
-      expect(renewed.expires_at).to.equal(null);
-      await works(tokenOf(renewed));
-    });
-
-    it('auth.keys.update moves the expiry; the change reaches the cache at once', async () => {
-      const user = await freshUser();
-      const keys = expectResult(await svc.call(GENERATE, { user }));
-      await works(tokenOf(keys));
-      const later = new Date(Date.now() + 1000).toISOString();
-      const info = expectResult(await svc.call('auth.keys.update', { user, expires_at: later }));
-      expect(info.expires_at).to.equal(later);
-      await works(tokenOf(keys));
-      await sleep(1100);
-      await fails(tokenOf(keys));
-      expectResult(await svc.call('auth.keys.update', { user, expires_at: null }));
-      await works(tokenOf(keys));
-    });
-  });
 
   describe('scopes', () => {
     it('limits a token to matching methods (-32003 otherwise), never beyond its roles', async () => {
@@ -161,13 +58,6 @@ describe('key lifecycle', () => {
       expect(rotated.scopes).to.deep.equal(['user.get']);
     });
 
-    it('refuses malformed scopes (-32602)', async () => {
-      const user = await freshUser();
-      for (const scopes of [['user.'], ['*.user'], ['user.*.get'], [''], 'user.*', ['a b']]) {
-        expectError(await svc.call(GENERATE, { user, scopes }), -32602);
-      }
-      expectError(await svc.call('auth.keys.get', { user }), -32004);
-    });
   });
 
   describe('auth.keys.get and auth.keys.list', () => {
@@ -183,21 +73,6 @@ describe('key lifecycle', () => {
       for (const text of [JSON.stringify(info), JSON.stringify(listed)]) {
         expect(text).to.not.include(keys.api_secret).and.not.include(doc!.secret_hash);
       }
-    });
-
-    it('lists keys by user name, a page at a time', async () => {
-      const all = expectResult(await svc.call('auth.keys.list', { limit: 1000 }));
-      const names = all.map((k: { user: string }) => k.user);
-      expect(names).to.deep.equal([...names].sort());
-      const page = expectResult(await svc.call('auth.keys.list', { start: 1, limit: 2 }));
-      expect(page).to.deep.equal(all.slice(1, 3));
-      expect(expectResult(await svc.call('auth.keys.list', { user: 'nobody-here' }))).to.deep.equal([]);
-    });
-
-    it('answers -32004 for a user without a key, or no such user', async () => {
-      const user = await freshUser();
-      expect(expectError(await svc.call('auth.keys.get', { user }), -32004).message).to.equal(`User ${user} has no API key`);
-      expectError(await svc.call('auth.keys.get', { user: 'ghost@example.com' }), -32004);
     });
 
     it("let a user read its own key, but not another's, and not list (-32003)", async () => {
@@ -301,45 +176,4 @@ describe('key lifecycle', () => {
     });
   });
 
-  describe('auth.keys.revoke', () => {
-    it('ends the key pair at once, even cached; the next generate_keys makes a new api_key', async () => {
-      const user = await freshUser();
-      const keys = expectResult(await svc.call(GENERATE, { user, grace_seconds: 0 }));
-      await works(tokenOf(keys));
-      const result = expectResult(await svc.call('auth.keys.revoke', { user }));
-      expect(result).to.deep.equal({ user, api_key: keys.api_key, revoked: true });
-      await fails(tokenOf(keys));
-      expect(await keyDoc(keys.api_key)).to.equal(null);
-      expectError(await svc.call('auth.keys.revoke', { user }), -32004);
-      const fresh = expectResult(await svc.call(GENERATE, { user }));
-      expect(fresh.api_key).to.not.equal(keys.api_key);
-      await works(tokenOf(fresh));
-      await fails(tokenOf(keys));
-    });
-
-    it('also ends a secret still in its grace period', async () => {
-      const user = await freshUser();
-      const first = expectResult(await svc.call(GENERATE, { user }));
-      expectResult(await svc.call(GENERATE, { user, grace_seconds: 600 }));
-      await works(tokenOf(first));
-      expectResult(await svc.call('auth.keys.revoke', { user }));
-      await fails(tokenOf(first));
-    });
-
-    it("lets a user revoke its own key, but not another's (-32003, nothing changes)", async () => {
-      const me = await freshUser();
-      const other = await freshUser();
-      const mine = tokenOf(expectResult(await svc.call(GENERATE, { user: me })));
-      const theirs = tokenOf(expectResult(await svc.call(GENERATE, { user: other })));
-      expectError(await svc.call('auth.keys.revoke', { user: other }, mine), -32003);
-      await works(theirs);
-      expectResult(await svc.call('auth.keys.revoke', { user: me }, mine));
-      await fails(mine);
-    });
-
-    it('refuses bad params (-32602)', async () => {
-      expectError(await svc.call('auth.keys.revoke', {}), -32602);
-      expectError(await svc.call('auth.keys.revoke', { user: { $ne: '' } }), -32602);
-    });
-  });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startService, bearer, expectError, expectResult, type TestService } from './harness.js';
+import { useService, bearer, expectError, expectResult } from './harness.js';
 
 /** Makes one driver method do its write and then fail as if the reply were lost on the network. */
 function loseReplyOnce(collection: Record<string, unknown>, method: string): void {
@@ -21,9 +21,7 @@ function failOnce(collection: Record<string, unknown>, method: string): void {
 }
 
 describe('writes whose reply is lost', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService({ authCacheTtlMs: 60_000 })));
-  after(async () => svc.close());
+  const svc = useService({ authCacheTtlMs: 60_000 });
 
   const whoami = (token: string) => svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, bearer(token));
   const keysCollection = () => (svc.app.services.storage.keys as unknown as { keys: Record<string, unknown> }).keys;

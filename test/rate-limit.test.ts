@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { startService, requestFrom, tokenOf, type TestService } from './harness.js';
+import { useService, startService, requestFrom, tokenOf, type TestService } from './harness.js';
 
 /** POST /rpc from a chosen loopback address, so tests can be several clients. */
 const postFrom = (svc: TestService, from: string, body: unknown, authorization?: string) => requestFrom(svc, from, 'POST', '/rpc', { body, authorization });
@@ -10,9 +10,7 @@ const LIMIT = 3;
 
 describe('failed-authentication limits', function () {
   this.timeout(60_000);
-  let svc: TestService;
-  before(async () => (svc = await startService({ authFailureLimit: LIMIT, authFailureWindowMs: 60_000 })));
-  after(async () => svc.close());
+  const svc = useService({ authFailureLimit: LIMIT, authFailureWindowMs: 60_000 });
 
   const lookups = async () => (await svc.app.services.metrics.authDbLookups.get()).values[0]?.value ?? 0;
 

@@ -7,19 +7,17 @@ import { expect } from 'chai';
 import { newApiSecret } from '../src/auth/token.js';
 import { ERRORS, AppError, type ErrorKind } from '../src/errors.js';
 import { frappeError } from '../src/http/frappe-error.js';
-import { startService, rest, expectFrappeError, requestFrom, basic, tokenOf, type TestService } from './harness.js';
+import { useService, rest, expectFrappeError, requestFrom, basic, tokenOf } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
 describe('REST door: /api/method/<name>', () => {
-  let svc: TestService;
+  const svc = useService();
   let plain: string;
   before(async () => {
-    svc = await startService();
     plain = await svc.userWithToken('plain@example.com', ['Token Verifier']);
     await svc.asAdmin('user.create', { name: 'svc@example.com' });
   });
-  after(async () => svc.close());
 
   describe('success', () => {
     it('answers frappe.auth.get_logged_user with {"message": "<user>"}', async () => {
@@ -352,9 +350,7 @@ describe('REST door: /api/method/<name>', () => {
 
 describe('REST door: failed-authentication limits', function () {
   this.timeout(30_000);
-  let svc: TestService;
-  before(async () => (svc = await startService({ authFailureLimit: 2, authFailureWindowMs: 60_000 })));
-  after(async () => svc.close());
+  const svc = useService({ authFailureLimit: 2, authFailureWindowMs: 60_000 });
 
   it('answers 401 up to the limit, then 429 TooManyRequestsError with Retry-After, after the tarpit', async () => {
     const path = '/api/method/frappe.auth.get_logged_user';

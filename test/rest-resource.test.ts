@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import http from 'node:http';
-import { startService, rest, expectFrappeError, ISSUED_SECRETS, type TestService } from './harness.js';
+import { useService, rest, expectFrappeError, ISSUED_SECRETS } from './harness.js';
 
 const json = (value: unknown) => ({ type: 'application/json', body: JSON.stringify(value) });
 const form = (fields: Record<string, string>) => ({ type: 'application/x-www-form-urlencoded', body: new URLSearchParams(fields).toString() });
@@ -15,14 +15,12 @@ const form = (fields: Record<string, string>) => ({ type: 'application/x-www-for
 const USER_KEYS = ['doctype', 'name', 'email', 'first_name', 'last_name', 'full_name', 'roles', 'enabled', 'creation', 'modified'];
 
 describe('REST door: /api/resource/User', () => {
-  let svc: TestService;
+  const svc = useService();
   let plain: string;
   before(async () => {
-    svc = await startService();
     plain = await svc.userWithToken('plain@example.com', ['Token Verifier']);
     for (const name of ['ann', 'bob', 'cat', 'dan', 'eve']) await svc.asAdmin('user.create', { name, full_name: name.toUpperCase(), roles: name === 'eve' ? ['Auditor'] : [] });
   });
-  after(async () => svc.close());
 
   describe('GET list', () => {
     it('answers {"data": [...]} with only names by default, as Frappe', async () => {

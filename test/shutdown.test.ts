@@ -3,7 +3,7 @@ import { withDatabase } from '../src/config.js';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startService, sleep, ALL_LOGS, type TestService } from './harness.js';
+import { useService, sleep, ALL_LOGS } from './harness.js';
 
 const uriFor = (dbName: string) => withDatabase(process.env.MONGODB_URI!, dbName);
 
@@ -32,9 +32,7 @@ function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; 
 
 describe('shutdown on SIGTERM', function () {
   this.timeout(30_000);
-  let svc: TestService;
-  before(async () => (svc = await startService()));
-  after(async () => svc.close());
+  const svc = useService();
 
   it('stops accepting, finishes the request in flight, closes the database and exits 0', async () => {
     const { child, url, exit } = await startMain({ MONGODB_URI: uriFor(svc.app.services.storage.db.databaseName) });

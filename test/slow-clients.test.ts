@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import net from 'node:net';
-import { startService, type TestService } from './harness.js';
+import { useService } from './harness.js';
 
 /** Opens a raw connection, sends `first`, and reports what came back and when the server closed it. */
 function trickle(url: string, first: string): Promise<{ reply: string; ms: number }> {
@@ -19,9 +19,7 @@ function trickle(url: string, first: string): Promise<{ reply: string; ms: numbe
 
 describe('slow clients', function () {
   this.timeout(30_000);
-  let svc: TestService;
-  before(async () => (svc = await startService({ headersTimeoutMs: 500, requestTimeoutMs: 1500 })));
-  after(async () => svc.close());
+  const svc = useService({ headersTimeoutMs: 500, requestTimeoutMs: 1500 });
 
   it('gets 408 and is cut off when its headers take longer than HEADERS_TIMEOUT_MS', async () => {
     const { reply, ms } = await trickle(svc.url, 'POST /rpc HTTP/1.1\r\nHost: x\r\n');

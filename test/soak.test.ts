@@ -1,12 +1,10 @@
 import { expect } from 'chai';
-import { startService, type TestService } from './harness.js';
+import { useService } from './harness.js';
 import { soak } from '../bench/soak-run.js';
 
 describe('soak (short): mixed load, then nothing lost', function () {
   this.timeout(120_000);
-  let svc: TestService;
-  before(async () => (svc = await startService({ authFailureLimit: 20 })));
-  after(async () => svc.close());
+  const svc = useService({ authFailureLimit: 20 });
 
   it('keeps every live key working and every revoked or replaced secret refused, with no 5xx', async () => {
     const report = await soak({ url: svc.url, adminToken: svc.adminToken, durationMs: Number(process.env.SOAK_MS ?? 15_000), workers: 6 });

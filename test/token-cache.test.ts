@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { startService, tokenMadeElsewhere, bearer, basic, tokenOf, expectError, expectResult, type TestService } from './harness.js';
+import { useService, tokenMadeElsewhere, bearer, basic, tokenOf, expectError, expectResult } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
@@ -12,9 +12,7 @@ async function counter(c: { get(): Promise<{ values: Array<{ value: number; labe
 }
 
 describe('token cache', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService({ authCacheTtlMs: 60_000 })));
-  after(async () => svc.close());
+  const svc = useService({ authCacheTtlMs: 60_000 });
 
   const whoami = (token: string) => svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, bearer(token));
   const lookups = () => counter(svc.app.services.metrics.authDbLookups);
@@ -103,9 +101,7 @@ describe('token cache', () => {
 });
 
 describe('token check with the cache off (AUTH_CACHE_TTL_MS=0)', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService({ authCacheTtlMs: 0 })));
-  after(async () => svc.close());
+  const svc = useService({ authCacheTtlMs: 0 });
 
   it('reads the database on every call, and so sees changes made elsewhere at once', async () => {
     const token = await svc.userWithToken('uncached');

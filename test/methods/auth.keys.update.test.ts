@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { useSharedService, bearer, tokenOf, sleep, expectError, expectResult } from '../harness.js';
+
+const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
+
+describe('auth.keys.update', () => {
+  // Shared: every user here is its own (freshUser).
+  const svc = useSharedService();
+
+  /** A fresh user each test, so no test leans on another's key. */
+  const freshUser = (roles: string[] = []) => svc.newUser(roles);
+  const whoami = (token: string) => svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, bearer(token));
+  const works = async (token: string) => expect(expectResult(await whoami(token))).to.be.a('string');
+  const fails = async (token: string) => expectError(await whoami(token), -32001, 401);
+
+  describe('success', () => {
+    it('auth.keys.update moves the expiry; the change reaches the cache at once', async () => {
+      const user = await freshUser();
+      const keys = expectResult(await svc.call(GENERATE, { user }));
+      await works(tokenOf(keys));
+      const later = new Date(Date.now() + 1000).toISOString();
+      const info = expectResult(await svc.call('auth.keys.update', { user, expires_at: later }));
+      expect(info.expires_at).to.equal(later);
+      await works(tokenOf(keys));
+      await sleep(1100);
+      await fails(tokenOf(keys));
+      expectResult(await svc.call('auth.keys.update', { user, expires_at: null }));
+      await works(tokenOf(keys));
+    });
+
+    it('changes the scopes and keeps the secret: the same token is bound by them at once', async () => {
+      const user = await freshUser(['System Manager']);
+      const keys = expectResult(await svc.call(GENERATE, { user }));
+      const info = expectResult(await svc.call('auth.keys.update', { user, scopes: ['auth.verify'] }));
+      expect(info).to.include({ user, api_key: keys.api_key, expires_at: null });
+      expect(info.scopes).to.deep.equal(['auth.verify']);
+      expectResult(await svc.call('auth.verify', {}, tokenOf(keys)));
+      expectError(await svc.call('user.get', { name: user }, tokenOf(keys)), -32003);
+    });
+  });
+
+  describe('not found', () => {
+    it('answers -32004 for a user without a key, or no such user', async () => {
+      expectError(await svc.call('auth.keys.update', { user: await freshUser(), scopes: [] }), -32004);
+      expectError(await svc.call('auth.keys.update', { user: svc.unique('ghost'), scopes: [] }), -32004);
+    });
+  });
+
+  describe('permission', () => {
+    it('is for System Managers only (-32003), even for the caller\'s own key, and changes nothing', async () => {
+      const { name, token } = await svc.newUserWithToken(['Token Verifier']);
+      const before = await svc.collection('api_keys').findOne({ user: name });
+      const err = expectError(await svc.call('auth.keys.update', { user: name, scopes: [] }, token), -32003);
+      expect(err.message).to.equal('auth.keys.update requires the role System Manager');
+      expect(await svc.collection('api_keys').findOne({ user: name })).to.deep.equal(before);
+    });
+  });
+
+  describe('bad params', () => {
+    it('refuses nothing to change, bad expiries and scopes, and unknown params (-32602)', async () => {
+      const user = await freshUser();
+      expectResult(await svc.call(GENERATE, { user }));
+      expectError(await svc.call('auth.keys.update', { user }), -32602); // nothing to change
+      expectError(await svc.call('auth.keys.update', { user, expires_at: { $gt: 1 } }), -32602);
+      const past = expectError(await svc.call('auth.keys.update', { user, expires_at: '2020-01-01T00:00:00Z' }), -32602);
+      expect(past.data).to.deep.equal([{ path: '/expires_at', message: 'must be a time in the future' }]);
+      expectError(await svc.call('auth.keys.update', { user, scopes: ['user.'] }), -32602);
+      expectError(await svc.call('auth.keys.update', { user, api_secret: 'x' }), -32602);
+      expect(expectResult(await svc.call('auth.keys.get', { user }))).to.include({ expires_at: null }).and.deep.include({ scopes: [] });
+    });
+  });
+
+  describe('storage', () => {
+    it('writes the expiry and scopes to the key, keeps its secret hash, and audits keys.update', async () => {
+      const user = await freshUser();
+      const keys = expectResult(await svc.call(GENERATE, { user }));
+      const before = (await svc.collection('api_keys').findOne({ api_key: keys.api_key }))!;
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      expectResult(await svc.call('auth.keys.update', { user, expires_at: later, scopes: ['user.*'] }));
+      const after = (await svc.collection('api_keys').findOne({ api_key: keys.api_key }))!;
+      expect(after.expires_at.toISOString()).to.equal(later);
+      expect(after.scopes).to.deep.equal(['user.*']);
+      expect(after.secret_hash).to.equal(before.secret_hash);
+      expect(after.revision).to.be.above(before.revision ?? 0);
+      const [entry] = expectResult(await svc.call('auth.audit.list', { user, action: 'keys.update' }));
+      expect(entry).to.include({ actor: 'Administrator', target: user, api_key: keys.api_key });
+    });
+  });
+});
