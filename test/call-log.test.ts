@@ -6,12 +6,10 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { withDatabase } from '../src/config.js';
-import { startService, rest, type TestService } from './harness.js';
+import { useService, rest } from './harness.js';
 
 describe('call log and metrics, on every door', () => {
-  let svc: TestService;
-  before(async () => (svc = await startService()));
-  after(() => svc.close());
+  const svc = useService();
 
   const lines = () => svc.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'call' || l.msg === 'call failed');
 

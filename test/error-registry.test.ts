@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ERRORS, AppError, frappeStatusOf, invalidParam, invalidParams, statusOf, type ErrorKind } from '../src/errors.js';
-import { startService, type TestService } from './harness.js';
+import { useService } from './harness.js';
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -49,9 +49,7 @@ describe('error registry (src/errors.ts)', () => {
   });
 
   describe('transport failures answer with their kind on every door', () => {
-    let svc: TestService;
-    before(async () => (svc = await startService({ maxBodyBytes: 1000 })));
-    after(() => svc.close());
+    const svc = useService({ maxBodyBytes: 1000 });
 
     const send = (p: string, init: RequestInit = {}) => fetch(`${svc.url}${p}`, { ...init, headers: { authorization: `token ${svc.adminToken}`, ...init.headers } });
 

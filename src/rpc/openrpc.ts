@@ -1,7 +1,7 @@
 /**
  * The OpenRPC document `rpc.discover` answers, built from the method table
  * and the schema files alone, so it says what the dispatcher enforces and
- * cannot drift from it (test/discover.test.ts checks it against the OpenRPC
+ * cannot drift from it (test/methods/rpc.discover.test.ts checks it against the OpenRPC
  * meta-schema).
  *
  * The schema files point into each other (`common.json#/definitions/user`).
