@@ -37,7 +37,7 @@ export function relayChanges(): void {
     if (msg.type === 'tokenauth:ack') {
       const entry = waiting.get(msg.id);
       entry?.left.delete(from);
-      if (entry && entry.left.size === 0) entry.done();
+      if (entry?.left.size === 0) entry.done();
       return;
     }
     const others = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w !== from && w.isConnected());

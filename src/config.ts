@@ -70,12 +70,17 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 
 /** CORS_ORIGINS: a comma-separated list of exact origins such as https://tools.example.com. */
 function origins(raw: string | undefined): string[] {
-  const list = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const list = (raw ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of list) {
     let parsed: URL | undefined;
     try {
       parsed = new URL(origin);
-    } catch {}
+    } catch {
+      // not a URL at all: refused just below, with the rest
+    }
     if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
       throw new ConfigError(`CORS_ORIGINS must list origins such as https://app.example.com, comma-separated (got ${JSON.stringify(origin)})`);
     }

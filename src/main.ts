@@ -68,9 +68,7 @@ function primary(config: Config, uri: string, local: LocalDatabase | undefined, 
     stopping = true;
     log.info({ signal, workers: config.workers }, 'shutting down workers');
     const workers = Object.values(cluster.workers ?? {}).filter((w) => !!w);
-    await Promise.all(
-      workers.map((w) => new Promise((resolve) => (w.once('exit', resolve), w.process.kill('SIGTERM')))),
-    );
+    await Promise.all(workers.map((w) => new Promise((resolve) => (w.once('exit', resolve), w.process.kill('SIGTERM')))));
     await local?.stop();
     process.exit(0);
   };

@@ -83,14 +83,27 @@ function showSignedIn(user) {
 }
 
 function signInView() {
-  const keyInput = h('input', { id: 'sign-key', name: 'api_key', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off', required: true, 'aria-describedby': 'sign-key-hint' });
+  const keyInput = h('input', {
+    id: 'sign-key',
+    name: 'api_key',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    autocapitalize: 'off',
+    required: true,
+    'aria-describedby': 'sign-key-hint',
+  });
   const secretInput = h('input', { id: 'sign-secret', name: 'api_secret', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
   const form = h(
     'form',
     { class: 'card form', 'aria-labelledby': 'sign-in-title', novalidate: true },
-    h('div', { class: 'field' }, h('label', { for: 'sign-key' }, 'api_key'), keyInput,
-      h('p', { id: 'sign-key-hint', class: 'hint' }, 'Starts with tak_. Pasting a whole token api_key:api_secret here works too.')),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'sign-key' }, 'api_key'),
+      keyInput,
+      h('p', { id: 'sign-key-hint', class: 'hint' }, 'Starts with tak_. Pasting a whole token api_key:api_secret here works too.'),
+    ),
     h('div', { class: 'field' }, h('label', { for: 'sign-secret' }, 'api_secret'), secretInput),
     h('div', { class: 'actions' }, submit),
   );
@@ -137,7 +150,11 @@ function signInView() {
   fill(
     main,
     h('h1', { id: 'sign-in-title' }, 'Sign in'),
-    h('p', {}, 'Paste the api_key and api_secret of a System Manager. They stay in this browser tab only and are forgotten when you sign out or close the tab.'),
+    h(
+      'p',
+      {},
+      'Paste the api_key and api_secret of a System Manager. They stay in this browser tab only and are forgotten when you sign out or close the tab.',
+    ),
     form,
   );
   focusHeading('Sign in');

@@ -33,7 +33,11 @@ function shell(title, body, ...content) {
     'dialog',
     { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId },
     h('h2', { id: titleId }, title),
-    h('div', { id: bodyId }, body.filter(Boolean).map((p) => h('p', {}, p))),
+    h(
+      'div',
+      { id: bodyId },
+      body.filter(Boolean).map((p) => h('p', {}, p)),
+    ),
     ...content,
   );
 }
@@ -74,12 +78,7 @@ export async function formDialog({ title, body = [], fields, confirm, submit }) 
     { novalidate: true },
     fields,
     problem,
-    h(
-      'div',
-      { class: 'actions' },
-      save,
-      h('button', { type: 'button', 'data-action': 'cancel', onclick: () => busy || dialog.close('cancel') }, 'Cancel'),
-    ),
+    h('div', { class: 'actions' }, save, h('button', { type: 'button', 'data-action': 'cancel', onclick: () => busy || dialog.close('cancel') }, 'Cancel')),
   );
   const dialog = shell(title, body, form);
   // While the service is asked, Escape waits: closing then would hide whether the change was made.
@@ -149,13 +148,34 @@ export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, 
     secretEl.textContent = '';
     window.getSelection()?.removeAllRanges();
   };
-  const done = h('button', { type: 'button', class: 'primary', 'data-action': 'done', onclick: () => { forget(); dialog.close('done'); } }, 'I have copied it, close');
+  const done = h(
+    'button',
+    {
+      type: 'button',
+      class: 'primary',
+      'data-action': 'done',
+      onclick: () => {
+        forget();
+        dialog.close('done');
+      },
+    },
+    'I have copied it, close',
+  );
   const dialog = h(
     'dialog',
     { class: 'dialog secret-dialog', 'aria-labelledby': titleId, 'aria-describedby': warnId },
     h('h2', { id: titleId }, `New API secret for ${user}`),
-    h('p', { id: warnId, class: 'warning' }, h('strong', {}, 'This secret will not be shown again.'), ' Copy it now and keep it somewhere safe. The token is ', h('code', {}, 'api_key:api_secret'), '.'),
-    h('dl', { class: 'details' },
+    h(
+      'p',
+      { id: warnId, class: 'warning' },
+      h('strong', {}, 'This secret will not be shown again.'),
+      ' Copy it now and keep it somewhere safe. The token is ',
+      h('code', {}, 'api_key:api_secret'),
+      '.',
+    ),
+    h(
+      'dl',
+      { class: 'details' },
       h('div', {}, h('dt', {}, 'api_key'), h('dd', {}, h('code', { id: 'new-key' }, apiKey))),
       h('div', {}, h('dt', {}, 'api_secret'), h('dd', {}, secretEl)),
       h('div', {}, h('dt', {}, 'Expires'), h('dd', { id: 'new-expires' }, time(expiresAt, 'never'))),

@@ -49,7 +49,11 @@ export function time(iso, none = 'never') {
 
 /** A description list from [term, description] pairs. */
 export function details(pairs, props = {}) {
-  return h('dl', { class: 'details', ...props }, pairs.map(([term, desc]) => h('div', {}, h('dt', {}, term), h('dd', {}, desc))));
+  return h(
+    'dl',
+    { class: 'details', ...props },
+    pairs.map(([term, desc]) => h('div', {}, h('dt', {}, term), h('dd', {}, desc))),
+  );
 }
 
 let uid = 0;

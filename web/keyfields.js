@@ -26,7 +26,12 @@ const GRACE_CHOICES = [
 
 /** 3600 → "1 hour"; the largest whole unit. */
 export function duration(seconds) {
-  for (const [size, unit] of [[86_400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']]) {
+  for (const [size, unit] of [
+    [86_400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+    [1, 'second'],
+  ]) {
     if (seconds >= size && seconds % size === 0) {
       const n = seconds / size;
       return `${n} ${unit}${n === 1 ? '' : 's'}`;
@@ -150,12 +155,22 @@ function parseScopes(text) {
  * current scopes, and empty means "no limit" (sent as []).
  */
 export function scopesField({ mode, current = [], known = true }) {
-  const input = h('textarea', { id: id('scopes'), name: 'scopes', rows: '3', spellcheck: 'false', autocapitalize: 'off', autocomplete: 'off', class: 'scopes' });
+  const input = h('textarea', {
+    id: id('scopes'),
+    name: 'scopes',
+    rows: '3',
+    spellcheck: 'false',
+    autocapitalize: 'off',
+    autocomplete: 'off',
+    class: 'scopes',
+  });
   if (mode === 'edit') input.value = current.join('\n');
   const what = 'Method-name patterns, one a line or separated by commas, such as user.* or auth.verify.';
   const hint =
-    mode === 'first' ? `Optional. ${what} Empty: ${ANY_METHOD}.`
-      : mode === 'rotate' ? `Optional. ${what} Empty: the current scopes stay${known ? ` (${scopeWords(current)})` : ''}.`
+    mode === 'first'
+      ? `Optional. ${what} Empty: ${ANY_METHOD}.`
+      : mode === 'rotate'
+        ? `Optional. ${what} Empty: the current scopes stay${known ? ` (${scopeWords(current)})` : ''}.`
         : `${what} Empty: ${ANY_METHOD}.`;
   const f = field({ label: 'Scopes', control: input, hint });
   let sent = [];
@@ -181,8 +196,11 @@ export function scopesField({ mode, current = [], known = true }) {
 
 /** "Keep the old secret working for": only on a rotation. */
 export function graceField() {
-  const select = h('select', { id: id('grace'), name: 'grace_seconds' },
-    GRACE_CHOICES.map(([seconds, words]) => h('option', { value: String(seconds) }, words)));
+  const select = h(
+    'select',
+    { id: id('grace'), name: 'grace_seconds' },
+    GRACE_CHOICES.map(([seconds, words]) => h('option', { value: String(seconds) }, words)),
+  );
   const f = field({
     label: 'Keep the old secret working for',
     control: select,

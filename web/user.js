@@ -17,7 +17,9 @@ export async function userView(main, ctx, name) {
     main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/users' }, '← All users')),
     h('h1', {}, user.name),
-    h('section', { class: 'card', 'aria-labelledby': 'user-title' },
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'user-title' },
       h('h2', { id: 'user-title' }, 'User'),
       details([
         ['Full name', user.full_name],
@@ -68,7 +70,9 @@ async function apiAccess(section, ctx, user, focus) {
     { class: 'generate', 'aria-labelledby': generateTitle, novalidate: true },
     h('h3', { id: generateTitle }, 'Generate Keys'),
     h('p', { class: 'hint' }, key ? 'Keeps the api_key and issues a new api_secret.' : 'Issues an api_key and api_secret.'),
-    Object.values(fields).filter(Boolean).map((f) => f.el),
+    Object.values(fields)
+      .filter(Boolean)
+      .map((f) => f.el),
     h('div', { class: 'actions' }, generate),
   );
 
@@ -76,23 +80,28 @@ async function apiAccess(section, ctx, user, focus) {
   if (problem) facts = h('p', { class: 'error' }, `Could not read the key: ${problem.message}`);
   else if (key === null) facts = details([['API key', h('span', { class: 'muted', id: 'api-key' }, 'none yet')]]);
   else {
-    facts = details([
-      ['API key', h('code', { id: 'api-key' }, key.api_key)],
-      ['Created', time(key.created_at)],
-      ['Secret issued', time(key.rotated_at)],
-      ['Last used', time(key.last_used_at, 'never')],
-      ['Expires', expired ? [time(key.expires_at), ' ', h('strong', { class: 'off' }, '(expired)')] : time(key.expires_at, 'never')],
-      ['Scopes', key.scopes.length ? key.scopes.map((s) => h('code', { class: 'scope' }, s)) : h('span', { class: 'muted' }, ANY_METHOD)],
-      key.previous_valid_until ? ['Old secret works until', h('span', { id: 'old-secret-until' }, time(key.previous_valid_until))] : null,
-    ].filter(Boolean));
+    facts = details(
+      [
+        ['API key', h('code', { id: 'api-key' }, key.api_key)],
+        ['Created', time(key.created_at)],
+        ['Secret issued', time(key.rotated_at)],
+        ['Last used', time(key.last_used_at, 'never')],
+        ['Expires', expired ? [time(key.expires_at), ' ', h('strong', { class: 'off' }, '(expired)')] : time(key.expires_at, 'never')],
+        ['Scopes', key.scopes.length ? key.scopes.map((s) => h('code', { class: 'scope' }, s)) : h('span', { class: 'muted' }, ANY_METHOD)],
+        key.previous_valid_until ? ['Old secret works until', h('span', { id: 'old-secret-until' }, time(key.previous_valid_until))] : null,
+      ].filter(Boolean),
+    );
   }
   fill(
     section,
     h('h2', { id: 'access-title', tabindex: '-1' }, 'API Access'),
     expired
-      ? h('p', { class: 'warning', id: 'key-expired' },
-        h('strong', {}, `This key expired on ${localTime(key.expires_at)}: its token no longer works.`),
-        ' To issue a new secret, choose a new expiry or Never expires under Generate Keys; Edit expiry and scopes makes it work again with the same secret.')
+      ? h(
+          'p',
+          { class: 'warning', id: 'key-expired' },
+          h('strong', {}, `This key expired on ${localTime(key.expires_at)}: its token no longer works.`),
+          ' To issue a new secret, choose a new expiry or Never expires under Generate Keys; Edit expiry and scopes makes it work again with the same secret.',
+        )
       : null,
     facts,
     key ? h('div', { class: 'actions' }, edit, revoke) : null,
@@ -113,7 +122,9 @@ async function apiAccess(section, ctx, user, focus) {
       const ok = await confirmDialog({
         title: 'Generate a new secret?',
         body: [
-          key ? [`${user} already has the api_key `, h('code', {}, key.api_key), '. It stays the same.'] : `${user} may already have an api_key. If so, it stays the same.`,
+          key
+            ? [`${user} already has the api_key `, h('code', {}, key.api_key), '. It stays the same.']
+            : `${user} may already have an api_key. If so, it stays the same.`,
           params.grace_seconds
             ? `A new api_secret replaces the current one. The current secret keeps working for ${duration(params.grace_seconds)}, so programs can switch to the new one without downtime; then it stops.`
             : 'A new api_secret replaces the current one at once: anything still using the current secret stops working until it is given the new one.',
@@ -159,8 +170,14 @@ async function apiAccess(section, ctx, user, focus) {
     const saved = await formDialog({
       title: `Edit the expiry and scopes of ${user}’s key`,
       body: [
-        ['The api_key ', h('code', {}, key.api_key), ' and its secret stay the same: only when the token stops working and which methods it may call change, at once.'],
-        self ? 'This is the key you are signed in with: scopes that leave out the methods this page calls (user.*, auth.* and generate_keys) would shut the page out.' : null,
+        [
+          'The api_key ',
+          h('code', {}, key.api_key),
+          ' and its secret stay the same: only when the token stops working and which methods it may call change, at once.',
+        ],
+        self
+          ? 'This is the key you are signed in with: scopes that leave out the methods this page calls (user.*, auth.* and generate_keys) would shut the page out.'
+          : null,
       ],
       fields: Object.values(changes).map((f) => f.el),
       confirm: 'Save',

@@ -30,7 +30,15 @@ export async function usersView(main, ctx, params) {
   let q = (params.get('q') ?? '').trim();
   let start = Math.max(0, Number.parseInt(params.get('start') ?? '0', 10) || 0);
 
-  const search = h('input', { id: 'user-search', type: 'search', name: 'q', value: q, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'user-search-hint' });
+  const search = h('input', {
+    id: 'user-search',
+    type: 'search',
+    name: 'q',
+    value: q,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    'aria-describedby': 'user-search-hint',
+  });
   const searchForm = h(
     'form',
     { class: 'search', role: 'search', 'aria-label': 'Users' },
@@ -40,7 +48,15 @@ export async function usersView(main, ctx, params) {
   );
   const caption = h('caption', {});
   const body = h('tbody', { role: 'rowgroup' });
-  const head = h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, ['Name', 'Full name', 'Roles', 'Enabled'].map((t) => h('th', { scope: 'col', role: 'columnheader' }, t))));
+  const head = h(
+    'thead',
+    { role: 'rowgroup' },
+    h(
+      'tr',
+      { role: 'row' },
+      ['Name', 'Full name', 'Roles', 'Enabled'].map((t) => h('th', { scope: 'col', role: 'columnheader' }, t)),
+    ),
+  );
   // Explicit roles: the narrow layout restyles the cells as blocks, which
   // some browsers take as leaving the table's semantics behind.
   const table = h('table', { class: 'users', role: 'table', tabindex: '-1' }, caption, head, body);
@@ -79,7 +95,9 @@ export async function usersView(main, ctx, params) {
     fill(
       body,
       page.map((u) =>
-        h('tr', { role: 'row' },
+        h(
+          'tr',
+          { role: 'row' },
           h('th', { scope: 'row', role: 'rowheader', 'data-label': 'Name' }, h('a', { href: userLink(u.name) }, u.name)),
           h('td', { role: 'cell', 'data-label': 'Full name' }, u.full_name),
           h('td', { role: 'cell', 'data-label': 'Roles' }, rolesCell(u.roles)),
@@ -121,7 +139,17 @@ export async function usersView(main, ctx, params) {
 
 /** The form for a new user. */
 export function newUserView(main, ctx) {
-  const nameInput = h('input', { id: 'new-name', name: 'name', required: true, maxlength: '140', pattern: NAME_PATTERN, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off', 'aria-describedby': 'new-name-hint' });
+  const nameInput = h('input', {
+    id: 'new-name',
+    name: 'name',
+    required: true,
+    maxlength: '140',
+    pattern: NAME_PATTERN,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    autocapitalize: 'off',
+    'aria-describedby': 'new-name-hint',
+  });
   const fullInput = h('input', { id: 'new-full-name', name: 'full_name', maxlength: '140', autocomplete: 'off', 'aria-describedby': 'new-full-name-hint' });
   const roleBoxes = KNOWN_ROLES.map(([role, what]) => {
     const boxId = id('role');
@@ -136,16 +164,36 @@ export function newUserView(main, ctx) {
   const form = h(
     'form',
     { class: 'card form', 'aria-labelledby': 'new-user-title' },
-    h('div', { class: 'field' }, h('label', { for: 'new-name' }, 'Name (required)'), nameInput,
-      h('p', { id: 'new-name-hint', class: 'hint' }, 'A plain name such as jane, or an email address: letters, digits and . _ @ + -')),
-    h('div', { class: 'field' }, h('label', { for: 'new-full-name' }, 'Full name'), fullInput,
-      h('p', { id: 'new-full-name-hint', class: 'hint' }, 'Optional; the name is used when empty.')),
-    h('fieldset', { class: 'field' }, h('legend', {}, 'Roles'),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'new-name' }, 'Name (required)'),
+      nameInput,
+      h('p', { id: 'new-name-hint', class: 'hint' }, 'A plain name such as jane, or an email address: letters, digits and . _ @ + -'),
+    ),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'new-full-name' }, 'Full name'),
+      fullInput,
+      h('p', { id: 'new-full-name-hint', class: 'hint' }, 'Optional; the name is used when empty.'),
+    ),
+    h(
+      'fieldset',
+      { class: 'field' },
+      h('legend', {}, 'Roles'),
       roleBoxes.map(({ row }) => row),
-      h('label', { for: 'new-other-roles' }, 'Other roles'), otherRoles,
-      h('p', { id: 'new-other-roles-hint', class: 'hint' }, 'Optional, separated by commas.')),
-    h('div', { class: 'field check' }, enabled, h('label', { for: 'new-enabled' }, 'Enabled'),
-      h('span', { id: 'new-enabled-hint', class: 'hint' }, 'A disabled user’s token does not work.')),
+      h('label', { for: 'new-other-roles' }, 'Other roles'),
+      otherRoles,
+      h('p', { id: 'new-other-roles-hint', class: 'hint' }, 'Optional, separated by commas.'),
+    ),
+    h(
+      'div',
+      { class: 'field check' },
+      enabled,
+      h('label', { for: 'new-enabled' }, 'Enabled'),
+      h('span', { id: 'new-enabled-hint', class: 'hint' }, 'A disabled user’s token does not work.'),
+    ),
     h('div', { class: 'actions' }, submit, h('a', { class: 'button', href: '#/users' }, 'Cancel')),
   );
   form.addEventListener('submit', async (event) => {
@@ -153,8 +201,13 @@ export function newUserView(main, ctx) {
     ctx.clearMessages();
     if (!form.reportValidity()) return;
     const name = nameInput.value.trim();
-    const roles = [...roleBoxes.filter(({ box }) => box.checked).map(({ role }) => role),
-      ...otherRoles.value.split(',').map((r) => r.trim()).filter(Boolean)];
+    const roles = [
+      ...roleBoxes.filter(({ box }) => box.checked).map(({ role }) => role),
+      ...otherRoles.value
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    ];
     const params = { name, roles: [...new Set(roles)], enabled: enabled.checked };
     if (fullInput.value.trim()) params.full_name = fullInput.value.trim();
     submit.disabled = true;

@@ -96,7 +96,7 @@ export async function startLocalDatabase(opts: LocalDatabaseOptions): Promise<Lo
 export async function findLocalDatabase(dataDir: string): Promise<LocalDatabase | undefined> {
   let state: { pid?: unknown; uri?: unknown };
   try {
-    state = JSON.parse(fs.readFileSync(path.join(dataDir, STATE_FILE), 'utf8'));
+    state = JSON.parse(fs.readFileSync(path.join(dataDir, STATE_FILE), 'utf8')) as typeof state;
   } catch {
     return undefined;
   }

@@ -73,10 +73,7 @@ export async function ensureSecantusDb(progress: (line: string) => void): Promis
   const staging = fs.mkdtempSync(`${final}.installing-`);
   const started = Date.now();
   progress(`Installing secantusdb ${SECANTUSDB_VERSION} from PyPI into ${final} (first use only, about a minute)...`);
-  const timer = setInterval(
-    () => progress(`  still installing secantusdb... ${Math.round((Date.now() - started) / 1000)}s`),
-    15_000,
-  );
+  const timer = setInterval(() => progress(`  still installing secantusdb... ${Math.round((Date.now() - started) / 1000)}s`), 15_000);
   try {
     const venvPython = path.join(staging, 'bin', 'python');
     const pipArgs = ['install', '--no-input', '--disable-pip-version-check', '--quiet', ...REQUIREMENTS];
@@ -86,7 +83,7 @@ export async function ensureSecantusDb(progress: (line: string) => void): Promis
     } catch (err) {
       // Debian's python3 without python3-venv has no ensurepip: make the venv
       // bare, and install into it with the base python's own pip if it has one.
-      if (!/ensurepip/.test(String(err))) throw err;
+      if (!String(err).includes('ensurepip')) throw err;
       fs.rmSync(staging, { recursive: true, force: true });
       await run(found.python, ['-m', 'venv', '--without-pip', staging]);
       await run(found.python, ['-m', 'pip', '--python', venvPython, ...pipArgs]).catch((pipErr: unknown) => {
@@ -148,9 +145,7 @@ function run(cmd: string, args: string[]): Promise<string> {
     child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(new Error(`${cmd} ${args.join(' ')} failed (exit ${code}):\n${(output + errors).slice(-4000)}`)),
+      code === 0 ? resolve(output) : reject(new Error(`${cmd} ${args.join(' ')} failed (exit ${code}):\n${(output + errors).slice(-4000)}`)),
     );
   });
 }
