@@ -15,21 +15,32 @@ import { randomUUID } from 'node:crypto';
 
 // FLOOR_HEADERS=minimal: only Content-Type and Content-Length, as bare jayson sends.
 const MINIMAL = process.env.FLOOR_HEADERS === 'minimal';
-const HEADERS = MINIMAL ? ['Content-Type', 'application/json; charset=utf-8'] : [
-  'Cache-Control', 'no-store',
-  'X-Content-Type-Options', 'nosniff',
-  'Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'",
-  'X-Frame-Options', 'DENY',
-  'Referrer-Policy', 'no-referrer',
-  'Cross-Origin-Resource-Policy', 'same-origin',
-  'Content-Type', 'application/json; charset=utf-8',
-];
+const HEADERS = MINIMAL
+  ? ['Content-Type', 'application/json; charset=utf-8']
+  : [
+      'Cache-Control',
+      'no-store',
+      'X-Content-Type-Options',
+      'nosniff',
+      'Content-Security-Policy',
+      "default-src 'none'; frame-ancestors 'none'",
+      'X-Frame-Options',
+      'DENY',
+      'Referrer-Policy',
+      'no-referrer',
+      'Cross-Origin-Resource-Policy',
+      'same-origin',
+      'Content-Type',
+      'application/json; charset=utf-8',
+    ];
 
 function answer(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(
     status,
-    MINIMAL ? [...HEADERS, 'Content-Length', String(Buffer.byteLength(text))] : [...HEADERS, 'X-Request-Id', randomUUID(), 'Content-Length', String(Buffer.byteLength(text))],
+    MINIMAL
+      ? [...HEADERS, 'Content-Length', String(Buffer.byteLength(text))]
+      : [...HEADERS, 'X-Request-Id', randomUUID(), 'Content-Length', String(Buffer.byteLength(text))],
   );
   res.end(text);
 }

@@ -123,7 +123,14 @@ async function serve(name: string, args: string[], env: Record<string, string>):
 function cpuSeconds(pid: number): number {
   const pids = [pid];
   try {
-    pids.push(...execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).map(Number));
+    pids.push(
+      ...execFileSync('pgrep', ['-P', String(pid)])
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    );
   } catch {
     // no children
   }
@@ -155,12 +162,7 @@ const rpc = (method: string, id = 1) => ({ jsonrpc: '2.0', id, method });
 
 type Target = { url: string; pid: number };
 
-async function load(
-  target: Target,
-  body: string,
-  headers: Record<string, string>,
-  extraOpts: Partial<autocannon.Options> = {},
-): Promise<Figures> {
+async function load(target: Target, body: string, headers: Record<string, string>, extraOpts: Partial<autocannon.Options> = {}): Promise<Figures> {
   const { url, pid } = target;
   const cpuBefore = cpuSeconds(pid);
   const r = await autocannon({
@@ -349,8 +351,10 @@ async function main() {
       `bench: ${ROUNDS} rounds per target of ${SINGLE_DURATION} s (single call) or ${DURATION} s (the others), ${CONNECTIONS} connections, ${os.cpus().length} cores`,
     );
 
-    const single = (target: Target) => (extraOpts: Partial<autocannon.Options> = {}) =>
-      load(target, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth, extraOpts);
+    const single =
+      (target: Target) =>
+      (extraOpts: Partial<autocannon.Options> = {}) =>
+        load(target, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth, extraOpts);
     const bareSingle = () => load(bare, JSON.stringify(rpc('noop')), {});
     const svcSingle = () => single(svc)();
     // Warm up: JIT, cache, connections.
@@ -394,7 +398,9 @@ async function main() {
 
     if (wanted('batch')) {
       const batch = (method: string) => JSON.stringify(Array.from({ length: 50 }, (_, i) => rpc(method, i + 1)));
-      const checksBefore = (await metric(svc.url, 'tokenauth_auth_cache_total', auth.authorization)) + (await metric(svc.url, 'tokenauth_auth_db_lookups_total', auth.authorization));
+      const checksBefore =
+        (await metric(svc.url, 'tokenauth_auth_cache_total', auth.authorization)) +
+        (await metric(svc.url, 'tokenauth_auth_db_lookups_total', auth.authorization));
       const requestsBefore = await metric(svc.url, 'tokenauth_http_request_duration_seconds_count', auth.authorization);
       await compare(
         'batch of 50',
@@ -409,8 +415,7 @@ async function main() {
 
     if (wanted('flood')) {
       const half = Math.max(1, CONNECTIONS / 2);
-      const valid = () =>
-        load(svc, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth, { connections: half });
+      const valid = () => load(svc, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth, { connections: half });
       // Random invalid tokens: half garbage, half well-formed with a valid checksum and an unknown key.
       const flood = () =>
         autocannon({
@@ -433,14 +438,18 @@ async function main() {
         });
       const lookupsBefore = await metric(svc.url, 'tokenauth_auth_db_lookups_total', auth.authorization);
       let floodRequests = 0;
-      await compare('valid traffic under a flood', ['alone', valid], [
-        'during flood',
-        async () => {
-          const [v, f] = await Promise.all([valid(), flood()]);
-          floodRequests += f.requests.total;
-          return v;
-        },
-      ]);
+      await compare(
+        'valid traffic under a flood',
+        ['alone', valid],
+        [
+          'during flood',
+          async () => {
+            const [v, f] = await Promise.all([valid(), flood()]);
+            floodRequests += f.requests.total;
+            return v;
+          },
+        ],
+      );
       const lookups = (await metric(svc.url, 'tokenauth_auth_db_lookups_total', auth.authorization)) - lookupsBefore;
       extra.flood = { floodRequests, databaseLookups: lookups };
       rows[rows.length - 1]!.note = `flood sent ${floodRequests} bad tokens, ${lookups} database lookups`;
@@ -448,19 +457,21 @@ async function main() {
 
     if (wanted('nocache')) {
       const nocache = await serve('service-nocache', ['dist/main.js'], { ...common, AUTH_CACHE_TTL_MS: '0' });
-      await compare('cache off', ['bare jayson', bareSingle], [
-        'service, AUTH_CACHE_TTL_MS=0',
-        () => load(nocache, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth),
-      ]);
+      await compare(
+        'cache off',
+        ['bare jayson', bareSingle],
+        ['service, AUTH_CACHE_TTL_MS=0', () => load(nocache, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth)],
+      );
     }
 
     if (wanted('cluster')) {
       const clustered = await serve('service-cluster', ['--import', 'tsx', 'bench/cluster.ts'], { ...common, WORKERS: '2' });
       await new Promise((r) => setTimeout(r, 1000)); // both workers listening
-      await compare('2 workers (node:cluster)', ['service, 1 process', svcSingle], [
-        'service, 2 workers',
-        () => load(clustered, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth),
-      ]);
+      await compare(
+        '2 workers (node:cluster)',
+        ['service, 1 process', svcSingle],
+        ['service, 2 workers', () => load(clustered, JSON.stringify(rpc('frappe.auth.get_logged_user')), auth)],
+      );
     }
 
     if (wanted('abuse')) {
@@ -506,7 +517,13 @@ async function main() {
   const results = {
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
-    settings: { durationSeconds: DURATION, singleDurationSeconds: SINGLE_DURATION, rounds: ROUNDS, connections: CONNECTIONS, database: process.env.MONGODB_URI ? 'MONGODB_URI' : 'secantusdb (local)' },
+    settings: {
+      durationSeconds: DURATION,
+      singleDurationSeconds: SINGLE_DURATION,
+      rounds: ROUNDS,
+      connections: CONNECTIONS,
+      database: process.env.MONGODB_URI ? 'MONGODB_URI' : 'secantusdb (local)',
+    },
     rows,
     ...extra,
   };
@@ -530,7 +547,7 @@ function printTable() {
     ),
   ];
   console.log(lines.join('\n'));
-  console.log('\nRatios are against the scenario\'s first row (the single call: against bare jayson).');
+  console.log("\nRatios are against the scenario's first row (the single call: against bare jayson).");
   if (extra.single) printSingle(extra.single as SingleFigures);
   if (extra.abuse) {
     const a = extra.abuse as AbuseFigures;
@@ -549,7 +566,8 @@ function printTable() {
         `(statuses ${JSON.stringify(o.statuses)})`,
     );
   }
-  if (extra.memory) console.log(`\nRSS (MiB) before and after each of 3 rounds of ${MEMORY_REQUESTS} requests: ${(extra.memory as { rssMiB: number[] }).rssMiB.join(' -> ')}`);
+  if (extra.memory)
+    console.log(`\nRSS (MiB) before and after each of 3 rounds of ${MEMORY_REQUESTS} requests: ${(extra.memory as { rssMiB: number[] }).rssMiB.join(' -> ')}`);
 }
 
 /** The single call: medians, ratios, per-round figures and issue 13's goals (information only). */
@@ -573,12 +591,7 @@ function printSingle(s: SingleFigures) {
  * body stays bytes: the clients share the machine's two cores with the
  * service, so they must not spend them decoding megabytes they never read.
  */
-function post(
-  agent: http.Agent,
-  url: string,
-  body: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; body: Buffer; ms: number }> {
+function post(agent: http.Agent, url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: Buffer; ms: number }> {
   const { hostname, port } = new URL(url);
   const started = performance.now();
   return new Promise((resolve, reject) => {

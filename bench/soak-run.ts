@@ -217,8 +217,10 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
       if (!refused(reply.status)) (report.finalCheck.failed++, violation(`replaced secret of ${u.name} answers ${reply.status}`));
     }
   };
-  await Promise.all(pools.map(async (pool) => {
-    for (const u of pool) await finalCheck(u);
-  }));
+  await Promise.all(
+    pools.map(async (pool) => {
+      for (const u of pool) await finalCheck(u);
+    }),
+  );
   return report;
 }

@@ -41,7 +41,13 @@ async function main(): Promise<number> {
       });
       url = `http://127.0.0.1:${port}`;
       for (let i = 0; i < 100; i++) {
-        if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+        if (
+          await fetch(`${url}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          break;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -61,4 +67,7 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err) => (console.error(err), process.exit(1)));
+main().then(
+  (code) => process.exit(code),
+  (err) => (console.error(err), process.exit(1)),
+);

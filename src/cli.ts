@@ -89,9 +89,7 @@ async function execute(method: string, args: unknown, kwargs: unknown): Promise<
   if (!methodTable.some((m) => m.name === method)) throw new AppError('method_not_found', `Method not found: ${method}`);
 
   let local: LocalDatabase | undefined;
-  const uri =
-    config.mongodbUri ??
-    (local = await useLocalDatabase({ dataDir: config.dataDir, advertise: false, progress: (l) => console.error(l) })).uri;
+  const uri = config.mongodbUri ?? (local = await useLocalDatabase({ dataDir: config.dataDir, advertise: false, progress: (l) => console.error(l) })).uri;
   const services = await openServices(config, uri);
   const dispatcher = createDispatcher({ metrics: services.metrics, log });
   try {
@@ -237,11 +235,7 @@ async function main(argv: string[]): Promise<number> {
       // Refused rather than ignored: the user meant a remote service, not the local database.
       throw new UsageError('--url, --token and --timeout belong to call; execute runs against the database');
     }
-    result = await execute(
-      method,
-      parseJson('--args', values.args, 'array'),
-      parseJson('--kwargs', values.kwargs, 'object'),
-    );
+    result = await execute(method, parseJson('--args', values.args, 'array'), parseJson('--kwargs', values.kwargs, 'object'));
   }
   if (values['print-token']) {
     const { api_key: key, api_secret: secret } = (result ?? {}) as { api_key?: unknown; api_secret?: unknown };

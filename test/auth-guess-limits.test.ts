@@ -20,7 +20,7 @@ describe('auth/guess-limits', () => {
     expect(limits.clientWait('10.0.0.1')).to.be.greaterThan(0);
   });
 
-  it('counts refusals per api_key across clients, and tells the key\'s wait as it stood before this refusal', () => {
+  it("counts refusals per api_key across clients, and tells the key's wait as it stood before this refusal", () => {
     const limits = new GuessLimits(OPTS);
     expect(limits.countRefusal('a', 'tak_x', 1)).to.equal(0);
     expect(limits.countRefusal('b', 'tak_x', 1)).to.equal(0);

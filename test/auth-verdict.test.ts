@@ -73,7 +73,7 @@ describe('auth/verdict', () => {
       expect(fits(presented, rotated, now + 1000)).to.equal(false);
     });
 
-    it('takes nothing for no record, not even the placeholder digest\'s secret', () => {
+    it("takes nothing for no record, not even the placeholder digest's secret", () => {
       expect(fits(presented, null, now)).to.equal(false);
       expect(fits(secretDigest('no such key'), null, now)).to.equal(false);
     });
@@ -111,7 +111,11 @@ describe('auth/verdict', () => {
     await t.judge.judge(token, 'c'); // now cached
     const wrong = { apiKey: token.apiKey, apiSecret: newApiSecret() };
     const unknown = { apiKey: newApiKey(), apiSecret: newApiSecret() };
-    for (const [tok, reason] of [[wrong, 'wrong_secret'], [unknown, 'unknown_key'], [wrong, 'wrong_secret']] as const) {
+    for (const [tok, reason] of [
+      [wrong, 'wrong_secret'],
+      [unknown, 'unknown_key'],
+      [wrong, 'wrong_secret'],
+    ] as const) {
       const before = t.reads.length;
       expect(await t.judge.judge(tok, 'c')).to.deep.equal({ ok: false, reason });
       expect(t.reads.length).to.equal(before + 1);
@@ -179,7 +183,7 @@ describe('auth/verdict', () => {
     expect(t.limits.reserveLookup('c')).to.equal(0); // one spent of 2 x LIMIT
   });
 
-  it('writes a key\'s last use at most once a minute', async () => {
+  it("writes a key's last use at most once a minute", async () => {
     const t = setup();
     const token = t.key();
     for (let i = 0; i < 5; i++) await t.judge.judge(token, 'c');

@@ -15,7 +15,14 @@ describe('token check on every call', () => {
 
   it('accepts Authorization: token key:secret', async () => {
     const result = expectResult(await verify(bearer(token)));
-    expect(result).to.deep.equal({ valid: true, user: 'alice@example.com', roles: ['Token Verifier'], api_key: token.split(':')[0], scopes: [], expires_at: null });
+    expect(result).to.deep.equal({
+      valid: true,
+      user: 'alice@example.com',
+      roles: ['Token Verifier'],
+      api_key: token.split(':')[0],
+      scopes: [],
+      expires_at: null,
+    });
   });
 
   it('accepts Authorization: Basic base64(key:secret)', async () => {

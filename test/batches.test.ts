@@ -137,7 +137,11 @@ describe('batches', function () {
       const single = await svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user', params: null }, auth());
       expect(single.body).to.deep.equal({ jsonrpc: '2.0', id: 1, error: { code: -32600, message: 'Invalid Request' } });
       const batch = await svc.post(
-        [{ jsonrpc: '1.0', id: 'a', method: 'auth.verify' }, { jsonrpc: '2.0', id: 'b' }, { jsonrpc: '2.0', id: { no: 1 }, method: 'auth.verify' }],
+        [
+          { jsonrpc: '1.0', id: 'a', method: 'auth.verify' },
+          { jsonrpc: '2.0', id: 'b' },
+          { jsonrpc: '2.0', id: { no: 1 }, method: 'auth.verify' },
+        ],
         auth(),
       );
       expect(batch.body.map((r: { id: unknown }) => r.id)).to.deep.equal(['a', 'b', null]);
@@ -149,7 +153,9 @@ describe('batches', function () {
       const single = await svc.post(call, auth());
       expect(single.text).to.equal(`{"jsonrpc":"2.0","id":${BIG},"result":"Administrator"}`);
       const batch = await svc.post(`[${call}, {"jsonrpc":"2.0","id":9007199254740993,"method":"auth.verify"}, {"id":-98765432109876543210}]`, auth());
-      expect(batch.text).to.match(new RegExp(`^\\[\\{"jsonrpc":"2.0","id":${BIG},"result":"Administrator"\\},\\{"jsonrpc":"2.0","id":9007199254740993,"result":\\{`));
+      expect(batch.text).to.match(
+        new RegExp(`^\\[\\{"jsonrpc":"2.0","id":${BIG},"result":"Administrator"\\},\\{"jsonrpc":"2.0","id":9007199254740993,"result":\\{`),
+      );
       expect(batch.text).to.include('"id":-98765432109876543210,"error":{"code":-32600');
       const refused = await svc.post(`[${call}]`, badToken());
       expect(refused.status).to.equal(401);
@@ -178,11 +184,18 @@ describe('batches', function () {
   });
 
   describe('budget', () => {
-    it('the issue\'s batch: 100 x user.list limit 1000 of 1,050 users answers one page and refuses the rest', async () => {
+    it("the issue's batch: 100 x user.list limit 1000 of 1,050 users answers one page and refuses the rest", async () => {
       const users = svc.app.services.storage.db.collection('users');
       const now = new Date();
       await users.insertMany(
-        Array.from({ length: 1050 }, (_, i) => ({ name: `bulk${String(i).padStart(4, '0')}`, full_name: `Bulk ${i}`, roles: [], enabled: true, created_at: now, modified_at: now })),
+        Array.from({ length: 1050 }, (_, i) => ({
+          name: `bulk${String(i).padStart(4, '0')}`,
+          full_name: `Bulk ${i}`,
+          roles: [],
+          enabled: true,
+          created_at: now,
+          modified_at: now,
+        })),
       );
       const batch = Array.from({ length: 100 }, (_, i) => rpc(i, 'user.list', { limit: 1000, fields: ['*'] }));
       const started = Date.now();
@@ -202,7 +215,7 @@ describe('batches', function () {
       expect(ms, 'one page, not a hundred').to.be.below(10_000);
     });
 
-    it('counts each call\'s page size (its limit, or the default of 20), by name or by position', async () => {
+    it("counts each call's page size (its limit, or the default of 20), by name or by position", async () => {
       const fits = await svc.post(
         [rpc(1, 'user.list', { limit: 960 }), rpc(2, 'user.list'), rpc(3, 'auth.audit.list', [0, 20]), rpc(4, 'user.get', ['Administrator'])],
         auth(),
@@ -224,7 +237,7 @@ describe('batches', function () {
       expectError(await svc.call('user.get', { name: 'never-made' }), -32004); // the notification past the budget did not run
     });
 
-    it("counts Frappe's limit_page_length too, its 0 (\"no limit\") as the largest page", async function () {
+    it('counts Frappe\'s limit_page_length too, its 0 ("no limit") as the largest page', async function () {
       if (!svc.app.dispatcher.has('frappe.client.get_list')) this.skip();
       const page = (n: number) => rpc(n, 'frappe.client.get_list', { doctype: 'User', limit_page_length: 0 });
       const reply = await svc.post([page(1), page(2), rpc(3, 'frappe.client.get_list', { doctype: 'User' })], auth());
@@ -284,7 +297,10 @@ describe('batches', function () {
     });
 
     it('100 x rpc.discover: served from one document, and counted against the default 4 MiB like any answer', async () => {
-      const reply = await svc.post(Array.from({ length: 100 }, (_, i) => rpc(i, 'rpc.discover')), auth());
+      const reply = await svc.post(
+        Array.from({ length: 100 }, (_, i) => rpc(i, 'rpc.discover')),
+        auth(),
+      );
       expect(reply.body).to.have.length(100);
       const answered = reply.body.filter((r: { result?: unknown }) => r.result !== undefined);
       expect(answered.length).to.be.above(50);
@@ -303,7 +319,11 @@ describe('batches', function () {
         maxResponseBytes: 65_536,
         dbOpTimeoutMs: 250,
       });
-      for (const [name, value] of [['MAX_BATCH_ROWS', '0'], ['MAX_RESPONSE_BYTES', '12'], ['DB_OP_TIMEOUT_MS', 'soon']]) {
+      for (const [name, value] of [
+        ['MAX_BATCH_ROWS', '0'],
+        ['MAX_RESPONSE_BYTES', '12'],
+        ['DB_OP_TIMEOUT_MS', 'soon'],
+      ]) {
         expect(() => loadConfig({ [name!]: value }), name).to.throw(name);
       }
     });

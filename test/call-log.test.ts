@@ -14,8 +14,15 @@ describe('call log and metrics, on every door', () => {
   const lines = () => svc.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'call' || l.msg === 'call failed');
 
   it('logs a JSON-RPC call and a REST call the same way, each naming its door', async () => {
-    await svc.post({ jsonrpc: '2.0', id: 1, method: 'user.create', params: { name: 'door-a@example.com' } }, { authorization: `token ${svc.adminToken}`, 'x-request-id': 'door-jsonrpc' });
-    await rest(svc, 'POST', '/api/method/user.create', { type: 'application/json', body: JSON.stringify({ name: 'door-b@example.com' }), headers: { 'x-request-id': 'door-rest' } });
+    await svc.post(
+      { jsonrpc: '2.0', id: 1, method: 'user.create', params: { name: 'door-a@example.com' } },
+      { authorization: `token ${svc.adminToken}`, 'x-request-id': 'door-jsonrpc' },
+    );
+    await rest(svc, 'POST', '/api/method/user.create', {
+      type: 'application/json',
+      body: JSON.stringify({ name: 'door-b@example.com' }),
+      headers: { 'x-request-id': 'door-rest' },
+    });
     const rpc = lines().find((l) => l.req_id === 'door-jsonrpc');
     const frappe = lines().find((l) => l.req_id === 'door-rest');
     expect(rpc).to.include({ door: 'jsonrpc', method: 'user.create', outcome: 'ok', user: 'Administrator' });

@@ -60,7 +60,7 @@ describe('tokenauth --print-token', function () {
     return expectResult(reply).user;
   };
 
-  it("execute: TOKEN=$(tokenauth execute generate_keys --args '[\"Administrator\"]' --print-token) is a working token", async () => {
+  it('execute: TOKEN=$(tokenauth execute generate_keys --args \'["Administrator"]\' --print-token) is a working token', async () => {
     // The README's line, through a real shell's command substitution.
     const script = `TOKEN=$("$0" --import tsx "$1" execute ${GENERATE} --args '["Administrator"]' --print-token) && printf '%s' "$TOKEN"`;
     const shell = await run('bash', ['-c', script, process.execPath, CLI], env);
@@ -80,7 +80,10 @@ describe('tokenauth --print-token', function () {
 
   it('call: prints the token of a key issued over the wire', async () => {
     await svc.asAdmin('user.create', { name: 'svc@example.com', roles: ['Token Verifier'] });
-    const made = await tokenauth(['call', GENERATE, '--url', svc.url, '--kwargs', '{"user": "svc@example.com"}', '--print-token'], { ...env, TOKENAUTH_TOKEN: manager });
+    const made = await tokenauth(['call', GENERATE, '--url', svc.url, '--kwargs', '{"user": "svc@example.com"}', '--print-token'], {
+      ...env,
+      TOKENAUTH_TOKEN: manager,
+    });
     expect(made.code, made.stderr).to.equal(0);
     const token = made.stdout.trim();
     expect(token).to.match(TOKEN);

@@ -45,7 +45,10 @@ describe('frappe-js-sdk against the service', () => {
     const rows = await db.getDocList('User', {
       fields: ['name', 'email', 'first_name', 'enabled'],
       filters: [['name', 'like', '%@example.com']],
-      orFilters: [['enabled', '=', 1], ['name', '=', 'cat@example.com']],
+      orFilters: [
+        ['enabled', '=', 1],
+        ['name', '=', 'cat@example.com'],
+      ],
       orderBy: { field: 'name', order: 'desc' },
       limit_start: 1,
       limit: 2,
@@ -68,7 +71,13 @@ describe('frappe-js-sdk against the service', () => {
 
   it('db().createDoc, getDoc, updateDoc, deleteDoc', async () => {
     const db = app.db();
-    const created = await db.createDoc('User', { email: 'js@example.com', first_name: 'Jay', last_name: 'Ess', roles: [{ role: 'Token Verifier' }], enabled: 1 });
+    const created = await db.createDoc('User', {
+      email: 'js@example.com',
+      first_name: 'Jay',
+      last_name: 'Ess',
+      roles: [{ role: 'Token Verifier' }],
+      enabled: 1,
+    });
     expect(created).to.include({ doctype: 'User', name: 'js@example.com', full_name: 'Jay Ess', enabled: 1 });
     expect(created.roles).to.deep.equal([{ role: 'Token Verifier' }]);
     const doc = await db.getDoc('User', 'js@example.com');
@@ -86,8 +95,13 @@ describe('frappe-js-sdk against the service', () => {
     expect(await call.get('frappe.auth.get_logged_user')).to.deep.equal({ message: 'Administrator' });
     const keys = (await call.post('frappe.core.doctype.user.user.generate_keys', { user: 'bob@example.com' })).message;
     ISSUED_SECRETS.add(keys.api_secret);
-    expect(await call.get('frappe.client.get_value', { doctype: 'User', fieldname: 'api_key', filters: { name: 'bob@example.com' } })).to.deep.equal({ message: { api_key: keys.api_key } });
-    expect((await call.get('frappe.client.get', { doctype: 'User', name: 'bob@example.com' })).message).to.include({ api_key: keys.api_key, full_name: 'Bob Example' });
+    expect(await call.get('frappe.client.get_value', { doctype: 'User', fieldname: 'api_key', filters: { name: 'bob@example.com' } })).to.deep.equal({
+      message: { api_key: keys.api_key },
+    });
+    expect((await call.get('frappe.client.get', { doctype: 'User', name: 'bob@example.com' })).message).to.include({
+      api_key: keys.api_key,
+      full_name: 'Bob Example',
+    });
     const set = (await call.post('frappe.client.set_value', { doctype: 'User', name: 'bob@example.com', fieldname: { last_name: 'Builder' } })).message;
     expect(set).to.include({ full_name: 'Bob Builder' });
     expect((await call.post('auth.verify', { token: `${keys.api_key}:${keys.api_secret}` })).message).to.include({ valid: true, user: 'bob@example.com' });

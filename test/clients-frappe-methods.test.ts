@@ -63,11 +63,15 @@ describe('frappe.client.* for User', () => {
     expect(rows[0]).to.have.keys('name', 'email', 'first_name', 'last_name', 'full_name', 'enabled', 'creation', 'modified', 'api_key');
     expect(rows[2]).to.include({ name: 'bob', email: null, enabled: 0, api_key: null });
     expect(await ok('frappe.client.get_list', ['User', ['name', 'roles'], { enabled: 0 }])).to.deep.equal([{ name: 'bob', roles: [] }]);
-    expect(await ok('frappe.client.get_list', { doctype: 'User', fields: ['name'], filters: { creation: ['>', '2000-01-01'] }, limit_page_length: 1 })).to.have.length(1);
+    expect(
+      await ok('frappe.client.get_list', { doctype: 'User', fields: ['name'], filters: { creation: ['>', '2000-01-01'] }, limit_page_length: 1 }),
+    ).to.have.length(1);
     expect(await ok('frappe.client.get_count', { doctype: 'User' })).to.equal(3);
     expect(await ok('frappe.client.get_count', { doctype: 'User', filters: [['Has Role', 'role', '=', SM]] })).to.equal(1);
     expect(await ok('frappe.client.get_value', ['User', ['first_name', 'last_name'], 'ann@example.com', false])).to.deep.equal(['Ann', 'Lee']);
-    expect(await ok('frappe.client.get_value', { doctype: 'User', fieldname: '["email"]', filters: { name: 'ann@example.com' } })).to.deep.equal({ email: 'ann@example.com' });
+    expect(await ok('frappe.client.get_value', { doctype: 'User', fieldname: '["email"]', filters: { name: 'ann@example.com' } })).to.deep.equal({
+      email: 'ann@example.com',
+    });
     expect(await ok('frappe.client.get_value', { doctype: 'User', fieldname: 'name', filters: { name: 'nobody' }, as_dict: false })).to.equal(null);
     expect(await ok('frappe.client.get_value', { doctype: 'User', fieldname: 'name', filters: { name: 'nobody' } })).to.deep.equal({});
     expectError(await svc.call('frappe.client.get_value', { doctype: 'User', fieldname: 'password' }), -32602);
@@ -76,20 +80,33 @@ describe('frappe.client.* for User', () => {
 
   it('insert, set_value, save and delete write through user.create/update/delete: same checks, same audit', async () => {
     const name = fresh();
-    const inserted = await ok('frappe.client.insert', { doc: JSON.stringify({ doctype: 'User', email: name, first_name: 'Ada', last_name: 'King', roles: ['Auditor'], enabled: 0 }) });
+    const inserted = await ok('frappe.client.insert', {
+      doc: JSON.stringify({ doctype: 'User', email: name, first_name: 'Ada', last_name: 'King', roles: ['Auditor'], enabled: 0 }),
+    });
     expect(inserted).to.include({ name, full_name: 'Ada King', enabled: 0, api_key: null });
     // set_value compares with the stored user: a new last_name keeps the first.
     expect(await ok('frappe.client.set_value', ['User', name, 'last_name', 'Lovelace'])).to.include({ full_name: 'Ada Lovelace' });
     expect(await ok('frappe.client.set_value', ['User', name, { enabled: 1, roles: [{ role: SM }] }])).to.deep.include({ enabled: 1, roles: [{ role: SM }] });
     // save: the document as read, one field changed.
     const doc = await ok('frappe.client.get', ['User', name]);
-    expect(await ok('frappe.client.save', { doc: { ...doc, full_name: 'Countess' } })).to.include({ full_name: 'Countess', first_name: 'Countess', last_name: null });
+    expect(await ok('frappe.client.save', { doc: { ...doc, full_name: 'Countess' } })).to.include({
+      full_name: 'Countess',
+      first_name: 'Countess',
+      last_name: null,
+    });
     expect(await ok('frappe.client.save', { doc: { ...doc, full_name: 'Countess', first_name: 'Augusta' } })).to.include({ full_name: 'Augusta Lovelace' });
     const unchanged = await ok('frappe.client.save', { doc: await ok('frappe.client.get', ['User', name]) });
     expect(unchanged.full_name).to.equal('Augusta Lovelace');
     expect(await ok('frappe.client.delete', ['User', name])).to.equal(null);
     const audit = await ok('auth.audit.list', { user: name });
-    expect(audit.map((e: { action: string }) => e.action)).to.deep.equal(['user.delete', 'user.update', 'user.update', 'user.update', 'user.update', 'user.create']);
+    expect(audit.map((e: { action: string }) => e.action)).to.deep.equal([
+      'user.delete',
+      'user.update',
+      'user.update',
+      'user.update',
+      'user.update',
+      'user.create',
+    ]);
   });
 
   it('refuse what user.* refuses: Administrator guarded, renames, standard fields, keys, unknown fields', async () => {
@@ -137,10 +154,21 @@ describe('frappe.client.* for User', () => {
       await svc.call('frappe.client.set_value', ['User', target, 'enabled', 1], me),
       await svc.call('frappe.client.save', { doc: { doctype: 'User', name: target, roles: [{ role: SM }] } }, me),
       await svc.call('frappe.client.insert', { doc: { doctype: 'User', name: fresh(), roles: [SM] } }, me),
-      await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: fresh() }, { doctype: 'User', name: fresh(), roles: ['Auditor'] }] }, me),
+      await svc.call(
+        'frappe.client.insert_many',
+        {
+          docs: [
+            { doctype: 'User', name: fresh() },
+            { doctype: 'User', name: fresh(), roles: ['Auditor'] },
+          ],
+        },
+        me,
+      ),
     ];
     for (const r of refusals) expect(expectError(r, -32003).message).to.match(/needs a token without scopes or expiry/);
-    expect(await ok('user.get', { name: target })).to.include({ enabled: false }).and.deep.include({ roles: ['Auditor'] });
+    expect(await ok('user.get', { name: target }))
+      .to.include({ enabled: false })
+      .and.deep.include({ roles: ['Auditor'] });
     expectError(await svc.call('user.get', { name: `fc${n - 1}@example.com` }), -32004);
     // What it may do: a document sent back with its roles and enabled as they are, a new full_name, disabling.
     const doc = await ok('frappe.client.get', ['User', target], me);

@@ -31,7 +31,11 @@ describe('frappe-client (Python, from PyPI) against the service', function () {
     svc = await startService();
     [key, secret] = svc.adminToken.split(':') as [string, string];
     for (const name of ['ann@example.com', 'bob@example.com', 'abe@example.com']) {
-      await svc.asAdmin('user.create', { name, full_name: `${name[0]!.toUpperCase()}${name.slice(1, 3)} Example`, roles: name === 'bob@example.com' ? ['Auditor'] : [] });
+      await svc.asAdmin('user.create', {
+        name,
+        full_name: `${name[0]!.toUpperCase()}${name.slice(1, 3)} Example`,
+        roles: name === 'bob@example.com' ? ['Auditor'] : [],
+      });
     }
   });
   after(async () => svc.close());
@@ -86,19 +90,31 @@ describe('frappe-client (Python, from PyPI) against the service', function () {
     expect(ok(old)).to.deep.equal({ valid: false });
   });
 
-  it("get_list: the client's defaults (fields \"*\"), and fields, filters, limits and order_by, in Frappe's shape", async () => {
+  it('get_list: the client\'s defaults (fields "*"), and fields, filters, limits and order_by, in Frappe\'s shape', async () => {
     const [all, some, roles] = await drive([
       { op: 'get_list', args: ['User'] },
       {
         op: 'get_list',
         args: ['User'],
-        kwargs: { fields: ['name', 'email', 'first_name', 'enabled'], filters: { name: ['like', 'a%@example.com'] }, limit_start: 0, limit_page_length: 20, order_by: 'name desc' },
+        kwargs: {
+          fields: ['name', 'email', 'first_name', 'enabled'],
+          filters: { name: ['like', 'a%@example.com'] },
+          limit_start: 0,
+          limit_page_length: 20,
+          order_by: 'name desc',
+        },
       },
       { op: 'get_list', args: ['User'], kwargs: { fields: ['name', 'roles'], filters: [['Has Role', 'role', '=', 'Auditor']] } },
     ]);
     const rows = ok(all) as any[];
     expect(rows.length).to.be.at.least(4);
-    expect(rows.find((r) => r.name === 'ann@example.com')).to.include({ email: 'ann@example.com', first_name: 'Ann', last_name: 'Example', full_name: 'Ann Example', enabled: 1 });
+    expect(rows.find((r) => r.name === 'ann@example.com')).to.include({
+      email: 'ann@example.com',
+      first_name: 'Ann',
+      last_name: 'Example',
+      full_name: 'Ann Example',
+      enabled: 1,
+    });
     expect(ok(some)).to.deep.equal([
       { name: 'ann@example.com', email: 'ann@example.com', first_name: 'Ann', enabled: 1 },
       { name: 'abe@example.com', email: 'abe@example.com', first_name: 'Abe', enabled: 1 },
@@ -154,7 +170,18 @@ describe('frappe-client (Python, from PyPI) against the service', function () {
   it("insert_many through post_request (the client's own insert_many calls frappe.as_json, which it never imports)", async () => {
     const [broken, many] = await drive([
       { op: 'insert_many', args: [[{ doctype: 'User', name: 'm1@example.com' }]] },
-      { op: 'post_request', args: [{ cmd: 'frappe.client.insert_many', docs: [{ doctype: 'User', name: 'm1@example.com' }, { doctype: 'User', email: 'm2@example.com', first_name: 'M' }] }] },
+      {
+        op: 'post_request',
+        args: [
+          {
+            cmd: 'frappe.client.insert_many',
+            docs: [
+              { doctype: 'User', name: 'm1@example.com' },
+              { doctype: 'User', email: 'm2@example.com', first_name: 'M' },
+            ],
+          },
+        ],
+      },
     ]);
     expect(broken).to.include({ error: 'NameError' });
     expect(ok(many)).to.deep.equal(['m1@example.com', 'm2@example.com']);

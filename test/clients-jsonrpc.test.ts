@@ -81,10 +81,15 @@ describe('stock JSON-RPC clients (jayson, json-rpc-2.0) against the service', ()
       expect((await rpc.request('frappe.client.rename_doc', ['User', 'a', 'b'])).error).to.include({ code: -32601 });
       const invalid = (await rpc.request('frappe.client.get_list', { doctype: 'User', limit_page_length: -1 })).error;
       expect(invalid).to.deep.equal({ code: -32602, message: 'Invalid params', data: [{ path: '/limit_page_length', message: 'must be >= 0' }] });
-      expect((await rpc.request('frappe.client.get', ['Customer', 'x'])).error).to.deep.equal({ code: -32004, message: 'DocType Customer not found: this service holds only User' });
+      expect((await rpc.request('frappe.client.get', ['Customer', 'x'])).error).to.deep.equal({
+        code: -32004,
+        message: 'DocType Customer not found: this service holds only User',
+      });
       const plain = await svc.userWithToken('plain@example.com');
       expect((await client(plain).request('frappe.client.get_list', ['User'])).error).to.include({ code: -32003 });
-      const refused = await client(badToken).request('auth.verify', {}).catch((err: Error & { code?: number }) => err);
+      const refused = await client(badToken)
+        .request('auth.verify', {})
+        .catch((err: Error & { code?: number }) => err);
       expect((refused as { code?: number }).code).to.equal(401);
       expect(JSON.parse((refused as Error).message)).to.deep.include({ error: FAILED });
     });
@@ -112,14 +117,21 @@ describe('stock JSON-RPC clients (jayson, json-rpc-2.0) against the service', ()
       expect(await rpc.request('frappe.auth.get_logged_user')).to.equal('Administrator');
       const doc = await rpc.request('frappe.client.insert', { doc: { doctype: 'User', email: 'two@example.com', first_name: 'Two', roles: ['Auditor'] } });
       expect(doc).to.include({ name: 'two@example.com', email: 'two@example.com', full_name: 'Two', enabled: 1, api_key: null });
-      expect(await rpc.request('frappe.client.get_list', ['User', ['name'], [['Has Role', 'role', '=', 'Auditor']]])).to.deep.equal([{ name: 'two@example.com' }]);
+      expect(await rpc.request('frappe.client.get_list', ['User', ['name'], [['Has Role', 'role', '=', 'Auditor']]])).to.deep.equal([
+        { name: 'two@example.com' },
+      ]);
       expect(await rpc.request('frappe.client.get_value', { doctype: 'User', fieldname: 'enabled', filters: 'two@example.com', as_dict: false })).to.equal(1);
     });
 
     it('a batch: answered in order, each in place, the calls run one after another', async () => {
       const rpc = client(svc.adminToken);
       const replies = await rpc.requestAdvanced([
-        createJSONRPCRequest(1, 'frappe.client.insert_many', { docs: [{ doctype: 'User', name: 'b1@example.com' }, { doctype: 'User', name: 'b2@example.com' }] }),
+        createJSONRPCRequest(1, 'frappe.client.insert_many', {
+          docs: [
+            { doctype: 'User', name: 'b1@example.com' },
+            { doctype: 'User', name: 'b2@example.com' },
+          ],
+        }),
         createJSONRPCRequest(2, 'frappe.client.get_count', { doctype: 'User', filters: [['name', 'in', ['b1@example.com', 'b2@example.com']]] }),
         createJSONRPCRequest(3, 'frappe.client.delete', ['User', 'b1@example.com']),
         createJSONRPCRequest(4, 'frappe.client.get_count', { doctype: 'User', filters: [['name', 'in', ['b1@example.com', 'b2@example.com']]] }),

@@ -58,7 +58,11 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
     // Small alphabets, so generated scopes and method names overlap often.
     const segment = fc.constantFrom('a', 'b', 'c');
     const dotted = (max: number) => fc.array(segment, { minLength: 1, maxLength: max }).map((s) => s.join('.'));
-    const scope = fc.oneof(dotted(3), dotted(3).map((n) => `${n}.*`), fc.constant('*'));
+    const scope = fc.oneof(
+      dotted(3),
+      dotted(3).map((n) => `${n}.*`),
+      fc.constant('*'),
+    );
     const scopeList = fc.uniqueArray(scope, { maxLength: 4 });
     const methodName = dotted(4);
 
@@ -396,9 +400,17 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
         const me = await user([SM], { scopes: ['user.*'] });
         const other = await user([]);
         const before = await storedUser(other.name);
-        const [message] = expectFrappeError(await rest(svc, 'PUT', `/api/resource/User/${other.name}`, { token: me.token, ...json({ roles: [SM] }) }), 403, 'PermissionError');
+        const [message] = expectFrappeError(
+          await rest(svc, 'PUT', `/api/resource/User/${other.name}`, { token: me.token, ...json({ roles: [SM] }) }),
+          403,
+          'PermissionError',
+        );
         expect(message).to.equal('changing roles needs a token without scopes or expiry');
-        expectFrappeError(await rest(svc, 'POST', '/api/resource/User', { token: me.token, ...json({ name: `rest${++n}`, roles: [SM] }) }), 403, 'PermissionError');
+        expectFrappeError(
+          await rest(svc, 'POST', '/api/resource/User', { token: me.token, ...json({ name: `rest${++n}`, roles: [SM] }) }),
+          403,
+          'PermissionError',
+        );
         expectError(await svc.call('user.get', { name: `rest${n}` }), -32004);
         await svc.asAdmin('user.update', { name: other.name, enabled: false });
         const disabled = await storedUser(other.name);
@@ -464,7 +476,10 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
             const targetKey = s.targetKey ?? (s.method === UPDATE ? { scopes: [], expires: null } : null);
             const target = self
               ? caller
-              : await user([...TARGETS[s.target]!], targetKey ? { scopes: targetKey.scopes, expires_at: targetKey.expires === null ? null : at(targetKey.expires) } : undefined);
+              : await user(
+                  [...TARGETS[s.target]!],
+                  targetKey ? { scopes: targetKey.scopes, expires_at: targetKey.expires === null ? null : at(targetKey.expires) } : undefined,
+                );
             const existing = self
               ? { scopes: s.callerScopes, expiresAt: callerExpiresAt }
               : targetKey && { scopes: targetKey.scopes, expiresAt: targetKey.expires === null ? null : at(targetKey.expires) };
@@ -503,7 +518,9 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
             // The promise itself, on what was stored.
             if (isRestricted) {
               seen.restrictedAllowed++;
-              expect(allowsNoMore(s.callerScopes, stored.scopes), `scopes ${JSON.stringify(stored.scopes)} within ${JSON.stringify(s.callerScopes)}`).to.equal(true);
+              expect(allowsNoMore(s.callerScopes, stored.scopes), `scopes ${JSON.stringify(stored.scopes)} within ${JSON.stringify(s.callerScopes)}`).to.equal(
+                true,
+              );
               if (callerExpiresAt !== null) {
                 expect(stored.expires_at).to.not.equal(null);
                 expect(Date.parse(stored.expires_at!)).to.be.at.most(Date.parse(callerExpiresAt));

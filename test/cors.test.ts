@@ -11,7 +11,14 @@ const TOOLS = 'https://tools.example.com';
 const OTHER = 'https://evil.example.com';
 
 function expectNoCors(res: Response, where: string): void {
-  for (const h of ['access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-expose-headers', 'access-control-max-age', 'access-control-allow-credentials']) {
+  for (const h of [
+    'access-control-allow-origin',
+    'access-control-allow-methods',
+    'access-control-allow-headers',
+    'access-control-expose-headers',
+    'access-control-max-age',
+    'access-control-allow-credentials',
+  ]) {
     expect(res.headers.get(h), `${where}: ${h}`).to.equal(null);
   }
 }
@@ -25,7 +32,10 @@ function expectCors(res: Response, where: string): void {
 }
 
 const preflight = (url: string, origin: string, method = 'POST') =>
-  fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' } });
+  fetch(url, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' },
+  });
 
 /** What frappe-js-sdk's getRequestHeaders sets in a browser (src/utils/axios.ts), as the browser lists them in a preflight. */
 const SDK_HEADERS = 'accept, authorization, content-type, x-frappe-csrf-token, x-frappe-site-name';
@@ -66,7 +76,13 @@ describe('CORS with an allowed origin', () => {
     for (const h of SDK_HEADERS.split(', ')) expect(allowed, h).to.include(h);
     // The call that follows, as the SDK sends it: the reply is readable with credentials.
     const call = await fetch(`${svc.url}/api/resource/User`, {
-      headers: { origin: TOOLS, accept: 'application/json', 'content-type': 'application/json; charset=utf-8', 'x-frappe-site-name': 'tools.example.com', authorization: `token ${svc.adminToken}` },
+      headers: {
+        origin: TOOLS,
+        accept: 'application/json',
+        'content-type': 'application/json; charset=utf-8',
+        'x-frappe-site-name': 'tools.example.com',
+        authorization: `token ${svc.adminToken}`,
+      },
     });
     expect(call.status).to.equal(200);
     expectCors(call, 'SDK call');
@@ -82,7 +98,11 @@ describe('CORS with an allowed origin', () => {
     const notification = await rpc(TOOLS, { jsonrpc: '2.0', method: 'auth.verify' });
     expect(notification.status).to.equal(204);
     expectCors(notification, '204');
-    const root = await fetch(`${svc.url}/`, { method: 'POST', headers: { origin: TOOLS, authorization: `token ${svc.adminToken}` }, body: '{"jsonrpc":"2.0","id":2,"method":"auth.verify"}' });
+    const root = await fetch(`${svc.url}/`, {
+      method: 'POST',
+      headers: { origin: TOOLS, authorization: `token ${svc.adminToken}` },
+      body: '{"jsonrpc":"2.0","id":2,"method":"auth.verify"}',
+    });
     expectCors(root, 'POST /');
   });
 

@@ -106,7 +106,14 @@ describe('database time limits (maxTimeMS)', function () {
     const now = new Date();
     for (let n = 0; n < 10_000; n += 1000) {
       await users.insertMany(
-        Array.from({ length: 1000 }, (_, i) => ({ name: `slow${n + i}`, full_name: `Slow ${n + i} ${'x'.repeat(100)}`, roles: [], enabled: true, created_at: now, modified_at: now })),
+        Array.from({ length: 1000 }, (_, i) => ({
+          name: `slow${n + i}`,
+          full_name: `Slow ${n + i} ${'x'.repeat(100)}`,
+          roles: [],
+          enabled: true,
+          created_at: now,
+          modified_at: now,
+        })),
       );
     }
     // A pattern no index can serve: every document is read.

@@ -38,12 +38,24 @@ async function launch(): Promise<Browser> {
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
 function slug(title: string): string {
-  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+  return title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 80);
 }
 
 function split(token: string): [string, string] {
@@ -357,7 +369,11 @@ describe('web page in Chromium (/app)', function () {
     expect(html).not.to.match(/<script(?![^>]*\bsrc=)[^>]*>/i);
     expect(html).not.to.match(/<style|\sstyle=|\son[a-z]+=/i);
 
-    for (const [asset, type] of [['app.js', 'text/javascript'], ['app.css', 'text/css'], ['favicon.svg', 'image/svg+xml']] as const) {
+    for (const [asset, type] of [
+      ['app.js', 'text/javascript'],
+      ['app.css', 'text/css'],
+      ['favicon.svg', 'image/svg+xml'],
+    ] as const) {
       const res = await fetch(`${svc.url}/app/${asset}`);
       expect(res.status, asset).to.equal(200);
       expect(res.headers.get('content-type'), asset).to.satisfy((t: string) => t.startsWith(type));
@@ -477,7 +493,12 @@ describe('web page in Chromium (/app)', function () {
     expect(info.previous_valid_until).to.equal(shown.graceEnd);
     const until = access.locator('#old-secret-until');
     await until.locator(`time[datetime="${info.previous_valid_until}"]`).waitFor();
-    expect(await access.locator('.details > div', { has: page.locator('#old-secret-until') }).locator('dt').textContent()).to.equal('Old secret works until');
+    expect(
+      await access
+        .locator('.details > div', { has: page.locator('#old-secret-until') })
+        .locator('dt')
+        .textContent(),
+    ).to.equal('Old secret works until');
     await page.locator('#status', { hasText: 'The old secret works until' }).waitFor();
     await expectOnlySameOrigin();
   });
@@ -578,7 +599,11 @@ describe('web page in Chromium (/app)', function () {
         await page.getByRole('dialog', { name: 'Generate a new secret?' }).getByRole('button', { name: 'Generate new secret' }).click();
       };
       await choose('1 hour');
-      await expectFieldError(access, 'Keep the old secret working for', 'This service keeps an old secret working for at most 10 minutes. Choose a shorter time.');
+      await expectFieldError(
+        access,
+        'Keep the old secret working for',
+        'This service keeps an old secret working for at most 10 minutes. Choose a shorter time.',
+      );
       expect(await keyInfo(name, short)).to.deep.equal(before);
 
       await choose('5 minutes');

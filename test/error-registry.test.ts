@@ -51,7 +51,8 @@ describe('error registry (src/errors.ts)', () => {
   describe('transport failures answer with their kind on every door', () => {
     const svc = useService({ maxBodyBytes: 1000 });
 
-    const send = (p: string, init: RequestInit = {}) => fetch(`${svc.url}${p}`, { ...init, headers: { authorization: `token ${svc.adminToken}`, ...init.headers } });
+    const send = (p: string, init: RequestInit = {}) =>
+      fetch(`${svc.url}${p}`, { ...init, headers: { authorization: `token ${svc.adminToken}`, ...init.headers } });
 
     it('413, 405 and 404 on the JSON-RPC door, in its envelope', async () => {
       const big = await send('/rpc', { method: 'POST', body: 'x'.repeat(2000) });
@@ -65,7 +66,14 @@ describe('error registry (src/errors.ts)', () => {
 
     it("413, 415, 405 and 404 on Frappe's door, in its body", async () => {
       const cases: [ErrorKind, Response][] = [
-        ['body_too_large', await send('/api/method/auth.verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'x'.repeat(2000) }) })],
+        [
+          'body_too_large',
+          await send('/api/method/auth.verify', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ token: 'x'.repeat(2000) }),
+          }),
+        ],
         ['unsupported_media_type', await send('/api/method/auth.verify', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'token=x' })],
         ['method_not_allowed', await send('/api/method/auth.verify', { method: 'PATCH' })],
         ['route_not_found', await send('/api/nothing')],

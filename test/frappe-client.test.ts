@@ -32,19 +32,25 @@ function pyDumps(v: unknown): string {
   if (typeof v === 'number') return String(v);
   if (typeof v === 'string') return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (Array.isArray(v)) return `[${v.map(pyDumps).join(', ')}]`;
-  return `{${Object.entries(v as object).map(([k, x]) => `${pyDumps(k)}: ${pyDumps(x)}`).join(', ')}}`;
+  return `{${Object.entries(v as object)
+    .map(([k, x]) => `${pyDumps(k)}: ${pyDumps(x)}`)
+    .join(', ')}}`;
 }
 
 /** urllib.parse.quote_plus(s, safe=''), as urlencode applies it. */
 function pyQuotePlus(s: string): string {
   return [...Buffer.from(s, 'utf8')]
-    .map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : b === 0x20 ? '+' : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .map((b) =>
+      /[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : b === 0x20 ? '+' : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
     .join('');
 }
 
 /** urllib.parse.urlencode(dict): values str()'d, in insertion order. */
 function pyUrlencode(params: Record<string, string | number>): string {
-  return Object.entries(params).map(([k, v]) => `${pyQuotePlus(k)}=${pyQuotePlus(String(v))}`).join('&');
+  return Object.entries(params)
+    .map(([k, v]) => `${pyQuotePlus(k)}=${pyQuotePlus(String(v))}`)
+    .join('&');
 }
 
 class FrappeException extends Error {}
@@ -116,11 +122,16 @@ function frappeClient(svc: TestService, auth: Record<string, string>) {
   const query = (params: Record<string, string | number>) => (Object.keys(params).length ? `?${pyUrlencode(params)}` : '');
   return {
     /** get_api: session.get(url + '/api/method/' + method + '/', params=params) */
-    getApi: async (method: string, params: Record<string, string> = {}) => postProcess(await send(svc, 'GET', `/api/method/${method}/${query(params)}`, session())),
+    getApi: async (method: string, params: Record<string, string> = {}) =>
+      postProcess(await send(svc, 'GET', `/api/method/${method}/${query(params)}`, session())),
     /** post_api: session.post(url + '/api/method/' + method + '/', params=params), no body */
-    postApi: async (method: string, params: Record<string, string> = {}) => postProcess(await send(svc, 'POST', `/api/method/${method}/${query(params)}`, session())),
+    postApi: async (method: string, params: Record<string, string> = {}) =>
+      postProcess(await send(svc, 'POST', `/api/method/${method}/${query(params)}`, session())),
     /** get_list: fields json.dumps'd unless text; filters json.dumps'd; limits only with a page length; headers=self.headers */
-    getList: async (doctype: string, opts: { fields?: unknown; filters?: unknown; limit_start?: number; limit_page_length?: number; order_by?: string } = {}) => {
+    getList: async (
+      doctype: string,
+      opts: { fields?: unknown; filters?: unknown; limit_start?: number; limit_page_length?: number; order_by?: string } = {},
+    ) => {
       const fields = opts.fields === undefined ? '"*"' : typeof opts.fields === 'string' ? opts.fields : pyDumps(opts.fields);
       const params: Record<string, string | number> = { fields };
       if (opts.filters) params.filters = pyDumps(opts.filters);
@@ -143,7 +154,15 @@ function frappeClient(svc: TestService, auth: Record<string, string>) {
       postProcess(await send(svc, 'POST', `/api/resource/${pyQuote(String(doc.doctype))}`, session(form), pyUrlencode({ data: pyDumps(doc) }))),
     /** update: session.put(url + '/api/resource/' + quote(doctype) + '/' + quote(name), data={'data': json.dumps(doc)}) */
     update: async (doc: Record<string, unknown>) =>
-      postProcess(await send(svc, 'PUT', `/api/resource/${pyQuote(String(doc.doctype))}/${pyQuote(String(doc.name))}`, session(form), pyUrlencode({ data: pyDumps(doc) }))),
+      postProcess(
+        await send(
+          svc,
+          'PUT',
+          `/api/resource/${pyQuote(String(doc.doctype))}/${pyQuote(String(doc.name))}`,
+          session(form),
+          pyUrlencode({ data: pyDumps(doc) }),
+        ),
+      ),
     /** get_request: session.get(self.url, params=preprocess(params)), to the site's root */
     getRequest: async (params: Record<string, string>) => postProcess(await send(svc, 'GET', `/${query(params)}`, session())),
     /** post_request: session.post(self.url, data=preprocess(data)): a form with cmd=<method>, to the site's root */
@@ -153,7 +172,9 @@ function frappeClient(svc: TestService, auth: Record<string, string>) {
 
 /** urllib.parse.quote(s) (safe='/'), as frappe-client's insert and update quote the URL's parts. */
 function pyQuote(s: string): string {
-  return [...Buffer.from(s, 'utf8')].map((b) => (/[A-Za-z0-9_.~/-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(s, 'utf8')]
+    .map((b) => (/[A-Za-z0-9_.~/-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
 }
 
 describe('Frappe clients, replayed', () => {
@@ -161,15 +182,20 @@ describe('Frappe clients, replayed', () => {
   let key: string;
   before(async () => {
     key = svc.adminToken.split(':')[0]!;
-    for (const name of ['ann@example.com', 'bob@example.com', 'abe@example.com']) await svc.asAdmin('user.create', { name, full_name: name.split('@')[0]!.toUpperCase() });
+    for (const name of ['ann@example.com', 'bob@example.com', 'abe@example.com'])
+      await svc.asAdmin('user.create', { name, full_name: name.split('@')[0]!.toUpperCase() });
   });
 
   it('encodes as Python does (a sanity check of the helpers against literal output)', () => {
     // >>> urlencode({'fields': json.dumps(['name', 'full_name']), 'order_by': 'name desc'})
-    expect(pyUrlencode({ fields: pyDumps(['name', 'full_name']), order_by: 'name desc' })).to.equal('fields=%5B%22name%22%2C+%22full_name%22%5D&order_by=name+desc');
+    expect(pyUrlencode({ fields: pyDumps(['name', 'full_name']), order_by: 'name desc' })).to.equal(
+      'fields=%5B%22name%22%2C+%22full_name%22%5D&order_by=name+desc',
+    );
     // >>> urlencode({'fields': '"*"'}) ; urlencode({'data': json.dumps({'a': 'é', 'b': [1, True, None]})})
     expect(pyUrlencode({ fields: '"*"' })).to.equal('fields=%22%2A%22');
-    expect(pyUrlencode({ data: pyDumps({ a: 'é', b: [1, true, null] }) })).to.equal('data=%7B%22a%22%3A+%22%5Cu00e9%22%2C+%22b%22%3A+%5B1%2C+true%2C+null%5D%7D');
+    expect(pyUrlencode({ data: pyDumps({ a: 'é', b: [1, true, null] }) })).to.equal(
+      'data=%7B%22a%22%3A+%22%5Cu00e9%22%2C+%22b%22%3A+%5B1%2C+true%2C+null%5D%7D',
+    );
     expect(pyQuote('a+b@example.com')).to.equal('a%2Bb%40example.com');
   });
 
@@ -192,9 +218,19 @@ describe('Frappe clients, replayed', () => {
       it('the cmd calls reach frappe.client.* (get_value, set_value, insert_many, delete); rename_doc, not served, raises and changes nothing', async () => {
         const kept = `${scheme}-kept@example.com`;
         await svc.asAdmin('user.create', { name: kept, full_name: 'Kept' });
-        expect(await client().getRequest({ cmd: 'frappe.client.get_value', doctype: 'User', fieldname: 'full_name', filters: pyDumps(kept) })).to.deep.equal({ full_name: 'Kept' });
-        expect(await client().getRequest({ cmd: 'frappe.client.get_value', doctype: 'User', fieldname: 'name', filters: pyDumps(null) })).to.deep.equal({ name: 'Administrator' });
-        const set = (await client().postRequest({ cmd: 'frappe.client.set_value', doctype: 'User', name: kept, fieldname: 'full_name', value: 'Changed' })) as any;
+        expect(await client().getRequest({ cmd: 'frappe.client.get_value', doctype: 'User', fieldname: 'full_name', filters: pyDumps(kept) })).to.deep.equal({
+          full_name: 'Kept',
+        });
+        expect(await client().getRequest({ cmd: 'frappe.client.get_value', doctype: 'User', fieldname: 'name', filters: pyDumps(null) })).to.deep.equal({
+          name: 'Administrator',
+        });
+        const set = (await client().postRequest({
+          cmd: 'frappe.client.set_value',
+          doctype: 'User',
+          name: kept,
+          fieldname: 'full_name',
+          value: 'Changed',
+        })) as any;
         expect(set).to.include({ doctype: 'User', name: kept, full_name: 'Changed' });
         const many = `${scheme}-many@example.com`;
         expect(await client().postRequest({ cmd: 'frappe.client.insert_many', docs: pyDumps([{ doctype: 'User', name: many }]) })).to.deep.equal([many]);
@@ -204,7 +240,10 @@ describe('Frappe clients, replayed', () => {
         );
         expect((await svc.asAdmin('user.get', { name: kept })).full_name, 'not renamed').to.equal('Changed');
         expect(await client().postRequest({ cmd: 'frappe.client.delete', doctype: 'User', name: many })).to.equal(null);
-        await expectRaises(() => client().postRequest({ cmd: 'frappe.client.delete', doctype: 'User', name: many }), 'frappe.exceptions.DoesNotExistError: User');
+        await expectRaises(
+          () => client().postRequest({ cmd: 'frappe.client.delete', doctype: 'User', name: many }),
+          'frappe.exceptions.DoesNotExistError: User',
+        );
       });
 
       it('post_request and get_request reach the methods this service has', async () => {
@@ -222,7 +261,10 @@ describe('Frappe clients, replayed', () => {
       });
 
       it('get_api on generate_keys raises (403: it answers only POST)', async () => {
-        await expectRaises(() => client().getApi('frappe.core.doctype.user.user.generate_keys', { user: 'ann@example.com' }), /frappe\.exceptions\.PermissionError: .*answers only POST/);
+        await expectRaises(
+          () => client().getApi('frappe.core.doctype.user.user.generate_keys', { user: 'ann@example.com' }),
+          /frappe\.exceptions\.PermissionError: .*answers only POST/,
+        );
       });
 
       it('get_list: the default (fields "*") and one with fields, filters, limits and order_by', async () => {

@@ -75,12 +75,15 @@ describe(`fuzzing the JSON-RPC door (seed ${seed})`, function () {
     fc.string({ maxLength: 40 }).filter((s) => /^[\x21-\x7e]*$/.test(s)),
   );
   const methodName = fc.oneof(fc.constantFrom(...methodTable.map((m) => m.name)), fc.string({ maxLength: 30 }), fc.constant('rpc.discover'));
-  const params = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.dictionary(fc.constantFrom('name', 'user', 'token', 'start', 'limit', 'roles', 'enabled', 'full_name', '$ne', '__proto__'), fc.jsonValue({ maxDepth: 2 })));
-  const id = fc.oneof(fc.integer(), fc.string({ maxLength: 10 }), fc.constant(null), fc.double(), fc.boolean());
-  const envelope = fc.record(
-    { jsonrpc: fc.oneof(fc.constant('2.0'), fc.string({ maxLength: 4 })), id, method: methodName, params },
-    { requiredKeys: [] },
+  const params = fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }),
+    fc.dictionary(
+      fc.constantFrom('name', 'user', 'token', 'start', 'limit', 'roles', 'enabled', 'full_name', '$ne', '__proto__'),
+      fc.jsonValue({ maxDepth: 2 }),
+    ),
   );
+  const id = fc.oneof(fc.integer(), fc.string({ maxLength: 10 }), fc.constant(null), fc.double(), fc.boolean());
+  const envelope = fc.record({ jsonrpc: fc.oneof(fc.constant('2.0'), fc.string({ maxLength: 4 })), id, method: methodName, params }, { requiredKeys: [] });
   const body = fc.oneof(
     envelope.map((e) => JSON.stringify(e)),
     fc.array(fc.oneof(envelope, fc.jsonValue({ maxDepth: 2 })), { maxLength: 8 }).map((b) => JSON.stringify(b)),
@@ -127,12 +130,46 @@ describe(`fuzzing the JSON-RPC door (seed ${seed})`, function () {
     const path = fc.oneof(
       fc.tuple(fc.constantFrom('/api/method/', '/api/v1/method/'), name, fc.constantFrom('', '/')).map(([p, n, s]) => `${p}${encodeURIComponent(n)}${s}`),
       fc
-        .tuple(fc.constantFrom('/api/resource/', '/api/v1/resource/'), fc.constantFrom('User', 'User/', 'Customer', '%E0%A4%A'), fc.oneof(fc.constant(''), fc.string({ maxLength: 20 }).map((s) => `/${encodeURIComponent(s)}`)))
+        .tuple(
+          fc.constantFrom('/api/resource/', '/api/v1/resource/'),
+          fc.constantFrom('User', 'User/', 'Customer', '%E0%A4%A'),
+          fc.oneof(
+            fc.constant(''),
+            fc.string({ maxLength: 20 }).map((s) => `/${encodeURIComponent(s)}`),
+          ),
+        )
         .map(([p, d, n]) => `${p}${d}${n}`),
       fc.webPath().map((p) => `/api/${p.replace(/^\//, '')}`),
     );
-    const names = fc.constantFrom('name', 'user', 'token', 'start', 'limit', 'limit_start', 'limit_page_length', 'fields', 'filters', 'or_filters', 'order_by', 'as_dict', 'roles', 'enabled', 'full_name', 'data', 'cmd', '_', 'debug', '__proto__', 'constructor', '$where');
-    const value = fc.oneof(fc.string({ maxLength: 30 }), fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)), fc.constantFrom('0', '1', 'true', 'False', 'null', '[]', '{}', '"*"'));
+    const names = fc.constantFrom(
+      'name',
+      'user',
+      'token',
+      'start',
+      'limit',
+      'limit_start',
+      'limit_page_length',
+      'fields',
+      'filters',
+      'or_filters',
+      'order_by',
+      'as_dict',
+      'roles',
+      'enabled',
+      'full_name',
+      'data',
+      'cmd',
+      '_',
+      'debug',
+      '__proto__',
+      'constructor',
+      '$where',
+    );
+    const value = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+      fc.constantFrom('0', '1', 'true', 'False', 'null', '[]', '{}', '"*"'),
+    );
     const fields = fc.dictionary(names, value, { maxKeys: 4 });
     const verb = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
     const body = fc.oneof(

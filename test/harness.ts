@@ -92,7 +92,9 @@ export async function replicaSetName(db: Db): Promise<string | undefined> {
 
 /** A fresh database name unless `overrides` names one. */
 function testConfig(overrides: Partial<Config>): Config {
-  return { ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }), dbName: `test_${nanoid(10).replace(/-/g, '_')}`,
+  return {
+    ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }),
+    dbName: `test_${nanoid(10).replace(/-/g, '_')}`,
     // Every test talks from 127.0.0.1; tests of the limits set their own.
     authFailureLimit: 10_000,
     maxRowsPerSecond: 10_000_000,
@@ -233,7 +235,9 @@ export interface ServiceFixture extends TestService {
 }
 
 const STORED = ['users', 'api_keys', 'audit_log'];
-const RUN_ID = nanoid(6).replace(/[^A-Za-z0-9]/g, 'x').toLowerCase();
+const RUN_ID = nanoid(6)
+  .replace(/[^A-Za-z0-9]/g, 'x')
+  .toLowerCase();
 let uniqueCount = 0;
 
 /** The fixture's fields, each read from the service `current()` returns when it is read. */
@@ -353,7 +357,12 @@ export function expectResult(reply: Reply): any {
  * unless `headers` has one, and none with `token: null`. Secrets shown in
  * `message` or `data` join the log audit's list.
  */
-export async function rest(svc: TestService, verb: string, path: string, opts: { token?: string | null; headers?: Record<string, string>; body?: string; type?: string } = {}): Promise<Reply> {
+export async function rest(
+  svc: TestService,
+  verb: string,
+  path: string,
+  opts: { token?: string | null; headers?: Record<string, string>; body?: string; type?: string } = {},
+): Promise<Reply> {
   const headers = new Headers(opts.headers);
   if (opts.token !== null && !headers.has('authorization')) headers.set('authorization', `token ${opts.token ?? svc.adminToken}`);
   if (opts.type) headers.set('content-type', opts.type);

@@ -59,9 +59,15 @@ describe('input hygiene', function () {
       for (const role of LOOKALIKE_ROLES) {
         const shown = JSON.stringify(role);
         const create = expectError(await svc.call('user.create', { name: 'lookalike@example.com', roles: ['Token Verifier', role] }), -32602);
-        expect(problems(create).map((p) => p.path), shown).to.deep.equal(['/roles/1']);
+        expect(
+          problems(create).map((p) => p.path),
+          shown,
+        ).to.deep.equal(['/roles/1']);
         const update = expectError(await svc.call('user.update', { name: 'existing@example.com', roles: [role] }), -32602);
-        expect(problems(update).map((p) => p.path), shown).to.deep.equal(['/roles/0']);
+        expect(
+          problems(update).map((p) => p.path),
+          shown,
+        ).to.deep.equal(['/roles/0']);
       }
       // Nothing was stored on the way.
       expectError(await svc.call('user.get', { name: 'lookalike@example.com' }), -32004);
@@ -73,15 +79,26 @@ describe('input hygiene', function () {
       for (const fullName of bad) {
         const shown = JSON.stringify(fullName);
         const create = expectError(await svc.call('user.create', { name: 'fullname@example.com', full_name: fullName }), -32602);
-        expect(problems(create).map((p) => p.path), shown).to.deep.equal(['/full_name']);
+        expect(
+          problems(create).map((p) => p.path),
+          shown,
+        ).to.deep.equal(['/full_name']);
         const update = expectError(await svc.call('user.update', { name: 'existing@example.com', full_name: fullName }), -32602);
-        expect(problems(update).map((p) => p.path), shown).to.deep.equal(['/full_name']);
+        expect(
+          problems(update).map((p) => p.path),
+          shown,
+        ).to.deep.equal(['/full_name']);
       }
       expectError(await svc.call('user.get', { name: 'fullname@example.com' }), -32004);
     });
 
     it('refuses such user names wherever a user is named', async () => {
-      const names = ['existing@example.com ', ' existing@example.com', 'existing@example.com\n', ...Object.values(INVISIBLE).map((c) => `existing${c}@example.com`)];
+      const names = [
+        'existing@example.com ',
+        ' existing@example.com',
+        'existing@example.com\n',
+        ...Object.values(INVISIBLE).map((c) => `existing${c}@example.com`),
+      ];
       for (const name of names) {
         const shown = JSON.stringify(name);
         for (const [method, params, path] of [
@@ -97,7 +114,10 @@ describe('input hygiene', function () {
           ['auth.audit.list', { user: name }, '/user'],
         ] as const) {
           const error = expectError(await svc.call(method, params), -32602);
-          expect(problems(error).map((p) => p.path), `${method} ${shown}`).to.deep.equal([path]);
+          expect(
+            problems(error).map((p) => p.path),
+            `${method} ${shown}`,
+          ).to.deep.equal([path]);
         }
       }
     });
@@ -106,7 +126,10 @@ describe('input hygiene', function () {
       const json = (doc: unknown) => ({ type: 'application/json', body: JSON.stringify(doc) });
       const created = await rest(svc, 'POST', '/api/resource/User', json({ name: 'rest-lookalike@example.com', roles: ['System Manager '] }));
       expect(expectFrappeError(created, 417, 'ValidationError').join()).to.match(/^\/roles\/0: /);
-      const form = await rest(svc, 'POST', '/api/resource/User', { type: 'application/x-www-form-urlencoded', body: 'name=rest-lookalike%40example.com&full_name=Jane%E2%80%8B' });
+      const form = await rest(svc, 'POST', '/api/resource/User', {
+        type: 'application/x-www-form-urlencoded',
+        body: 'name=rest-lookalike%40example.com&full_name=Jane%E2%80%8B',
+      });
       expect(expectFrappeError(form, 417, 'ValidationError').join()).to.match(/^\/full_name: /);
       const updated = await rest(svc, 'PUT', '/api/resource/User/existing%40example.com', json({ roles: ['Token Verifier', 'Token Verifier\u200b'] }));
       expect(expectFrappeError(updated, 417, 'ValidationError').join()).to.match(/^\/roles\/1: /);
@@ -121,8 +144,11 @@ describe('input hygiene', function () {
       const env = { ...process.env, MONGODB_URI: withDatabase(process.env.MONGODB_URI!, svc.app.services.storage.db.databaseName) };
       const kwargs = JSON.stringify({ name: 'cli-lookalike', roles: ['System Manager '] });
       const run = await new Promise<{ code: number; stderr: string }>((resolve) =>
-        execFile(process.execPath, ['--import', 'tsx', path.resolve('src/cli.ts'), 'execute', 'user.create', '--kwargs', kwargs], { env }, (err, _out, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', path.resolve('src/cli.ts'), 'execute', 'user.create', '--kwargs', kwargs],
+          { env },
+          (err, _out, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
         ),
       );
       expect(run.code, run.stderr).to.equal(1);
@@ -132,7 +158,11 @@ describe('input hygiene', function () {
 
     it('still takes ordinary names: emails, Administrator, roles with single inner spaces, full names in any script', async () => {
       const user = expectResult(
-        await svc.call('user.create', { name: 'jose.garcia+ops@example.com', full_name: 'José  García-Ñúñez', roles: ['System Manager', 'Token Verifier', 'Ops_team-2', 'A B C'] }),
+        await svc.call('user.create', {
+          name: 'jose.garcia+ops@example.com',
+          full_name: 'José  García-Ñúñez',
+          roles: ['System Manager', 'Token Verifier', 'Ops_team-2', 'A B C'],
+        }),
       );
       expect(user).to.include({ name: 'jose.garcia+ops@example.com', full_name: 'José  García-Ñúñez' });
       expect(user.roles).to.deep.equal(['System Manager', 'Token Verifier', 'Ops_team-2', 'A B C']);
@@ -141,7 +171,10 @@ describe('input hygiene', function () {
       }
       expect(expectResult(await svc.call('user.get', { name: 'Administrator' })).roles).to.include('System Manager');
       expect(expectResult(await svc.call(GENERATE, { user: 'jose.garcia+ops@example.com' }))).to.have.property('api_key');
-      const doc = await rest(svc, 'PUT', '/api/resource/User/jose.garcia%2Bops%40example.com', { type: 'application/json', body: JSON.stringify({ full_name: 'José García' }) });
+      const doc = await rest(svc, 'PUT', '/api/resource/User/jose.garcia%2Bops%40example.com', {
+        type: 'application/json',
+        body: JSON.stringify({ full_name: 'José García' }),
+      });
       expect(doc.status, doc.text).to.equal(200);
       expect(doc.body.data.full_name).to.equal('José García');
     });
@@ -219,7 +252,11 @@ describe('input hygiene', function () {
         expect(reply.status, path).to.equal(200);
         expect(reply.body, path).to.deep.equal(expected);
       }
-      for (const path of ['/api/resource/User/existing%40example.com', '/api/resource/User/existing@example.com/', '/api/v1/resource/User/existing@example.com']) {
+      for (const path of [
+        '/api/resource/User/existing%40example.com',
+        '/api/resource/User/existing@example.com/',
+        '/api/v1/resource/User/existing@example.com',
+      ]) {
         const reply = await raw(path);
         expect(reply.status, `${path}: ${reply.text}`).to.equal(200);
         expect(reply.body.data.name, path).to.equal('existing@example.com');
@@ -261,7 +298,10 @@ describe('input hygiene', function () {
         expect(about[0]).to.not.have.property('stack');
         expect(about[0].err?.stack, JSON.stringify(about[0])).to.equal(undefined);
         // Nothing else about it either: no warning or error, no stack anywhere.
-        expect(lines.filter((l) => l.level >= 40), JSON.stringify(lines)).to.deep.equal([]);
+        expect(
+          lines.filter((l) => l.level >= 40),
+          JSON.stringify(lines),
+        ).to.deep.equal([]);
         expect(JSON.stringify(lines)).to.not.match(/"stack"/);
       });
     }
@@ -278,7 +318,11 @@ describe('a token in the URL of the JSON-RPC door (found by an outside attacker)
   it('is refused, not ignored, as the REST door refuses it: 400 with -32602 and a plain message', async () => {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' });
     for (const url of ['/rpc?token=k:s', '/?token=k:s', '/rpc?%74oken=k:s', '/rpc?x=1&token=']) {
-      const res = await fetch(`${svc.url}${url}`, { method: 'POST', headers: { authorization: `token ${svc.adminToken}`, 'content-type': 'application/json' }, body });
+      const res = await fetch(`${svc.url}${url}`, {
+        method: 'POST',
+        headers: { authorization: `token ${svc.adminToken}`, 'content-type': 'application/json' },
+        body,
+      });
       expect(res.status, url).to.equal(400);
       const reply = (await res.json()) as { error: { code: number; message: string } };
       expect(reply.error.code, url).to.equal(-32602);

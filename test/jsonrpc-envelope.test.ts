@@ -69,7 +69,13 @@ describe('JSON-RPC 2.0 envelope over HTTP', () => {
   });
 
   it('answers a batch of only notifications with 204', async () => {
-    const reply = await svc.post([{ jsonrpc: '2.0', method: 'auth.verify' }, { jsonrpc: '2.0', method: 'auth.verify' }], auth());
+    const reply = await svc.post(
+      [
+        { jsonrpc: '2.0', method: 'auth.verify' },
+        { jsonrpc: '2.0', method: 'auth.verify' },
+      ],
+      auth(),
+    );
     expect(reply.status).to.equal(204);
   });
 
@@ -79,7 +85,14 @@ describe('JSON-RPC 2.0 envelope over HTTP', () => {
   });
 
   it('gives -32600 for an empty batch, a bare value, or a malformed request', async () => {
-    for (const body of [[], '"just a string"', 42, { jsonrpc: '1.0', id: 1, method: 'auth.verify' }, { jsonrpc: '2.0', id: 1 }, { jsonrpc: '2.0', id: 1, method: 'auth.verify', params: 'x' }]) {
+    for (const body of [
+      [],
+      '"just a string"',
+      42,
+      { jsonrpc: '1.0', id: 1, method: 'auth.verify' },
+      { jsonrpc: '2.0', id: 1 },
+      { jsonrpc: '2.0', id: 1, method: 'auth.verify', params: 'x' },
+    ]) {
       const reply = await svc.post(typeof body === 'string' ? body : JSON.stringify(body), auth());
       expect(reply.body?.error?.code, JSON.stringify(body)).to.equal(-32600);
     }

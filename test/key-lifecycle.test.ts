@@ -57,7 +57,6 @@ describe('key lifecycle', () => {
       expect(expectResult(await svc.call(GENERATE, { user })).scopes).to.deep.equal(['user.get']);
       expect(rotated.scopes).to.deep.equal(['user.get']);
     });
-
   });
 
   describe('auth.keys.get and auth.keys.list', () => {
@@ -175,5 +174,4 @@ describe('key lifecycle', () => {
       expect(await lastUsed(keys.api_key)).to.deep.equal(later);
     });
   });
-
 });

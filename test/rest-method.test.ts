@@ -51,9 +51,17 @@ describe('REST door: /api/method/<name>', () => {
     it('runs auth.verify, with the token to check in a form or JSON body', async () => {
       const own = await rest(svc, 'GET', '/api/method/auth.verify', { token: plain });
       expect(own.body.message).to.include({ valid: true, user: 'plain@example.com' });
-      const form = await rest(svc, 'POST', '/api/method/auth.verify', { token: plain, type: 'application/x-www-form-urlencoded', body: `token=${encodeURIComponent(svc.adminToken)}` });
+      const form = await rest(svc, 'POST', '/api/method/auth.verify', {
+        token: plain,
+        type: 'application/x-www-form-urlencoded',
+        body: `token=${encodeURIComponent(svc.adminToken)}`,
+      });
       expect(form.body.message).to.include({ valid: true, user: 'Administrator' });
-      const json = await rest(svc, 'POST', '/api/method/auth.verify', { token: plain, type: 'application/json', body: JSON.stringify({ token: svc.adminToken }) });
+      const json = await rest(svc, 'POST', '/api/method/auth.verify', {
+        token: plain,
+        type: 'application/json',
+        body: JSON.stringify({ token: svc.adminToken }),
+      });
       expect(json.body.message).to.include({ valid: true, user: 'Administrator' });
     });
 
@@ -103,7 +111,11 @@ describe('REST door: /api/method/<name>', () => {
       expect(created.status, JSON.stringify(created.body)).to.equal(200);
       expect(created.body.message).to.include({ name: 'typed', enabled: false });
       expect(created.body.message.roles).to.deep.equal(['Token Verifier']);
-      for (const [text, value] of [['True', true], ['false', false], ['1', true]] as const) {
+      for (const [text, value] of [
+        ['True', true],
+        ['false', false],
+        ['1', true],
+      ] as const) {
         const reply = await rest(svc, 'POST', '/api/method/user.update', {
           type: 'application/x-www-form-urlencoded',
           body: `name=typed&enabled=${text}&roles=${encodeURIComponent('["A", "B"]')}`,
@@ -147,7 +159,10 @@ describe('REST door: /api/method/<name>', () => {
       expect(expectFrappeError(two, 417, 'ValidationError')).to.deep.equal(['/enabled: must be boolean']);
       const text = await rest(svc, 'POST', '/api/method/user.update', { type: 'application/json', body: '{"name": "checked", "full_name": 1}' });
       expect(expectFrappeError(text, 417, 'ValidationError'), 'only where the schema says boolean').to.deep.equal(['/full_name: must be string']);
-      const rows = await rest(svc, 'POST', '/api/method/user.list', { type: 'application/json', body: '{"as_dict": 0, "fields": ["name"], "filters": {"name": "checked"}}' });
+      const rows = await rest(svc, 'POST', '/api/method/user.list', {
+        type: 'application/json',
+        body: '{"as_dict": 0, "fields": ["name"], "filters": {"name": "checked"}}',
+      });
       expect(rows.body.message, 'as_dict (boolean or null) too').to.deep.equal([['checked']]);
       // The JSON-RPC door stays strict.
       const rpc = await svc.call('user.update', { name: 'checked', enabled: 0 });
@@ -172,7 +187,10 @@ describe('REST door: /api/method/<name>', () => {
       // The URL and the JSON body may share the work, but not a name.
       const both = await rest(svc, 'POST', '/api/method/user.update?name=json-body', { type: 'application/json', body: '{"full_name": "Jay"}' });
       expect(both.body.message.full_name).to.equal('Jay');
-      const twice = await rest(svc, 'POST', '/api/method/user.update?name=json-body', { type: 'application/json', body: '{"name": "json-body", "enabled": false}' });
+      const twice = await rest(svc, 'POST', '/api/method/user.update?name=json-body', {
+        type: 'application/json',
+        body: '{"name": "json-body", "enabled": false}',
+      });
       expect(expectFrappeError(twice, 417, 'ValidationError')[0]).to.match(/^\/name: given twice/);
     });
 
@@ -206,7 +224,10 @@ describe('REST door: /api/method/<name>', () => {
     });
 
     it('refuses a body over the size limit with 413', async () => {
-      const reply = await rest(svc, 'POST', '/api/method/auth.verify', { type: 'application/json', body: JSON.stringify({ token: 'x'.repeat(2 * 1024 * 1024) }) });
+      const reply = await rest(svc, 'POST', '/api/method/auth.verify', {
+        type: 'application/json',
+        body: JSON.stringify({ token: 'x'.repeat(2 * 1024 * 1024) }),
+      });
       expectFrappeError(reply, 413, 'ValidationError');
     });
   });
@@ -243,7 +264,12 @@ describe('REST door: /api/method/<name>', () => {
 
     it('refuses missing and wrong credentials: 401 AuthenticationError with WWW-Authenticate', async () => {
       const [key] = plain.split(':');
-      for (const headers of [{} as Record<string, string>, { authorization: 'token nonsense' }, { authorization: `token ${key}:${newApiSecret()}` }, basic(`${key}:${newApiSecret()}`)]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: 'token nonsense' },
+        { authorization: `token ${key}:${newApiSecret()}` },
+        basic(`${key}:${newApiSecret()}`),
+      ]) {
         const reply = await rest(svc, 'GET', '/api/method/frappe.auth.get_logged_user', { token: null, headers });
         expect(expectFrappeError(reply, 401, 'AuthenticationError')).to.deep.equal(['Authentication failed']);
         expect(reply.headers.get('www-authenticate')).to.equal('token');
@@ -269,20 +295,29 @@ describe('REST door: /api/method/<name>', () => {
       const reply = await rest(svc, 'POST', `/api/method/${GENERATE}`, { type: 'application/x-www-form-urlencoded', body: 'user=svc%40example.com' });
       const secret = reply.body.message.api_secret;
       expect(svc.logs.join('\n')).to.not.include(secret);
-      expect(svc.logs.some((l) => l.includes('"door":"rest"') && l.includes(GENERATE)), 'the call is logged').to.equal(true);
+      expect(
+        svc.logs.some((l) => l.includes('"door":"rest"') && l.includes(GENERATE)),
+        'the call is logged',
+      ).to.equal(true);
     });
   });
 
   describe('the root, /, for old clients that send cmd=<method>', () => {
     it("answers frappe-client's rename_doc (a form with cmd to /, not served) with 404 DoesNotExistError, and changes nothing", async () => {
       await svc.asAdmin('user.create', { name: 'kept@example.com' });
-      const reply = await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=frappe.client.rename_doc&doctype=User&old_name=kept%40example.com&new_name=x' });
+      const reply = await rest(svc, 'POST', '/', {
+        type: 'application/x-www-form-urlencoded',
+        body: 'cmd=frappe.client.rename_doc&doctype=User&old_name=kept%40example.com&new_name=x',
+      });
       expect(expectFrappeError(reply, 404, 'DoesNotExistError')).to.deep.equal(['Method not found: frappe.client.rename_doc']);
       expect((await svc.asAdmin('user.get', { name: 'kept@example.com' })).name).to.equal('kept@example.com');
     });
 
     it('runs a method it has as /api/method/<cmd> would, cmd itself dropped; from a form, or cmd in the query string', async () => {
-      const form = await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=user.update&name=kept%40example.com&full_name=Kept&enabled=0' });
+      const form = await rest(svc, 'POST', '/', {
+        type: 'application/x-www-form-urlencoded',
+        body: 'cmd=user.update&name=kept%40example.com&full_name=Kept&enabled=0',
+      });
       expect(form.status, JSON.stringify(form.body)).to.equal(200);
       expect(form.body.message).to.include({ name: 'kept@example.com', full_name: 'Kept', enabled: false });
       const get = await rest(svc, 'GET', `/?cmd=frappe.auth.get_logged_user&_=${Date.now()}`, { token: plain });
@@ -291,12 +326,18 @@ describe('REST door: /api/method/<name>', () => {
       expect(json.body.message).to.include({ full_name: 'Kept 2' });
       // Same rules as /api/method/: a method that changes data answers only POST.
       expectFrappeError(await rest(svc, 'GET', '/?cmd=user.delete&name=kept%40example.com'), 403, 'PermissionError');
-      expectFrappeError(await rest(svc, 'POST', '/', { token: null, type: 'application/x-www-form-urlencoded', body: 'cmd=frappe.auth.get_logged_user' }), 401, 'AuthenticationError');
+      expectFrappeError(
+        await rest(svc, 'POST', '/', { token: null, type: 'application/x-www-form-urlencoded', body: 'cmd=frappe.auth.get_logged_user' }),
+        401,
+        'AuthenticationError',
+      );
     });
 
     it('answers a form whose cmd is no method with 404; a form without cmd stays JSON-RPC (parse error)', async () => {
       expect((await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'user=x' })).body.error.code).to.equal(-32700);
-      expect(expectFrappeError(await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=%3Cb%3E' }), 404, 'DoesNotExistError')).to.deep.equal(['Method not found']);
+      expect(
+        expectFrappeError(await rest(svc, 'POST', '/', { type: 'application/x-www-form-urlencoded', body: 'cmd=%3Cb%3E' }), 404, 'DoesNotExistError'),
+      ).to.deep.equal(['Method not found']);
     });
 
     it('keeps JSON bodies on / for JSON-RPC, including JSON sent with a form content type (curl -d)', async () => {

@@ -19,7 +19,8 @@ describe('REST door: /api/resource/User', () => {
   let plain: string;
   before(async () => {
     plain = await svc.userWithToken('plain@example.com', ['Token Verifier']);
-    for (const name of ['ann', 'bob', 'cat', 'dan', 'eve']) await svc.asAdmin('user.create', { name, full_name: name.toUpperCase(), roles: name === 'eve' ? ['Auditor'] : [] });
+    for (const name of ['ann', 'bob', 'cat', 'dan', 'eve'])
+      await svc.asAdmin('user.create', { name, full_name: name.toUpperCase(), roles: name === 'eve' ? ['Auditor'] : [] });
   });
 
   describe('GET list', () => {
@@ -60,12 +61,24 @@ describe('REST door: /api/resource/User', () => {
         { name: 'bob', full_name: 'BOB' },
         { name: 'ann', full_name: 'ANN' },
       ]);
-      const dict = await rest(svc, 'GET', `/api/resource/User?filters=${encodeURIComponent('{"full_name": "CAT"}')}&or_filters=${encodeURIComponent('[["name", "=", "cat"], ["name", "=", "dan"]]')}`);
+      const dict = await rest(
+        svc,
+        'GET',
+        `/api/resource/User?filters=${encodeURIComponent('{"full_name": "CAT"}')}&or_filters=${encodeURIComponent('[["name", "=", "cat"], ["name", "=", "dan"]]')}`,
+      );
       expect(dict.body.data).to.deep.equal([{ name: 'cat' }]);
       const rows = await rest(svc, 'GET', `/api/resource/User?fields=${fields}&filters=${encodeURIComponent('{"name": "ann"}')}&as_dict=False`);
       expect(rows.body.data).to.deep.equal([['ann', 'ANN']]);
       const star = await rest(svc, 'GET', `/api/resource/User?fields=%22*%22&filters=${encodeURIComponent('{"name": "ann"}')}`);
-      expect(star.body.data[0]).to.deep.equal({ ...star.body.data[0], name: 'ann', email: null, first_name: 'ANN', last_name: null, full_name: 'ANN', enabled: 1 });
+      expect(star.body.data[0]).to.deep.equal({
+        ...star.body.data[0],
+        name: 'ann',
+        email: null,
+        first_name: 'ANN',
+        last_name: null,
+        full_name: 'ANN',
+        enabled: 1,
+      });
       expect(star.body.data[0]).to.have.keys('name', 'email', 'first_name', 'last_name', 'full_name', 'enabled', 'creation', 'modified');
     });
 
@@ -78,7 +91,7 @@ describe('REST door: /api/resource/User', () => {
       }
     });
 
-    it("ignores parameters it does not read, as document_list does (frappe.call passes get_list only the names it takes)", async () => {
+    it('ignores parameters it does not read, as document_list does (frappe.call passes get_list only the names it takes)', async () => {
       const names = (await rest(svc, 'GET', '/api/resource/User?fields=%5B%22name%22%5D')).body;
       for (const query of ['sneaky=1', 'with_comment_count=1', 'run_method=x', '__proto__=%7B%7D', 'limit_start=0&view=Report&sneaky=%5B%5D']) {
         const reply = await rest(svc, 'GET', `/api/resource/User?fields=%5B%22name%22%5D&${query}`);
@@ -90,9 +103,15 @@ describe('REST door: /api/resource/User', () => {
     });
 
     it('refuses bad list params with 417 and the path under the name the client sent', async () => {
-      expect(expectFrappeError(await rest(svc, 'GET', '/api/resource/User?limit_start=-1'), 417, 'ValidationError')).to.deep.equal(['/limit_start: must be >= 0']);
-      expect(expectFrappeError(await rest(svc, 'GET', '/api/resource/User?limit_page_length=x'), 417, 'ValidationError')).to.deep.equal(['/limit_page_length: must be integer']);
-      expect(expectFrappeError(await rest(svc, 'GET', '/api/resource/User?group_by=name'), 417, 'ValidationError')).to.deep.equal(['/group_by: is not a known parameter']);
+      expect(expectFrappeError(await rest(svc, 'GET', '/api/resource/User?limit_start=-1'), 417, 'ValidationError')).to.deep.equal([
+        '/limit_start: must be >= 0',
+      ]);
+      expect(expectFrappeError(await rest(svc, 'GET', '/api/resource/User?limit_page_length=x'), 417, 'ValidationError')).to.deep.equal([
+        '/limit_page_length: must be integer',
+      ]);
+      expect(expectFrappeError(await rest(svc, 'GET', '/api/resource/User?group_by=name'), 417, 'ValidationError')).to.deep.equal([
+        '/group_by: is not a known parameter',
+      ]);
       const smuggled = await rest(svc, 'GET', `/api/resource/User?filters=${encodeURIComponent('{"name": {"$ne": null}}')}`);
       expectFrappeError(smuggled, 417, 'ValidationError');
       const unknownField = await rest(svc, 'GET', `/api/resource/User?filters=${encodeURIComponent('[["secret_hash", "=", "x"]]')}`);
@@ -105,7 +124,13 @@ describe('REST door: /api/resource/User', () => {
       const body = JSON.stringify({ filters: { name: 'bob' }, fields: ['name', 'enabled'] });
       const text = await new Promise<string>((resolve, reject) => {
         const req = http.request(
-          { host: url.hostname, port: url.port, path: url.pathname, method: 'GET', headers: { authorization: `token ${svc.adminToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'GET',
+            headers: { authorization: `token ${svc.adminToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
           (res) => {
             let data = '';
             res.on('data', (d) => (data += d));
@@ -172,7 +197,9 @@ describe('REST door: /api/resource/User', () => {
       const data1 = await rest(svc, 'POST', '/api/resource/User', form({ data: JSON.stringify({ doctype: 'User', name: 'chk1', enabled: 1 }) }));
       expect(data1.status, data1.text).to.equal(200);
       expect(data1.body.data).to.include({ name: 'chk1', enabled: 1 });
-      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'chk2', enabled: 2 })), 417, 'ValidationError')).to.deep.equal(['/enabled: must be boolean']);
+      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'chk2', enabled: 2 })), 417, 'ValidationError')).to.deep.equal([
+        '/enabled: must be boolean',
+      ]);
     });
 
     it('creates from plain form fields, typed by the schema', async () => {
@@ -188,11 +215,21 @@ describe('REST door: /api/resource/User', () => {
     });
 
     it('refuses bad documents with 417 and the paths', async () => {
-      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', roles: 'A' })), 417, 'ValidationError')).to.deep.equal(['/roles: must be array']);
-      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', api_secret: 'x' })), 417, 'ValidationError')).to.deep.equal(['/api_secret: is issued by frappe.core.doctype.user.user.generate_keys, never set, and never shown again']);
-      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', new_password: 'x' })), 417, 'ValidationError')[0]).to.match(/^\/new_password: is not a field of User here/);
-      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', form({ data: '{nope' })), 417, 'ValidationError')).to.deep.equal(['/data: must be a JSON object']);
-      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', form({ data: '{}', name: 'x' })), 417, 'ValidationError')).to.deep.equal(['/name: is not read when the document is sent in `data`']);
+      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', roles: 'A' })), 417, 'ValidationError')).to.deep.equal([
+        '/roles: must be array',
+      ]);
+      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', api_secret: 'x' })), 417, 'ValidationError')).to.deep.equal([
+        '/api_secret: is issued by frappe.core.doctype.user.user.generate_keys, never set, and never shown again',
+      ]);
+      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({ name: 'ivy', new_password: 'x' })), 417, 'ValidationError')[0]).to.match(
+        /^\/new_password: is not a field of User here/,
+      );
+      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', form({ data: '{nope' })), 417, 'ValidationError')).to.deep.equal([
+        '/data: must be a JSON object',
+      ]);
+      expect(expectFrappeError(await rest(svc, 'POST', '/api/resource/User', form({ data: '{}', name: 'x' })), 417, 'ValidationError')).to.deep.equal([
+        '/name: is not read when the document is sent in `data`',
+      ]);
       expectFrappeError(await rest(svc, 'POST', '/api/resource/User', json({})), 417, 'ValidationError');
     });
   });
@@ -225,22 +262,42 @@ describe('REST door: /api/resource/User', () => {
     });
 
     it("reads Frappe's fields: roles as Has Role rows or names, first_name and last_name, email as the name", async () => {
-      const rows = await rest(svc, 'PUT', '/api/resource/User/cat', json({ roles: [{ doctype: 'Has Role', role: 'Auditor' }, 'Token Verifier'], first_name: 'Cat', last_name: 'Stevens' }));
+      const rows = await rest(
+        svc,
+        'PUT',
+        '/api/resource/User/cat',
+        json({ roles: [{ doctype: 'Has Role', role: 'Auditor' }, 'Token Verifier'], first_name: 'Cat', last_name: 'Stevens' }),
+      );
       expect(rows.status, rows.text).to.equal(200);
       expect(rows.body.data).to.include({ full_name: 'Cat Stevens', first_name: 'Cat', last_name: 'Stevens' });
       expect(rows.body.data.roles).to.deep.equal([{ role: 'Auditor' }, { role: 'Token Verifier' }]);
       // Only one half: the other is in the stored full_name, which this route does not read.
-      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/cat', json({ first_name: 'Kit' })), 417, 'ValidationError')[0]).to.match(/^\/last_name: is required with it/);
-      const created = await rest(svc, 'POST', '/api/resource/User', json({ doctype: 'User', email: 'kim@example.com', first_name: 'Kim', last_name: 'Lee', enabled: 1 }));
+      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/cat', json({ first_name: 'Kit' })), 417, 'ValidationError')[0]).to.match(
+        /^\/last_name: is required with it/,
+      );
+      const created = await rest(
+        svc,
+        'POST',
+        '/api/resource/User',
+        json({ doctype: 'User', email: 'kim@example.com', first_name: 'Kim', last_name: 'Lee', enabled: 1 }),
+      );
       expect(created.status, created.text).to.equal(200);
       expect(created.body.data).to.include({ name: 'kim@example.com', email: 'kim@example.com', full_name: 'Kim Lee', enabled: 1 });
-      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/kim%40example.com', json({ email: 'other@example.com' })), 417, 'ValidationError')[0]).to.match(/^\/email: must be the name in the URL/);
-      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/cat', json({ roles: [{ role: 'Auditor', rank: 1 }] })), 417, 'ValidationError')).to.deep.equal(['/roles/0/rank: is not a field of a Has Role row (role)']);
+      expect(
+        expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/kim%40example.com', json({ email: 'other@example.com' })), 417, 'ValidationError')[0],
+      ).to.match(/^\/email: must be the name in the URL/);
+      expect(
+        expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/cat', json({ roles: [{ role: 'Auditor', rank: 1 }] })), 417, 'ValidationError'),
+      ).to.deep.equal(['/roles/0/rank: is not a field of a Has Role row (role)']);
     });
 
     it('refuses a rename, bad fields, and an unknown user', async () => {
-      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/dan', json({ name: 'daniel' })), 417, 'ValidationError')[0]).to.match(/^\/name: must be the name in the URL/);
-      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/dan', json({ enabled: 'yes' })), 417, 'ValidationError')).to.deep.equal(['/enabled: must be boolean']);
+      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/dan', json({ name: 'daniel' })), 417, 'ValidationError')[0]).to.match(
+        /^\/name: must be the name in the URL/,
+      );
+      expect(expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/dan', json({ enabled: 'yes' })), 417, 'ValidationError')).to.deep.equal([
+        '/enabled: must be boolean',
+      ]);
       expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/nobody', json({ full_name: 'N' })), 404, 'DoesNotExistError');
       expectFrappeError(await rest(svc, 'PUT', '/api/resource/User/Administrator', json({ enabled: false })), 403, 'PermissionError');
     });
@@ -281,7 +338,11 @@ describe('REST door: /api/resource/User', () => {
     });
 
     it('refuses missing credentials with 401 on every route', async () => {
-      for (const [verb, path] of [['GET', '/api/resource/User'], ['DELETE', '/api/resource/User/ann'], ['PUT', '/api/resource/User/ann']]) {
+      for (const [verb, path] of [
+        ['GET', '/api/resource/User'],
+        ['DELETE', '/api/resource/User/ann'],
+        ['PUT', '/api/resource/User/ann'],
+      ]) {
         expectFrappeError(await rest(svc, verb!, path!, { token: null }), 401, 'AuthenticationError');
       }
     });

@@ -16,6 +16,8 @@ const base = { summary: 'a test double', roles: [], readOnly: true } as const;
 
 /** Declarations tsc checks; returned, never called, so no handler runs. */
 function declarations() {
+  // Each @ts-expect-error must stay on the line above the expression it expects to fail, so the formatter keeps this as written.
+  // prettier-ignore
   return [
     // Right: the params and result of schemas/user.delete.*.json.
     method({ ...base, name: 'user.delete', handler: async ({ name }) => ({ name, deleted: true as const }) }),

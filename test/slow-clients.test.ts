@@ -28,7 +28,10 @@ describe('slow clients', function () {
   });
 
   it('gets 408 and is cut off when its body takes longer than REQUEST_TIMEOUT_MS', async () => {
-    const { reply, ms } = await trickle(svc.url, `POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: token ${svc.adminToken}\r\nContent-Length: 100\r\n\r\n{"jsonrpc"`);
+    const { reply, ms } = await trickle(
+      svc.url,
+      `POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: token ${svc.adminToken}\r\nContent-Length: 100\r\n\r\n{"jsonrpc"`,
+    );
     expect(reply).to.match(/^HTTP\/1.1 408/);
     expect(ms).to.be.below(6000);
   });

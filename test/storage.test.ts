@@ -43,7 +43,11 @@ describe('storage', () => {
   it('reports an unreachable server as storage unavailable (-32050) within the timeout', async () => {
     const client = new MongoClient('mongodb://127.0.0.1:9/', { serverSelectionTimeoutMS: 300 });
     const started = Date.now();
-    const err = await client.db('x').collection('y').findOne({}).catch((e: unknown) => e);
+    const err = await client
+      .db('x')
+      .collection('y')
+      .findOne({})
+      .catch((e: unknown) => e);
     expect(Date.now() - started).to.be.below(5000);
     expect(toAppError(err).toRpc()).to.deep.equal({ code: -32050, message: 'Storage unavailable' });
     await client.close();

@@ -1,14 +1,5 @@
 import { expect } from 'chai';
-import {
-  newApiKey,
-  newApiSecret,
-  isWellFormedApiKey,
-  isWellFormedSecret,
-  parseToken,
-  hashSecret,
-  sameDigest,
-  secretDigest,
-} from '../src/auth/token.js';
+import { newApiKey, newApiSecret, isWellFormedApiKey, isWellFormedSecret, parseToken, hashSecret, sameDigest, secretDigest } from '../src/auth/token.js';
 import { parseAuthorization } from '../src/auth/credentials.js';
 
 describe('token format', () => {

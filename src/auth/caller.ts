@@ -25,10 +25,7 @@ export function operator(user: { _id: ObjectId; name: string; roles: string[] })
 /** Why a token was refused (the caller never learns which). */
 export type Refusal = Exclude<AuthFailure, 'rate_limited'>;
 
-export type Verdict =
-  | { ok: true; caller: Caller }
-  | { ok: false; reason: Refusal }
-  | { ok: false; reason: 'rate_limited'; retryAfter: number };
+export type Verdict = { ok: true; caller: Caller } | { ok: false; reason: Refusal } | { ok: false; reason: 'rate_limited'; retryAfter: number };
 
 /** Who is knocking, for the failure limits. */
 export interface Client {

@@ -98,18 +98,12 @@ export function checkCredential(caller: Holder, key: Credential): void {
   }
   if (!scopesContain(caller.scopes, key.scopes)) {
     const kept = key.kept?.scopes ? ' (kept from the key: give scopes to narrow them)' : '';
-    throw new AppError(
-      'permission_denied',
-      `scopes ${showScopes(key.scopes)}${kept} are wider than this token's scopes ${JSON.stringify(caller.scopes)}`,
-    );
+    throw new AppError('permission_denied', `scopes ${showScopes(key.scopes)}${kept} are wider than this token's scopes ${JSON.stringify(caller.scopes)}`);
   }
   if (!expiryWithin(caller.expiresAt, key.expiresAt)) {
     const would = key.expiresAt ? `expire at ${key.expiresAt.toISOString()}` : 'never expire';
     const kept = key.kept?.expiresAt ? ' (kept from the key: give expires_at to shorten it)' : '';
-    throw new AppError(
-      'permission_denied',
-      `expires_at must be no later than this token's expiry ${caller.expiresAt}; the key would ${would}${kept}`,
-    );
+    throw new AppError('permission_denied', `expires_at must be no later than this token's expiry ${caller.expiresAt}; the key would ${would}${kept}`);
   }
 }
 

@@ -42,11 +42,7 @@ export interface KeyReader {
  * Reads a key and its user: always two round trips. `lastUsedAt` tells when
  * this process last wrote the key's use (asked once both reads are done).
  */
-export async function readKeyRecord(
-  storage: KeyReader,
-  apiKey: string,
-  lastUsedAt: (apiKey: string) => number,
-): Promise<KeyRecord | null> {
+export async function readKeyRecord(storage: KeyReader, apiKey: string, lastUsedAt: (apiKey: string) => number): Promise<KeyRecord | null> {
   const key = await storage.keys.findByApiKey(apiKey);
   // The user is read even for an unknown key (a _id that matches nothing), so
   // both take two round trips and the time taken tells nothing.

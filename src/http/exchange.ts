@@ -36,9 +36,7 @@ export interface Door {
 /** A Frappe REST route (rest.ts): what the path names and the verbs it answers. */
 export type Route =
   /** `cmd`: the name is the request's cmd param (an old client's request to /), not the path's. */
-  | { kind: 'method'; name: string; cmd?: true }
-  | { kind: 'collection'; doctype: string }
-  | { kind: 'document'; doctype: string; name: string };
+  { kind: 'method'; name: string; cmd?: true } | { kind: 'collection'; doctype: string } | { kind: 'document'; doctype: string; name: string };
 
 // A flat [name, value, ...] list: writeHead() takes it without building a
 // header object first, which on the hot path is worth it.
@@ -51,7 +49,9 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * per process, then a counter. Unique across instances as a random UUID
  * would be (80 random bits), at a tenth of randomUUID's cost per request.
  */
-const ID_PREFIX = randomBytes(10).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})$/, '$1-$2-$3-$4-');
+const ID_PREFIX = randomBytes(10)
+  .toString('hex')
+  .replace(/^(.{8})(.{4})(.{4})(.{4})$/, '$1-$2-$3-$4-');
 let idCounter = 0;
 const newRequestId = () => ID_PREFIX + (idCounter++).toString(16).padStart(12, '0');
 
@@ -78,10 +78,14 @@ export class JsonText {
  */
 function pushCors(headers: string[], origin: string): void {
   headers.push(
-    'Access-Control-Allow-Origin', origin,
-    'Access-Control-Allow-Credentials', 'true',
-    'Vary', 'Origin',
-    'Access-Control-Expose-Headers', 'X-Request-Id, Retry-After',
+    'Access-Control-Allow-Origin',
+    origin,
+    'Access-Control-Allow-Credentials',
+    'true',
+    'Vary',
+    'Origin',
+    'Access-Control-Expose-Headers',
+    'X-Request-Id, Retry-After',
   );
 }
 

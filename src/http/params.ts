@@ -220,7 +220,12 @@ function fits(v: unknown, types: ReadonlySet<string>): boolean {
 }
 
 const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
-const BOOLEANS = new Map([['true', true], ['1', true], ['false', false], ['0', false]]);
+const BOOLEANS = new Map([
+  ['true', true],
+  ['1', true],
+  ['false', false],
+  ['0', false],
+]);
 
 /** One text value -> the first reading its schema allows; else the text itself. */
 function coerceValue(raw: string, types: Types): unknown {

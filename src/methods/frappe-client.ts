@@ -64,7 +64,9 @@ function defined<T extends object>(o: T): T {
 }
 
 function isBlank(v: unknown): boolean {
-  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+  return (
+    v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0)
+  );
 }
 
 /** A value Frappe takes as JSON text or as it is (doc, docs, fieldname). */
@@ -115,7 +117,8 @@ async function firstRows(filters: Filters, fields: string[], limit: number, ctx:
 
 export const frappeGetList = method({
   name: 'frappe.client.get_list',
-  summary: "Frappe's get_list for User: a page of users, only the name unless fields are asked for (\"*\" for all), with filters, or_filters, order_by, limit_start, limit_page_length (0: the largest page, 1000) and as_dict.",
+  summary:
+    'Frappe\'s get_list for User: a page of users, only the name unless fields are asked for ("*" for all), with filters, or_filters, order_by, limit_start, limit_page_length (0: the largest page, 1000) and as_dict.',
   roles: managers,
   readOnly: true,
   errors: ['not_found'],
@@ -127,7 +130,14 @@ export const frappeGetList = method({
     const limit = p.limit_page_length === 0 ? LARGEST_PAGE : (p.limit_page_length ?? DEFAULT_PAGE);
     const params = validated(
       'user.list.params.json',
-      defined({ start: p.limit_start ?? 0, limit, fields: cols.reads, filters: p.filters ?? undefined, or_filters: p.or_filters ?? undefined, order_by: p.order_by ?? undefined }),
+      defined({
+        start: p.limit_start ?? 0,
+        limit,
+        fields: cols.reads,
+        filters: p.filters ?? undefined,
+        or_filters: p.or_filters ?? undefined,
+        order_by: p.order_by ?? undefined,
+      }),
     );
     const rows = (await userList.handler(params, ctx)) as Record<string, unknown>[];
     const keys = cols.apiKey ? await ctx.services.storage.users.apiKeys(rows.map((r) => r.name as string)) : undefined;
@@ -169,7 +179,8 @@ export const frappeGet = method({
 
 export const frappeGetValue = method({
   name: 'frappe.client.get_value',
-  summary: "Frappe's get_value for User: fields of the first user matching filters (a name, or conditions), as an object (as_dict, the default), or the value itself (one field) or a list of values.",
+  summary:
+    "Frappe's get_value for User: fields of the first user matching filters (a name, or conditions), as an object (as_dict, the default), or the value itself (one field) or a list of values.",
   roles: managers,
   readOnly: true,
   errors: ['not_found'],
@@ -262,7 +273,8 @@ export const frappeSetValue = method({
 
 export const frappeInsert = method({
   name: 'frappe.client.insert',
-  summary: "Frappe's insert for User: create a user from Frappe's User document (name or email, first_name and last_name or full_name, enabled, roles) and answer it.",
+  summary:
+    "Frappe's insert for User: create a user from Frappe's User document (name or email, first_name and last_name or full_name, enabled, roles) and answer it.",
   roles: managers,
   readOnly: false,
   errors: ['not_found', 'conflict'],
@@ -274,7 +286,8 @@ export const frappeInsert = method({
 
 export const frappeInsertMany = method({
   name: 'frappe.client.insert_many',
-  summary: "Frappe's insert_many for User: create up to 200 users, in order, and answer their names. Every document is checked before the first is written; a failure while writing leaves the earlier ones created.",
+  summary:
+    "Frappe's insert_many for User: create up to 200 users, in order, and answer their names. Every document is checked before the first is written; a failure while writing leaves the earlier ones created.",
   roles: managers,
   readOnly: false,
   errors: ['not_found', 'conflict'],

@@ -24,9 +24,7 @@ export const generateKeys = method({
   async handler({ user, expires_at, scopes, grace_seconds = 0 }, ctx) {
     const { services, log } = ctx;
     if (grace_seconds > services.limits.maxGraceSeconds) {
-      throw invalidParams([
-        { path: '/grace_seconds', message: `must be at most ${services.limits.maxGraceSeconds} (MAX_GRACE_SECONDS)` },
-      ]);
+      throw invalidParams([{ path: '/grace_seconds', message: `must be at most ${services.limits.maxGraceSeconds} (MAX_GRACE_SECONDS)` }]);
     }
     const target = await services.storage.users.get(user);
     let expiresAt = futureDate(expires_at, '/expires_at');

@@ -68,9 +68,9 @@ export const userDelete = method({
     if (name === ADMINISTRATOR) throw new AppError('permission_denied', `${ADMINISTRATOR} cannot be deleted`);
     if (restricted(ctx.caller)) checkUserDelete(ctx.caller, await ctx.services.storage.users.get(name));
     const user = await ctx.services.storage.users.delete(name);
-    await ctx.services.storage.keys.deleteOwnedBy(user._id).catch((err) =>
-      ctx.log.warn({ target: name, err }, 'user deleted; its keys stay until first presented (removing them failed)'),
-    );
+    await ctx.services.storage.keys
+      .deleteOwnedBy(user._id)
+      .catch((err) => ctx.log.warn({ target: name, err }, 'user deleted; its keys stay until first presented (removing them failed)'));
     ctx.log.info({ target: name }, 'user deleted');
     await audited(ctx, 'user.delete', name);
     return { name, deleted: true };

@@ -85,9 +85,7 @@ export class Dispatcher {
     const named: Record<string, unknown> = {};
     if (Array.isArray(args)) {
       if (args.length > entry.order.length) {
-        throw invalidParams([
-          { path: '/', message: `takes at most ${entry.order.length} positional params` },
-        ]);
+        throw invalidParams([{ path: '/', message: `takes at most ${entry.order.length} positional params` }]);
       }
       args.forEach((value, i) => (named[entry.order[i]!] = value));
     } else if (args !== undefined && args !== null) {
@@ -138,7 +136,11 @@ export class Dispatcher {
   private docsRows(entry: Entry, params: unknown): number {
     const at = entry.order.indexOf(DOCS_PARAM);
     if (at < 0) return 0;
-    const docs = Array.isArray(params) ? params[at] : params !== null && typeof params === 'object' ? (params as Record<string, unknown>)[DOCS_PARAM] : undefined;
+    const docs = Array.isArray(params)
+      ? params[at]
+      : params !== null && typeof params === 'object'
+        ? (params as Record<string, unknown>)[DOCS_PARAM]
+        : undefined;
     return Array.isArray(docs) ? docs.length : typeof docs === 'string' ? MAX_DOCS : 0;
   }
 

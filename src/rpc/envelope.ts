@@ -176,7 +176,6 @@ function exactIds(text: string): (string | undefined)[] | undefined {
 
 // ---------------------------------------------------------------- writing replies
 
-
 /** A reply written by hand, so the id can be the client's own text. */
 function reply(id: string, member: 'result' | 'error', valueText: string): string {
   return `{"jsonrpc":"2.0","id":${id},"${member}":${valueText}}`;

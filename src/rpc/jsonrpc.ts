@@ -37,10 +37,7 @@ export function createJsonRpcServer(dispatcher: Dispatcher): JsonRpcServer {
     };
     methods.set(name, new jayson.Method(handler as jayson.MethodHandlerContext, { useContext: true }));
   }
-  const server = new jayson.Server(
-    {},
-    { useContext: true, router: (name: string) => methods.get(name) as jayson.Method },
-  );
+  const server = new jayson.Server({}, { useContext: true, router: (name: string) => methods.get(name) as jayson.Method });
   Object.assign(server.errorMessages, SPEC_MESSAGES);
   return {
     jayson: server,

@@ -43,7 +43,10 @@ function compileSchemas(dir: string): SchemaSet {
   const ajv = new Ajv({ allErrors: false, strict: true, unicodeRegExp: true });
   addFormats(ajv);
   const raw = new Map<string, JsonSchema>();
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const schema = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as JsonSchema;
     if (schema.$id !== file) throw new Error(`schemas/${file}: $id must be "${file}"`);
     ajv.addSchema(schema);
@@ -68,7 +71,10 @@ function compileSchemas(dir: string): SchemaSet {
 export function resolveRef(raw: ReadonlyMap<string, JsonSchema>, ref: string, base: string): { file: string; pointer: string[]; node: unknown } {
   const [target = '', fragment = ''] = ref.split('#', 2);
   const file = target || base;
-  const pointer = fragment.split('/').filter(Boolean).map((p) => decodeURIComponent(p).replace(/~1/g, '/').replace(/~0/g, '~'));
+  const pointer = fragment
+    .split('/')
+    .filter(Boolean)
+    .map((p) => decodeURIComponent(p).replace(/~1/g, '/').replace(/~0/g, '~'));
   let node: unknown = raw.get(file);
   for (const part of pointer) node = (node as Record<string, unknown> | undefined)?.[part];
   return { file, pointer, node };
@@ -85,8 +91,7 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): ParamP
         : e.keyword === 'additionalProperties'
           ? `/${(e.params as { additionalProperty: string }).additionalProperty}`
           : '';
-    const message =
-      e.keyword === 'additionalProperties' ? 'is not a known parameter' : (e.message ?? 'is invalid');
+    const message = e.keyword === 'additionalProperties' ? 'is not a known parameter' : (e.message ?? 'is invalid');
     return { path: e.instancePath + extra || '/', message };
   });
 }

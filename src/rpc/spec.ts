@@ -112,13 +112,6 @@ class Context implements CallContext {
   }
 }
 
-export function callContext(
-  caller: Caller,
-  requestId: string,
-  address: string,
-  baseLog: Logger,
-  services: Services,
-  door: DoorName = 'internal',
-): CallContext {
+export function callContext(caller: Caller, requestId: string, address: string, baseLog: Logger, services: Services, door: DoorName = 'internal'): CallContext {
   return new Context(caller, requestId, address, baseLog, services, door);
 }

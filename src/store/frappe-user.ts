@@ -57,7 +57,21 @@ export const FRAPPE_USER_FIELDS = ['name', 'email', 'first_name', 'last_name', '
 export type FrappeUserField = (typeof FRAPPE_USER_FIELDS)[number];
 
 /** Read-only bookkeeping of a Frappe document (frappe.model.default_fields and the client's own). */
-const BOOKKEEPING = new Set(['doctype', 'creation', 'modified', 'created_at', 'modified_at', 'owner', 'modified_by', 'docstatus', 'idx', 'flags', '__islocal', '__unsaved', '__last_sync_on']);
+const BOOKKEEPING = new Set([
+  'doctype',
+  'creation',
+  'modified',
+  'created_at',
+  'modified_at',
+  'owner',
+  'modified_by',
+  'docstatus',
+  'idx',
+  'flags',
+  '__islocal',
+  '__unsaved',
+  '__last_sync_on',
+]);
 /** Bookkeeping of a Has Role row, ignored on input. */
 const ROW_BOOKKEEPING = new Set(['doctype', 'name', 'idx', 'parent', 'parentfield', 'parenttype', 'owner', 'creation', 'modified', 'modified_by', 'docstatus']);
 
@@ -173,7 +187,10 @@ const KNOWN = 'name, email, first_name, last_name, full_name, enabled, roles';
  *
  * Returns the name the document gives (name, or email) and the fields.
  */
-export function userFromFrappe(doc: Record<string, unknown>, opts: { current?: Current; update?: boolean; base?: string } = {}): { name?: unknown; fields: UserFields } {
+export function userFromFrappe(
+  doc: Record<string, unknown>,
+  opts: { current?: Current; update?: boolean; base?: string } = {},
+): { name?: unknown; fields: UserFields } {
   const { current, base = '' } = opts;
   const fields: UserFields = {};
   let name: unknown;
@@ -185,7 +202,8 @@ export function userFromFrappe(doc: Record<string, unknown>, opts: { current?: C
         break;
       case 'email':
         if (value === null || value === undefined || value === '') break;
-        if (doc.name !== undefined && doc.name !== value) throw invalid(at, 'must be the user\'s name: a user is named by its email, and renaming is not supported');
+        if (doc.name !== undefined && doc.name !== value)
+          throw invalid(at, "must be the user's name: a user is named by its email, and renaming is not supported");
         name = value;
         break;
       case 'full_name':

@@ -92,9 +92,7 @@ export interface KeyChanges {
 const ATTEMPTS = 10;
 
 function expiredError(at: Date): AppError {
-  return invalidParams([
-    { path: '/expires_at', message: `the key expired at ${at.toISOString()}: give a new expires_at, or null for none` },
-  ]);
+  return invalidParams([{ path: '/expires_at', message: `the key expired at ${at.toISOString()}: give a new expires_at, or null for none` }]);
 }
 
 /** When a key was last used, by api_key: written often, so apart from the key itself. */
@@ -233,9 +231,7 @@ export class KeyStore {
     const $set: Partial<KeyDoc> = {};
     if (changes.expiresAt !== undefined) $set.expires_at = changes.expiresAt;
     if (changes.scopes !== undefined) $set.scopes = changes.scopes;
-    const key = await this.write(user, () =>
-      this.keys.findOneAndUpdate({ user_id: user._id }, { $set, $inc: { revision: 1 } }, { returnDocument: 'after' }),
-    );
+    const key = await this.write(user, () => this.keys.findOneAndUpdate({ user_id: user._id }, { $set, $inc: { revision: 1 } }, { returnDocument: 'after' }));
     await this.changed(user._id, key.api_key);
     return key;
   }
@@ -287,9 +283,7 @@ export class KeyStore {
     const out = new Map<string, string>();
     if (owners.length === 0) return out;
     const byId = new Map(owners.map((u) => [u._id.toHexString(), u.name]));
-    const keys = await this.keys
-      .find({ user_id: { $in: owners.map((u) => u._id) } }, { projection: { _id: 0, user_id: 1, api_key: 1 } })
-      .toArray();
+    const keys = await this.keys.find({ user_id: { $in: owners.map((u) => u._id) } }, { projection: { _id: 0, user_id: 1, api_key: 1 } }).toArray();
     for (const k of keys) {
       const name = byId.get(k.user_id.toHexString());
       if (name !== undefined) out.set(name, k.api_key);

@@ -122,18 +122,11 @@ function pointer(base: string, key: string | number): string {
   return `${base}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Empty or absent: Frappe skips these parameters. */
 function isBlank(v: unknown): boolean {
-  return (
-    v === undefined ||
-    v === null ||
-    v === '' ||
-    (Array.isArray(v) && v.length === 0) ||
-    (isPlainObject(v) && Object.keys(v).length === 0)
-  );
+  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) || (isPlainObject(v) && Object.keys(v).length === 0);
 }
 
 /** A field name as Frappe clients write it: `name`, `tabUser`.`name`, tabUser.name. */
@@ -141,11 +134,7 @@ function fieldOf(raw: unknown, path: string): { key: string; field: UserField } 
   if (typeof raw !== 'string') throw invalid(path, 'must be a field name');
   const m = /^\s*(?:`?tabUser`?\.)?`?([A-Za-z_][A-Za-z0-9_]*)`?\s*$/.exec(raw);
   const key = m?.[1] ?? '';
-  const field = (USER_FIELDS as readonly string[]).includes(key)
-    ? (key as UserField)
-    : Object.hasOwn(ALIASES, key)
-      ? ALIASES[key]
-      : undefined;
+  const field = (USER_FIELDS as readonly string[]).includes(key) ? (key as UserField) : Object.hasOwn(ALIASES, key) ? ALIASES[key] : undefined;
   if (!field) {
     throw invalid(path, `unknown field ${JSON.stringify(raw)}; known: ${USER_FIELDS.join(', ')}`);
   }

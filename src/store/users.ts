@@ -144,11 +144,7 @@ export class UserStore {
   async update(name: string, changes: UserChanges): Promise<UserDoc> {
     let user: UserDoc | null;
     try {
-      user = await this.users.findOneAndUpdate(
-        { name },
-        { $set: { ...changes, modified_at: new Date() } },
-        { returnDocument: 'after' },
-      );
+      user = await this.users.findOneAndUpdate({ name }, { $set: { ...changes, modified_at: new Date() } }, { returnDocument: 'after' });
     } catch (err) {
       await this.forgetOnFailure(name);
       throw err;

@@ -27,7 +27,7 @@ describe('auth.keys.list', () => {
   });
 
   describe('permission', () => {
-    it('is for System Managers only (-32003), even listing only the caller\'s own key', async () => {
+    it("is for System Managers only (-32003), even listing only the caller's own key", async () => {
       const { name, token } = await svc.newUserWithToken(['Token Verifier']);
       const err = expectError(await svc.call('auth.keys.list', {}, token), -32003);
       expect(err.message).to.equal('auth.keys.list requires the role System Manager');

@@ -52,7 +52,7 @@ describe('auth.keys.revoke', () => {
       await fails(mine);
     });
 
-    it('refuses another user\'s key before looking it up: an unknown user gets -32003 too, not -32004', async () => {
+    it("refuses another user's key before looking it up: an unknown user gets -32003 too, not -32004", async () => {
       const { token } = await svc.newUserWithToken();
       expectError(await svc.call('auth.keys.revoke', { user: svc.unique('ghost') }, token), -32003);
     });

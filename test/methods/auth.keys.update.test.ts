@@ -47,7 +47,7 @@ describe('auth.keys.update', () => {
   });
 
   describe('permission', () => {
-    it('is for System Managers only (-32003), even for the caller\'s own key, and changes nothing', async () => {
+    it("is for System Managers only (-32003), even for the caller's own key, and changes nothing", async () => {
       const { name, token } = await svc.newUserWithToken(['Token Verifier']);
       const before = await svc.collection('api_keys').findOne({ user: name });
       const err = expectError(await svc.call('auth.keys.update', { user: name, scopes: [] }, token), -32003);
@@ -66,7 +66,9 @@ describe('auth.keys.update', () => {
       expect(past.data).to.deep.equal([{ path: '/expires_at', message: 'must be a time in the future' }]);
       expectError(await svc.call('auth.keys.update', { user, scopes: ['user.'] }), -32602);
       expectError(await svc.call('auth.keys.update', { user, api_secret: 'x' }), -32602);
-      expect(expectResult(await svc.call('auth.keys.get', { user }))).to.include({ expires_at: null }).and.deep.include({ scopes: [] });
+      expect(expectResult(await svc.call('auth.keys.get', { user })))
+        .to.include({ expires_at: null })
+        .and.deep.include({ scopes: [] });
     });
   });
 

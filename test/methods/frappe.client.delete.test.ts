@@ -7,7 +7,7 @@ describe('frappe.client.delete', () => {
   const users = () => svc.collection('users');
 
   describe('success', () => {
-    it('deletes the user and answers null, as Frappe does; the user\'s token stops working', async () => {
+    it("deletes the user and answers null, as Frappe does; the user's token stops working", async () => {
       const { name, token } = await svc.newUserWithToken();
       expect(expectResult(await svc.call('frappe.client.delete', ['User', name]))).to.equal(null);
       expectError(await svc.post({ jsonrpc: '2.0', id: 1, method: 'auth.verify' }, bearer(token)), -32001, 401);

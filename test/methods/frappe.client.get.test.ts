@@ -69,7 +69,12 @@ describe('frappe.client.get', () => {
     it('reads the user and its key as stored now, and writes nothing', async () => {
       await svc.collection('users').updateOne({ name: 'bob' }, { $set: { full_name: 'Robert Stored', roles: ['Viewer'] } });
       const before = await svc.stored();
-      expect(await ok('frappe.client.get', ['User', 'bob'])).to.deep.include({ full_name: 'Robert Stored', first_name: 'Robert', last_name: 'Stored', roles: [{ role: 'Viewer' }] });
+      expect(await ok('frappe.client.get', ['User', 'bob'])).to.deep.include({
+        full_name: 'Robert Stored',
+        first_name: 'Robert',
+        last_name: 'Stored',
+        roles: [{ role: 'Viewer' }],
+      });
       expect(await svc.stored()).to.equal(before);
     });
   });

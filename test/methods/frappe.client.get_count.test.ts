@@ -18,14 +18,18 @@ describe('frappe.client.get_count', () => {
       expect(await count([['enabled', '=', 0]])).to.equal(1);
       expect(await count([['Has Role', 'role', '=', 'Auditor']])).to.equal(1);
       expect(expectResult(await svc.call('frappe.client.get_count', ['User', { name: names[0] }]))).to.equal(1);
-      expect(expectResult(await svc.call('frappe.client.get_count', { doctype: 'User' }))).to.be.a('number').and.at.least(4);
+      expect(expectResult(await svc.call('frappe.client.get_count', { doctype: 'User' })))
+        .to.be.a('number')
+        .and.at.least(4);
     });
   });
 
   describe('permission', () => {
     it('is for System Managers (-32003)', async () => {
       const { token } = await svc.newUserWithToken(['Token Verifier']);
-      expect(expectError(await svc.call('frappe.client.get_count', ['User'], token), -32003).message).to.equal('frappe.client.get_count requires the role System Manager');
+      expect(expectError(await svc.call('frappe.client.get_count', ['User'], token), -32003).message).to.equal(
+        'frappe.client.get_count requires the role System Manager',
+      );
     });
   });
 

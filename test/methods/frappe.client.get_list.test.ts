@@ -18,7 +18,7 @@ describe('frappe.client.get_list', () => {
     expectResult(await svc.call('frappe.client.get_list', { doctype: 'User', ...params, filters: [mine, ...((params.filters as unknown[]) ?? [])] }, token));
 
   describe('success', () => {
-    it('answers only names by default, in Frappe\'s shape, sorted as asked', async () => {
+    it("answers only names by default, in Frappe's shape, sorted as asked", async () => {
       expect(await list({ order_by: 'name asc' })).to.deep.equal([{ name: ann }, { name: bob }].sort((x, y) => (x.name < y.name ? -1 : 1)));
       const rows = await list({ fields: ['name', 'full_name', 'enabled', 'roles', 'api_key'], filters: [['enabled', '=', 0]] });
       expect(rows).to.deep.equal([{ name: bob, full_name: 'Bob', enabled: 0, roles: [], api_key: null }]);
@@ -36,13 +36,16 @@ describe('frappe.client.get_list', () => {
   describe('permission', () => {
     it('is for System Managers (-32003)', async () => {
       const { token } = await svc.newUserWithToken(['Auditor']);
-      expect(expectError(await svc.call('frappe.client.get_list', ['User'], token), -32003).message).to.equal('frappe.client.get_list requires the role System Manager');
+      expect(expectError(await svc.call('frappe.client.get_list', ['User'], token), -32003).message).to.equal(
+        'frappe.client.get_list requires the role System Manager',
+      );
     });
   });
 
   describe('bad params', () => {
     it('refuses group_by, unknown fields, bad filters and pages, with the path (-32602)', async () => {
-      const path = async (params: Record<string, unknown>) => expectError(await svc.call('frappe.client.get_list', { doctype: 'User', ...params }), -32602).data[0].path;
+      const path = async (params: Record<string, unknown>) =>
+        expectError(await svc.call('frappe.client.get_list', { doctype: 'User', ...params }), -32602).data[0].path;
       expect(await path({ group_by: 'enabled' })).to.equal('/group_by');
       expect(await path({ fields: ['name', 'api_secret'] })).to.match(/^\/fields/);
       expect(await path({ filters: [['name', '=', { $ne: null }]] })).to.equal('/filters/0/2');

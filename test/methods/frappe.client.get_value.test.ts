@@ -9,7 +9,8 @@ describe('frappe.client.get_value', () => {
     ann = await svc.newUser(['Auditor'], { full_name: 'Ann Lee' });
   });
 
-  const value = async (params: Record<string, unknown>, token?: string) => expectResult(await svc.call('frappe.client.get_value', { doctype: 'User', ...params }, token));
+  const value = async (params: Record<string, unknown>, token?: string) =>
+    expectResult(await svc.call('frappe.client.get_value', { doctype: 'User', ...params }, token));
 
   describe('success', () => {
     it('answers fields of the first match as an object, a value, or a list of values', async () => {
@@ -39,7 +40,9 @@ describe('frappe.client.get_value', () => {
   describe('bad params', () => {
     it('refuses unknown fields, a bad fieldname list, bad filters and a missing fieldname (-32602)', async () => {
       expectError(await svc.call('frappe.client.get_value', { doctype: 'User', fieldname: 'password', filters: ann }), -32602);
-      expect(expectError(await svc.call('frappe.client.get_value', { doctype: 'User', fieldname: '["name"', filters: ann }), -32602).data[0].path).to.equal('/fieldname');
+      expect(expectError(await svc.call('frappe.client.get_value', { doctype: 'User', fieldname: '["name"', filters: ann }), -32602).data[0].path).to.equal(
+        '/fieldname',
+      );
       expectError(await svc.call('frappe.client.get_value', { doctype: 'User', fieldname: 'name', filters: { name: { $ne: null } } }), -32602);
       expectError(await svc.call('frappe.client.get_value', { doctype: 'User', filters: ann }), -32602);
     });

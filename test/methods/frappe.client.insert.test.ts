@@ -9,10 +9,15 @@ describe('frappe.client.insert', () => {
   describe('success', () => {
     it("creates a user from Frappe's User document, as an object or its JSON text, and answers it", async () => {
       const name = svc.unique('insert');
-      const doc = expectResult(await svc.call('frappe.client.insert', { doc: { doctype: 'User', email: name, first_name: 'Ada', last_name: 'King', roles: [{ role: 'Auditor' }] } }));
+      const doc = expectResult(
+        await svc.call('frappe.client.insert', { doc: { doctype: 'User', email: name, first_name: 'Ada', last_name: 'King', roles: [{ role: 'Auditor' }] } }),
+      );
       expect(doc).to.deep.include({ doctype: 'User', name, email: name, full_name: 'Ada King', enabled: 1, roles: [{ role: 'Auditor' }], api_key: null });
       const other = svc.unique('insert');
-      expect(expectResult(await svc.call('frappe.client.insert', [JSON.stringify({ doctype: 'User', name: other, enabled: 0 })]))).to.include({ name: other, enabled: 0 });
+      expect(expectResult(await svc.call('frappe.client.insert', [JSON.stringify({ doctype: 'User', name: other, enabled: 0 })]))).to.include({
+        name: other,
+        enabled: 0,
+      });
     });
   });
 

@@ -15,7 +15,14 @@ describe('frappe.client.insert_many', () => {
   describe('success', () => {
     it('creates the users in order, from a list or its JSON text, and answers their names', async () => {
       const [a, b, c] = [fresh(), fresh(), fresh()];
-      expect(await ok('frappe.client.insert_many', { docs: [{ doctype: 'User', name: b, roles: ['Auditor'] }, { doctype: 'User', email: a, first_name: 'A' }] })).to.deep.equal([b, a]);
+      expect(
+        await ok('frappe.client.insert_many', {
+          docs: [
+            { doctype: 'User', name: b, roles: ['Auditor'] },
+            { doctype: 'User', email: a, first_name: 'A' },
+          ],
+        }),
+      ).to.deep.equal([b, a]);
       expect(await ok('frappe.client.insert_many', [JSON.stringify([{ doctype: 'User', name: c, enabled: 0 }])])).to.deep.equal([c]);
       expect(await ok('user.get', { name: a })).to.include({ full_name: 'A', enabled: true });
       expect(await ok('user.get', { name: c })).to.include({ enabled: false });
@@ -47,19 +54,68 @@ describe('frappe.client.insert_many', () => {
       const [a, b] = [fresh(), fresh()];
       const count = async () => ok('frappe.client.get_count', { doctype: 'User' });
       const before = await count();
-      expectError(await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: a }, { doctype: 'User', name: 'bad name' }] }), -32602);
-      expectError(await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: a }, { doctype: 'User', name: a }] }), -32009);
-      expectError(await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: a }, { doctype: 'User', name: 'bob' }] }), -32009);
-      expectError(await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: a }, { doctype: 'Customer', name: b }] }), -32004);
-      expectError(await svc.call('frappe.client.insert_many', { docs: Array.from({ length: 201 }, (_, i) => ({ doctype: 'User', name: `many${i}` })) }), -32602);
+      expectError(
+        await svc.call('frappe.client.insert_many', {
+          docs: [
+            { doctype: 'User', name: a },
+            { doctype: 'User', name: 'bad name' },
+          ],
+        }),
+        -32602,
+      );
+      expectError(
+        await svc.call('frappe.client.insert_many', {
+          docs: [
+            { doctype: 'User', name: a },
+            { doctype: 'User', name: a },
+          ],
+        }),
+        -32009,
+      );
+      expectError(
+        await svc.call('frappe.client.insert_many', {
+          docs: [
+            { doctype: 'User', name: a },
+            { doctype: 'User', name: 'bob' },
+          ],
+        }),
+        -32009,
+      );
+      expectError(
+        await svc.call('frappe.client.insert_many', {
+          docs: [
+            { doctype: 'User', name: a },
+            { doctype: 'Customer', name: b },
+          ],
+        }),
+        -32004,
+      );
+      expectError(
+        await svc.call('frappe.client.insert_many', { docs: Array.from({ length: 201 }, (_, i) => ({ doctype: 'User', name: `many${i}` })) }),
+        -32602,
+      );
       expect(await count()).to.equal(before);
-      expect(await ok('frappe.client.insert_many', { docs: JSON.stringify([{ doctype: 'User', name: a }, { doctype: 'User', name: b }]) })).to.deep.equal([a, b]);
+      expect(
+        await ok('frappe.client.insert_many', {
+          docs: JSON.stringify([
+            { doctype: 'User', name: a },
+            { doctype: 'User', name: b },
+          ]),
+        }),
+      ).to.deep.equal([a, b]);
       expect(await count()).to.equal(before + 2);
     });
 
     it('stores each user as user.create would, and audits each creation', async () => {
       const [a, b] = [fresh(), fresh()];
-      expectResult(await svc.call('frappe.client.insert_many', { docs: [{ doctype: 'User', name: a, full_name: 'First One', roles: [{ role: 'Auditor' }] }, { doctype: 'User', name: b }] }));
+      expectResult(
+        await svc.call('frappe.client.insert_many', {
+          docs: [
+            { doctype: 'User', name: a, full_name: 'First One', roles: [{ role: 'Auditor' }] },
+            { doctype: 'User', name: b },
+          ],
+        }),
+      );
       const docA = await svc.collection('users').findOne({ name: a });
       expect(docA).to.include({ full_name: 'First One', enabled: true });
       expect(docA!.roles).to.deep.equal(['Auditor']);

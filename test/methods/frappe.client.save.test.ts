@@ -13,7 +13,9 @@ describe('frappe.client.save', () => {
       const doc = await read(name);
       const saved = expectResult(await svc.call('frappe.client.save', { doc: { ...doc, full_name: 'Ada Lovelace', enabled: 0 } }));
       expect(saved).to.deep.include({ name, full_name: 'Ada Lovelace', first_name: 'Ada', last_name: 'Lovelace', enabled: 0, roles: [{ role: 'Auditor' }] });
-      expect(expectResult(await svc.call('frappe.client.save', [JSON.stringify({ doctype: 'User', name, first_name: 'Augusta' })]))).to.include({ full_name: 'Augusta Lovelace' });
+      expect(expectResult(await svc.call('frappe.client.save', [JSON.stringify({ doctype: 'User', name, first_name: 'Augusta' })]))).to.include({
+        full_name: 'Augusta Lovelace',
+      });
     });
   });
 

@@ -136,7 +136,9 @@ describe('frappe.core.doctype.user.user.generate_keys', () => {
       expect(docs[0]!.scopes).to.deep.equal(['auth.verify']);
       expect(docs[0]!.expires_at.toISOString()).to.equal(expires);
       const audit = expectResult(await svc.call('auth.audit.list', { user }));
-      expect(audit.filter((e: { action: string }) => e.action.startsWith('keys.')).map((e: { action: string; api_key: string }) => [e.action, e.api_key])).to.deep.equal([
+      expect(
+        audit.filter((e: { action: string }) => e.action.startsWith('keys.')).map((e: { action: string; api_key: string }) => [e.action, e.api_key]),
+      ).to.deep.equal([
         ['keys.rotate', first.api_key],
         ['keys.generate', first.api_key],
       ]);

@@ -146,7 +146,10 @@ describe('rpc.discover', () => {
       for (const m of doc.methods) {
         const schema = raw.get(`${m.name}.params.json`)!;
         expect(m.paramStructure).to.equal('either');
-        expect(m.params.map((p) => p.name), m.name).to.deep.equal(Object.keys(schema.properties ?? {}));
+        expect(
+          m.params.map((p) => p.name),
+          m.name,
+        ).to.deep.equal(Object.keys(schema.properties ?? {}));
         const required = (schema.required as string[] | undefined) ?? [];
         for (const p of m.params) expect(p.required, `${m.name} ${p.name}`).to.equal(required.includes(p.name));
       }

@@ -20,9 +20,7 @@ describe('user.create', () => {
     });
 
     it('takes full_name, roles and enabled', async () => {
-      const user = expectResult(
-        await svc.call('user.create', { name: 'Ops', full_name: 'Ops Team', roles: ['System Manager'], enabled: false }),
-      );
+      const user = expectResult(await svc.call('user.create', { name: 'Ops', full_name: 'Ops Team', roles: ['System Manager'], enabled: false }));
       expect(user).to.include({ name: 'Ops', full_name: 'Ops Team', enabled: false });
       expect(user.roles).to.deep.equal(['System Manager']);
     });

@@ -72,17 +72,29 @@ describe('user.list', () => {
       });
 
       it('ANDs filters with the OR of or_filters', () => {
-        expect(userQuery({ filters: [['enabled', '=', 1]], or_filters: [['name', '=', 'a'], ['name', '=', 'b']] }).filter).to.deep.equal({
+        expect(
+          userQuery({
+            filters: [['enabled', '=', 1]],
+            or_filters: [
+              ['name', '=', 'a'],
+              ['name', '=', 'b'],
+            ],
+          }).filter,
+        ).to.deep.equal({
           $and: [{ enabled: { $eq: true } }, { $or: [{ name: { $eq: 'a' } }, { name: { $eq: 'b' } }] }],
         });
         expect(userQuery({ or_filters: { name: 'a' } }).filter).to.deep.equal({ $and: [{ $or: [{ name: { $eq: 'a' } }] }] });
       });
 
       it('treats an empty operator as "=" and matches operators case-insensitively', () => {
-        expect(conds({ filters: [['name', '', 'a'], ['name', 'NOT LIKE', 'b']] })).to.deep.equal([
-          { name: { $eq: 'a' } },
-          { name: { $not: { $regex: '^b$', $options: 'i' } } },
-        ]);
+        expect(
+          conds({
+            filters: [
+              ['name', '', 'a'],
+              ['name', 'NOT LIKE', 'b'],
+            ],
+          }),
+        ).to.deep.equal([{ name: { $eq: 'a' } }, { name: { $not: { $regex: '^b$', $options: 'i' } } }]);
       });
 
       it('accepts creation and modified for created_at and modified_at', () => {
@@ -254,7 +266,23 @@ describe('user.list', () => {
         { arbitrary: fc.constantFrom('=', '!=', '<', '>', '<=', '>=', 'like', 'not like', 'in', 'not in', 'is', 'between', 'NOT IN', ''), weight: 5 },
         { arbitrary: fc.oneof(nasty, fc.string({ maxLength: 6 })), weight: 1 },
       );
-      const good = fc.constantFrom('set', 'not set', '%a_%', 'a%', 'x', 'System Manager', '2024-01-01', '2024-01-01 10:00:00', '2024-01-01T10:00:00Z', 1, 0, true, false, null, '');
+      const good = fc.constantFrom(
+        'set',
+        'not set',
+        '%a_%',
+        'a%',
+        'x',
+        'System Manager',
+        '2024-01-01',
+        '2024-01-01 10:00:00',
+        '2024-01-01T10:00:00Z',
+        1,
+        0,
+        true,
+        false,
+        null,
+        '',
+      );
       const value = fc.oneof(
         { arbitrary: good, weight: 4 },
         { arbitrary: fc.array(good, { maxLength: 3 }), weight: 2 },
@@ -264,7 +292,7 @@ describe('user.list', () => {
       // Type-correct conditions for every field and operator: all must be accepted.
       const text = fc.string({ minLength: 1, maxLength: 8 });
       // At most one inner % besides a leading and a trailing one (runs of % count as one), as user.list takes.
-    const pattern = text.filter((t) => (t.replace(/%+/g, '%').replace(/^%|%$/g, '').match(/%/g) ?? []).length <= 1);
+      const pattern = text.filter((t) => (t.replace(/%+/g, '%').replace(/^%|%$/g, '').match(/%/g) ?? []).length <= 1);
       const isoDate = fc.date({ min: new Date('2000-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
       const valuesOf: Record<string, fc.Arbitrary<unknown>> = {
         name: text,
@@ -387,7 +415,12 @@ describe('user.list', () => {
         await svc.asAdmin('user.create', { name, ...extra });
         await users().updateOne({ name }, { $set: { created_at: new Date(created), modified_at: new Date(modified) } });
       };
-      await seedUser('ul-alice@example.com', { full_name: 'Alice Anders', roles: ['System Manager', 'Auditor'] }, '2024-01-10T08:00:00Z', '2024-03-01T00:00:00Z');
+      await seedUser(
+        'ul-alice@example.com',
+        { full_name: 'Alice Anders', roles: ['System Manager', 'Auditor'] },
+        '2024-01-10T08:00:00Z',
+        '2024-03-01T00:00:00Z',
+      );
       await seedUser('ul-bob', { full_name: 'bob_b%x', enabled: false }, '2024-02-01T00:00:00Z', '2024-02-01T00:00:00Z');
       await seedUser('ul-carol', { full_name: 'Carol.C', roles: ['Auditor'] }, '2024-02-29T23:59:59Z', '2024-01-15T00:00:00Z');
       await seedUser('ul-dave', { roles: ['Viewer'] }, '2024-03-01T00:00:00Z', '2024-03-01T00:00:00Z');
@@ -458,7 +491,11 @@ describe('user.list', () => {
       it('ORs or_filters and ANDs them with filters', async () => {
         const result = await list({
           filters: [['enabled', '=', 1]],
-          or_filters: [['full_name', 'like', 'alice%'], ['roles', '=', 'Viewer'], ['name', '=', 'ul-bob']],
+          or_filters: [
+            ['full_name', 'like', 'alice%'],
+            ['roles', '=', 'Viewer'],
+            ['name', '=', 'ul-bob'],
+          ],
         });
         expect(result).to.deep.equal(['ul-alice@example.com', 'ul-dave']);
       });
@@ -466,13 +503,25 @@ describe('user.list', () => {
       it('sorts on several keys, name breaking ties', async () => {
         expect(await list({ order_by: 'modified desc' })).to.deep.equal(['ul-alice@example.com', 'ul-dave', 'ul-bob', 'ul-carol', 'ul-plain']);
         expect(await list({ order_by: 'modified_at desc, name desc' })).to.deep.equal(['ul-dave', 'ul-alice@example.com', 'ul-bob', 'ul-carol', 'ul-plain']);
-        expect(await list({ order_by: '`tabUser`.`enabled` asc, created_at desc' })).to.deep.equal(['ul-bob', 'ul-dave', 'ul-carol', 'ul-alice@example.com', 'ul-plain']);
+        expect(await list({ order_by: '`tabUser`.`enabled` asc, created_at desc' })).to.deep.equal([
+          'ul-bob',
+          'ul-dave',
+          'ul-carol',
+          'ul-alice@example.com',
+          'ul-plain',
+        ]);
         expect(await list({ order_by: 'full_name' })).to.deep.equal(['ul-dave', 'ul-alice@example.com', 'ul-carol', 'ul-bob', 'ul-plain']);
       });
 
       it('pages through a filtered, sorted list', async () => {
         const page = async (start: number) => list({ order_by: 'created_at desc', start, limit: 2 });
-        expect([...(await page(0)), ...(await page(2)), ...(await page(4))]).to.deep.equal(['ul-dave', 'ul-carol', 'ul-bob', 'ul-alice@example.com', 'ul-plain']);
+        expect([...(await page(0)), ...(await page(2)), ...(await page(4))]).to.deep.equal([
+          'ul-dave',
+          'ul-carol',
+          'ul-bob',
+          'ul-alice@example.com',
+          'ul-plain',
+        ]);
         expect(await page(5)).to.deep.equal([]);
       });
 

@@ -13,8 +13,7 @@ describe('pipeline steps: credentials and context (real token check, real databa
   });
   after(async () => (await s.close(), await svc.close()));
 
-  const post = (token?: string) =>
-    fetch(`${s.url}/x`, { method: 'POST', headers: token === undefined ? {} : { authorization: `token ${token}` } });
+  const post = (token?: string) => fetch(`${s.url}/x`, { method: 'POST', headers: token === undefined ? {} : { authorization: `token ${token}` } });
 
   it('lets a good token through, and builds the call context labelled with the door', async () => {
     expect((await post(svc.adminToken)).status).to.equal(200);

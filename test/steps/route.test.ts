@@ -14,7 +14,11 @@ describe('pipeline step: route', () => {
   };
 
   it('sends /rpc and / to the JSON-RPC door, POST only', async () => {
-    for (const path of ['/rpc', '/', '/rpc?trace=1']) expect(await get(path), path).to.deep.include({ status: 200, body: { door: 'jsonrpc', allow: ['POST'], route: null, body: '', weight: 1, origin: null } });
+    for (const path of ['/rpc', '/', '/rpc?trace=1'])
+      expect(await get(path), path).to.deep.include({
+        status: 200,
+        body: { door: 'jsonrpc', allow: ['POST'], route: null, body: '', weight: 1, origin: null },
+      });
   });
 
   it('sends an old client (/?cmd=...) to the REST door as its root route', async () => {

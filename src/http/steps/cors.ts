@@ -24,9 +24,12 @@
 import type { Step } from '../exchange.js';
 
 const PREFLIGHT = [
-  'Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE',
-  'Access-Control-Allow-Headers', 'Authorization, Content-Type, Accept, X-Request-Id, X-Frappe-Site-Name, X-Frappe-CSRF-Token, X-Requested-With',
-  'Access-Control-Max-Age', '86400',
+  'Access-Control-Allow-Methods',
+  'GET, POST, PUT, DELETE',
+  'Access-Control-Allow-Headers',
+  'Authorization, Content-Type, Accept, X-Request-Id, X-Frappe-Site-Name, X-Frappe-CSRF-Token, X-Requested-With',
+  'Access-Control-Max-Age',
+  '86400',
 ];
 
 export function cors(origins: readonly string[]): Step {

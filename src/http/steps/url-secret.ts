@@ -20,8 +20,5 @@ export const refuseSecretInUrl: Step = (x) => {
   if (x.query === '') return true;
   const name = secretInQuery(x.query);
   if (name === undefined) return true;
-  throw new AppError(
-    'secret_in_url',
-    `Do not send a ${name} in the URL, where access logs and browser history keep it: send it in a POST body (form or JSON)`,
-  );
+  throw new AppError('secret_in_url', `Do not send a ${name} in the URL, where access logs and browser history keep it: send it in a POST body (form or JSON)`);
 };
