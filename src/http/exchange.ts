@@ -61,7 +61,8 @@ const NOWHERE: Door = {
   readsBody: false,
   errorBody: (_x, err) => ({ error: err.message }),
   status: (err) => statusOf(err.kind),
-  serve() {},
+  // Never served: the route step sends every request it lets through to a door.
+  serve: () => undefined,
 };
 
 /** A body already encoded as JSON (the JSON-RPC door writes its own envelopes, to echo ids exactly). */
