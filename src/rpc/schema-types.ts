@@ -31,7 +31,8 @@ export type UserName = string;
  * This interface was referenced by `MethodTypes`'s JSON-Schema
  * via the `definition` "auditAction".
  */
-export type AuditAction = 'user.create' | 'user.update' | 'user.delete' | 'keys.generate' | 'keys.rotate' | 'keys.update' | 'keys.revoke';
+export type AuditAction =
+  "user.create" | "user.update" | "user.delete" | "keys.generate" | "keys.rotate" | "keys.update" | "keys.revoke";
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
  * via the `definition` "timestamp".
@@ -260,95 +261,95 @@ export type UserUpdateResult = User;
  * Each method's params and result, by method name.
  */
 export interface MethodTypes {
-  'auth.audit.list': {
+  "auth.audit.list": {
     params: AuthAuditListParams;
     result: AuthAuditListResult;
   };
-  'auth.keys.get': {
+  "auth.keys.get": {
     params: AuthKeysGetParams;
     result: AuthKeysGetResult;
   };
-  'auth.keys.list': {
+  "auth.keys.list": {
     params: AuthKeysListParams;
     result: AuthKeysListResult;
   };
-  'auth.keys.revoke': {
+  "auth.keys.revoke": {
     params: AuthKeysRevokeParams;
     result: AuthKeysRevokeResult;
   };
-  'auth.keys.update': {
+  "auth.keys.update": {
     params: AuthKeysUpdateParams;
     result: AuthKeysUpdateResult;
   };
-  'auth.verify': {
+  "auth.verify": {
     params: AuthVerifyParams;
     result: AuthVerifyResult;
   };
-  'frappe.auth.get_logged_user': {
+  "frappe.auth.get_logged_user": {
     params: FrappeAuthGetLoggedUserParams;
     result: FrappeAuthGetLoggedUserResult;
   };
-  'frappe.client.delete': {
+  "frappe.client.delete": {
     params: FrappeClientDeleteParams;
     result: FrappeClientDeleteResult;
   };
-  'frappe.client.get': {
+  "frappe.client.get": {
     params: FrappeClientGetParams;
     result: FrappeClientGetResult;
   };
-  'frappe.client.get_count': {
+  "frappe.client.get_count": {
     params: FrappeClientGetCountParams;
     result: FrappeClientGetCountResult;
   };
-  'frappe.client.get_list': {
+  "frappe.client.get_list": {
     params: FrappeClientGetListParams;
     result: FrappeClientGetListResult;
   };
-  'frappe.client.get_value': {
+  "frappe.client.get_value": {
     params: FrappeClientGetValueParams;
     result: FrappeClientGetValueResult;
   };
-  'frappe.client.insert': {
+  "frappe.client.insert": {
     params: FrappeClientInsertParams;
     result: FrappeClientInsertResult;
   };
-  'frappe.client.insert_many': {
+  "frappe.client.insert_many": {
     params: FrappeClientInsertManyParams;
     result: FrappeClientInsertManyResult;
   };
-  'frappe.client.save': {
+  "frappe.client.save": {
     params: FrappeClientSaveParams;
     result: FrappeClientSaveResult;
   };
-  'frappe.client.set_value': {
+  "frappe.client.set_value": {
     params: FrappeClientSetValueParams;
     result: FrappeClientSetValueResult;
   };
-  'frappe.core.doctype.user.user.generate_keys': {
+  "frappe.core.doctype.user.user.generate_keys": {
     params: FrappeCoreDoctypeUserUserGenerateKeysParams;
     result: FrappeCoreDoctypeUserUserGenerateKeysResult;
   };
-  'rpc.discover': {
+  "rpc.discover": {
     params: RpcDiscoverParams;
     result: RpcDiscoverResult;
   };
-  'user.create': {
+  "user.create": {
     params: UserCreateParams;
     result: UserCreateResult;
   };
-  'user.delete': {
+  "user.delete": {
     params: UserDeleteParams;
     result: UserDeleteResult;
   };
-  'user.get': {
+  "user.get": {
     params: UserGetParams;
     result: UserGetResult;
   };
-  'user.list': {
+  "user.list": {
     params: UserListParams;
     result: UserListResult;
   };
-  'user.update': {
+  "user.update": {
     params: UserUpdateParams;
     result: UserUpdateResult;
   };
@@ -516,7 +517,7 @@ export interface UserListParamsFilterDict {
  * via the `definition` "frappe.client.get.result.user".
  */
 export interface FrappeClientGetResultUser {
-  doctype: 'User';
+  doctype: "User";
   name: UserName;
   /**
    * The name, when it is an email address.
@@ -789,7 +790,7 @@ export interface RpcDiscoverResult {
   methods: {
     name: string;
     summary?: string;
-    paramStructure?: 'by-position' | 'by-name' | 'either';
+    paramStructure?: "by-position" | "by-name" | "either";
     params: {
       name: string;
       required?: boolean;
