@@ -417,6 +417,7 @@ export function requestFrom(
           try {
             resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(data), ms: Date.now() - started });
           } catch (err) {
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on JSON.parse's SyntaxError unchanged
             reject(err);
           }
         });
