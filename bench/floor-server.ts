@@ -49,13 +49,15 @@ const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    let request: { id?: unknown };
+    // Any JSON value: null, a number or an array as well as a request object.
+    let request: unknown;
     try {
       request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
       return answer(res, 200, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
     }
-    answer(res, 200, { jsonrpc: '2.0', id: request?.id ?? null, result: 'Administrator' });
+    const id = request !== null && typeof request === 'object' && 'id' in request ? request.id : undefined;
+    answer(res, 200, { jsonrpc: '2.0', id: id ?? null, result: 'Administrator' });
   });
 });
 const port = Number(process.env.PORT);

@@ -41,6 +41,7 @@ import autocannon from 'autocannon';
 import { MongoClient } from 'mongodb';
 import { startLocalDatabase, freePort, type LocalDatabase } from '../src/localdb/index.js';
 import { withDatabase } from '../src/config.js';
+import type { ResultOf } from '../src/rpc/spec.js';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
 
 const { values: opts } = parseArgs({
@@ -160,7 +161,10 @@ async function metric(url: string, name: string, authorization: string): Promise
 
 const rpc = (method: string, id = 1) => ({ jsonrpc: '2.0', id, method });
 
-type Target = { url: string; pid: number };
+interface Target {
+  url: string;
+  pid: number;
+}
 
 async function load(target: Target, body: string, headers: Record<string, string>, extraOpts: Partial<autocannon.Options> = {}): Promise<Figures> {
   const { url, pid } = target;
@@ -339,7 +343,7 @@ async function main() {
     execFileSync(process.execPath, ['dist/cli.js', 'execute', 'frappe.core.doctype.user.user.generate_keys', '--args', '["Administrator"]'], {
       env: { ...process.env, MONGODB_URI: uri },
     }).toString(),
-  );
+  ) as ResultOf<'frappe.core.doctype.user.user.generate_keys'>;
   const auth = { authorization: `token ${keys.api_key}:${keys.api_secret}` };
   const common = { MONGODB_URI: uri, LOG_LEVEL: 'info' };
 
@@ -409,8 +413,9 @@ async function main() {
       );
       const checks = (await metric(svc.url, 'tokenauth_auth_cache_total', auth.authorization)) - checksBefore;
       const requests = (await metric(svc.url, 'tokenauth_http_request_duration_seconds_count', auth.authorization)) - requestsBefore;
-      extra.batchTokenChecksPerRequest = round2(checks / requests);
-      rows[rows.length - 1]!.note = `${extra.batchTokenChecksPerRequest} token checks per request of 50 calls`;
+      const perRequest = round2(checks / requests);
+      extra.batchTokenChecksPerRequest = perRequest;
+      rows[rows.length - 1]!.note = `${perRequest} token checks per request of 50 calls`;
     }
 
     if (wanted('flood')) {
@@ -527,7 +532,7 @@ async function main() {
     rows,
     ...extra,
   };
-  fs.writeFileSync(opts.results!, JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(opts.results, JSON.stringify(results, null, 2) + '\n');
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
@@ -716,7 +721,9 @@ async function abuse(target: { url: string; pid: number }, auth: Record<string, 
             ms.push(r.ms);
             if (r.status !== 200 || !r.body.includes('"result"')) errors++;
           },
-          () => void errors++,
+          () => {
+            errors++;
+          },
         ),
       );
     }
@@ -823,7 +830,7 @@ async function oracle(target: { url: string }, knownKey: string): Promise<Oracle
   };
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   for (const c of children) c.kill('SIGKILL');
   process.exit(1);

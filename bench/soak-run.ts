@@ -12,6 +12,7 @@
  */
 import http from 'node:http';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
+import type { ResultOf } from '../src/rpc/spec.js';
 
 export interface SoakOptions {
   url: string;
@@ -34,8 +35,16 @@ export interface SoakReport {
 
 interface Reply {
   status: number;
-  body: any;
+  /** The body as JSON; its text when it is not JSON; undefined when empty. */
+  body: unknown;
 }
+
+/** The result and error members of a JSON-RPC reply's body; neither for a body that is not an object. */
+function members(body: unknown): { result?: unknown; error?: unknown } {
+  return typeof body === 'object' && body !== null ? body : {};
+}
+
+type Keys = ResultOf<'frappe.core.doctype.user.user.generate_keys'>;
 
 interface User {
   name: string;
@@ -69,7 +78,7 @@ function post(base: string, payload: unknown, token: string | null, from?: strin
       },
       (res) => {
         let data = '';
-        res.on('data', (d) => (data += d));
+        res.on('data', (d: Buffer) => (data += d.toString()));
         res.on('end', () => {
           let body: unknown;
           try {
@@ -124,18 +133,19 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
   };
   const admin = async (kind: string, method: string, params: unknown) => {
     const reply = await send(kind, call(method, params), opts.adminToken);
-    if (reply.status !== 200 || reply.body?.error) violation(`${kind}: ${JSON.stringify(reply.body)}`);
-    return reply.body?.result;
+    const { result, error } = members(reply.body);
+    if (reply.status !== 200 || error) violation(`${kind}: ${JSON.stringify(reply.body)}`);
+    return result;
   };
   const newUser = async (w: number, i: number): Promise<User> => {
     const name = `${run}-w${w}-u${i}`;
     await admin('create user', 'user.create', { name });
-    const keys = await admin('rotate', 'frappe.core.doctype.user.user.generate_keys', { user: name });
+    const keys = (await admin('rotate', 'frappe.core.doctype.user.user.generate_keys', { user: name })) as Keys;
     return { name, token: `${keys.api_key}:${keys.api_secret}`, oldTokens: [], graceToken: null, revoked: false };
   };
   const expectOk = async (u: User, token = u.token, kind = 'valid call') => {
     const reply = await send(kind, call('frappe.auth.get_logged_user'), token);
-    if (reply.body?.result !== u.name) violation(`valid token of ${u.name} refused: ${reply.status} ${JSON.stringify(reply.body)}`);
+    if (members(reply.body).result !== u.name) violation(`valid token of ${u.name} refused: ${reply.status} ${JSON.stringify(reply.body)}`);
   };
   // Refused: 401, or 429 should an address have gone over its failure limit.
   const refused = (status: number) => status === 401 || status === 429;
@@ -173,7 +183,7 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
           // Any rotation ends an earlier grace secret; a rotation with grace keeps the one it replaces.
           const grace = Math.random() < 0.3;
           const params = grace ? { user: u.name, grace_seconds: GRACE_SECONDS } : { user: u.name };
-          const keys = await admin(grace ? 'rotate with grace' : 'rotate', 'frappe.core.doctype.user.user.generate_keys', params);
+          const keys = (await admin(grace ? 'rotate with grace' : 'rotate', 'frappe.core.doctype.user.user.generate_keys', params)) as Keys;
           const replaced = u.token;
           const ended = [u.graceToken, grace ? null : replaced].filter((t): t is string => t !== null);
           u.oldTokens.push(...ended);
@@ -183,7 +193,8 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
           if (grace) await expectOk(u, replaced, 'grace secret');
           for (const token of ended) await expectRefused('replaced secret', token, u.name);
         } else if (roll < 0.96) {
-          const verify = await admin('verify other', 'auth.verify', { token: u.token });
+          // A valid token's identity has its user; an invalid one's answer has none.
+          const verify = (await admin('verify other', 'auth.verify', { token: u.token })) as { user?: string } | undefined;
           if (verify?.user !== u.name) violation(`auth.verify of ${u.name}: ${JSON.stringify(verify)}`);
         } else {
           const how = Math.random();
@@ -204,17 +215,26 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
     if (u.revoked) {
       report.finalCheck.revoked++;
       const reply = await post(opts.url, call('frappe.auth.get_logged_user'), u.token, elsewhere());
-      if (!refused(reply.status)) (report.finalCheck.failed++, violation(`revoked ${u.name} still answers ${reply.status}`));
+      if (!refused(reply.status)) {
+        report.finalCheck.failed++;
+        violation(`revoked ${u.name} still answers ${reply.status}`);
+      }
     } else {
       report.finalCheck.live++;
       for (const token of u.graceToken ? [u.token, u.graceToken] : [u.token]) {
         const reply = await post(opts.url, call('frappe.auth.get_logged_user'), token);
-        if (reply.body?.result !== u.name) (report.finalCheck.failed++, violation(`live ${u.name} lost its key: ${reply.status}`));
+        if (members(reply.body).result !== u.name) {
+          report.finalCheck.failed++;
+          violation(`live ${u.name} lost its key: ${reply.status}`);
+        }
       }
     }
     for (const old of u.oldTokens.slice(-2)) {
       const reply = await post(opts.url, call('frappe.auth.get_logged_user'), old, elsewhere());
-      if (!refused(reply.status)) (report.finalCheck.failed++, violation(`replaced secret of ${u.name} answers ${reply.status}`));
+      if (!refused(reply.status)) {
+        report.finalCheck.failed++;
+        violation(`replaced secret of ${u.name} answers ${reply.status}`);
+      }
     }
   };
   await Promise.all(

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { startLocalDatabase, freePort, type LocalDatabase } from '../src/localdb/index.js';
 import { withDatabase } from '../src/config.js';
+import type { ResultOf } from '../src/rpc/spec.js';
 import { soak } from './soak-run.js';
 
 const { values } = parseArgs({
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
         execFileSync(process.execPath, ['dist/cli.js', 'execute', 'frappe.core.doctype.user.user.generate_keys', '--args', '["Administrator"]'], {
           env: { ...process.env, MONGODB_URI: uri },
         }).toString(),
-      );
+      ) as ResultOf<'frappe.core.doctype.user.user.generate_keys'>;
       token = `${keys.api_key}:${keys.api_secret}`;
       const port = await freePort();
       const out = fs.openSync(path.join(tmp, 'service.log'), 'w');
@@ -69,5 +70,5 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => process.exit(code),
-  (err) => (console.error(err), process.exit(1)),
+  (err: unknown) => (console.error(err), process.exit(1)),
 );

@@ -25,7 +25,7 @@ function record(apiKey: string, userId: ObjectId): KeyRecord {
 function fakeDatabase() {
   const rows = new Map<string, KeyRecord>();
   const reads: string[] = [];
-  const held: Array<() => void> = [];
+  const held: (() => void)[] = [];
   let hold = false;
   return {
     rows,

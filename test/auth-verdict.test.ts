@@ -39,12 +39,14 @@ function setup(cacheTtlMs = 60_000) {
     authFailure: (reason: string) => failures.push(reason),
     cache: (result: string) => cacheResults.push(result),
   } as unknown as Metrics;
+  // eslint-disable-next-line @typescript-eslint/require-await -- the read TokenCache takes answers with a promise, as the database's does
   const cache = new TokenCache({ ttlMs: cacheTtlMs, size: 100 }, async (apiKey) => {
     reads.push(apiKey);
     const found = rows.get(apiKey);
     return found ? { ...found } : null; // a fresh object per read, as from the database
   });
   const limits = new GuessLimits({ limit: LIMIT, windowMs: 60_000, maxTracked: 100 });
+  // eslint-disable-next-line @typescript-eslint/require-await -- the write LastUse takes answers with a promise
   const lastUse = new LastUse(100, async (apiKey) => void writes.push(apiKey));
   const judge = new TokenJudge(cache, limits, lastUse, metrics);
   /** A key in the database, and its token. */

@@ -45,6 +45,7 @@ describe('call log and metrics, on every door', () => {
         process.execPath,
         ['--import', 'tsx', path.resolve('src/cli.ts'), 'execute', 'frappe.core.doctype.user.user.generate_keys', '--args', '["door-a@example.com"]'],
         { env },
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- err is an Error: @types/node builds ExecFileException with Omit<>, which hides that from the rule
         (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })),
       ),
     );

@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { withDatabase } from '../src/config.js';
-import { useService, startService, bearer, expectResult, sleep, ISSUED_SECRETS } from './harness.js';
+import { useService, bearer, expectResult, sleep, ISSUED_SECRETS } from './harness.js';
 
 const CLI = path.resolve('src/cli.ts');
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
@@ -24,8 +24,8 @@ interface Run {
 }
 
 function run(file: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const childEnv = { ...process.env, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  // A variable `env` sets to undefined is unset.
+  const childEnv = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined));
   return new Promise((resolve) =>
     execFile(file, args, { env: childEnv }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr })),
   );

@@ -21,8 +21,8 @@ interface Run {
 
 function tokenauth(args: string[], env: Record<string, string | undefined>): Promise<Run> {
   return new Promise((resolve) => {
-    const childEnv = { ...process.env, ...env };
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+    // A variable `env` sets to undefined is unset.
+    const childEnv = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined));
     execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { env: childEnv }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
@@ -35,7 +35,7 @@ describe('tokenauth CLI', function () {
   this.timeout(60_000);
   const svc = useService();
   let env: Record<string, string>;
-  before(async () => {
+  before(() => {
     env = { MONGODB_URI: uriFor(svc.app.services.storage.db.databaseName) };
   });
 

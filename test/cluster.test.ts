@@ -15,7 +15,7 @@ function callFresh(url: string, token: string): Promise<{ status: number; body: 
       { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { authorization: `token ${token}` } },
       (res) => {
         let data = '';
-        res.on('data', (d) => (data += d));
+        res.on('data', (d: Buffer) => (data += d.toString()));
         res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(data) }));
       },
     );

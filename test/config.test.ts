@@ -15,7 +15,7 @@ describe('configuration', () => {
   });
 
   it('names the variable and the bad value', () => {
-    const cases: Array<[Record<string, string>, RegExp]> = [
+    const cases: [Record<string, string>, RegExp][] = [
       [{ PORT: 'eighty' }, /PORT must be an integer from 0 to 65535 \(got "eighty"\)/],
       [{ PORT: '70000' }, /PORT/],
       [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of .*got "loud"/],

@@ -56,8 +56,9 @@ describe('database faults', function () {
   });
 
   after(async () => {
-    await app?.close();
-    await db?.stop();
+    // Unset when before() failed or skipped, whatever the declarations say.
+    await (app as App | undefined)?.close();
+    await (db as LocalDatabase | undefined)?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

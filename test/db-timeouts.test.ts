@@ -59,8 +59,10 @@ describe('database time limits (maxTimeMS)', function () {
   });
 
   after(async () => {
-    await app?.services.storage.db.dropDatabase();
-    await app?.close();
+    // Unset when before() failed, whatever the declaration says.
+    const started = app as App | undefined;
+    await started?.services.storage.db.dropDatabase();
+    await started?.close();
   });
 
   it('every command the service sends carries maxTimeMS = DB_OP_TIMEOUT_MS', async () => {

@@ -83,8 +83,9 @@ describe('web page in Chromium (/app)', function () {
   });
 
   after(async () => {
-    await browser?.close();
-    await svc?.close();
+    // Unset when before() failed, whatever the declarations say.
+    await (browser as Browser | undefined)?.close();
+    await (svc as TestService | undefined)?.close();
   });
 
   async function openPage(viewport = { width: 1100, height: 820 }): Promise<Page> {
@@ -106,11 +107,12 @@ describe('web page in Chromium (/app)', function () {
   });
 
   afterEach(async function () {
-    if (page && !page.isClosed()) {
+    // Unset when no page could be opened, whatever the declarations say.
+    if ((page as Page | undefined) && !page.isClosed()) {
       fs.mkdirSync(SHOTS, { recursive: true });
       await page.screenshot({ path: path.join(SHOTS, `${slug(this.currentTest?.title ?? 'test')}.png`), fullPage: true }).catch(() => {});
     }
-    await context?.close();
+    await (context as BrowserContext | undefined)?.close();
   });
 
   /** No request left the service's origin, and nothing broke the CSP. */
@@ -124,7 +126,7 @@ describe('web page in Chromium (/app)', function () {
 
   /** Evaluates an expression in the page (a string: this project's types have no DOM). */
   function inPage<T = unknown>(expression: string): Promise<T> {
-    return page.evaluate(expression) as Promise<T>;
+    return page.evaluate<T>(expression);
   }
 
   async function signIn(token: string, url = svc.url): Promise<void> {

@@ -51,7 +51,8 @@ describe('error registry (src/errors.ts)', () => {
   describe('transport failures answer with their kind on every door', () => {
     const svc = useService({ maxBodyBytes: 1000 });
 
-    const send = (p: string, init: RequestInit = {}) =>
+    // Headers as a plain object: spread into the authorization, an array or a Headers would be lost.
+    const send = (p: string, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {}) =>
       fetch(`${svc.url}${p}`, { ...init, headers: { authorization: `token ${svc.adminToken}`, ...init.headers } });
 
     it('413, 405 and 404 on the JSON-RPC door, in its envelope', async () => {

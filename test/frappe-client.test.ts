@@ -84,14 +84,14 @@ async function expectRaises(call: () => Promise<unknown>, match: RegExp | string
 }
 
 /** A raw request: the path is sent exactly as given, headers in the given order (an object keeps it). */
-function send(svc: TestService, verb: string, rawPath: string, headers: Array<[string, string]>, body?: string): Promise<Sent> {
+function send(svc: TestService, verb: string, rawPath: string, headers: [string, string][], body?: string): Promise<Sent> {
   const url = new URL(svc.url);
   const all = [...headers];
   if (body !== undefined || verb === 'POST' || verb === 'PUT') all.push(['Content-Length', String(Buffer.byteLength(body ?? ''))]);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: url.hostname, port: url.port, method: verb, path: rawPath, headers: Object.fromEntries(all), agent: false }, (res) => {
       let data = '';
-      res.on('data', (d) => (data += d));
+      res.on('data', (d: Buffer) => (data += d.toString()));
       res.on('end', () => {
         const json = JSON.parse(data);
         if (typeof json?.message?.api_secret === 'string') ISSUED_SECRETS.add(json.message.api_secret);
@@ -104,7 +104,7 @@ function send(svc: TestService, verb: string, rawPath: string, headers: Array<[s
 }
 
 /** What a requests.Session sends by default (requests.utils.default_headers). */
-const SESSION_HEADERS: Array<[string, string]> = [
+const SESSION_HEADERS: [string, string][] = [
   ['User-Agent', 'python-requests/2.32.3'],
   ['Accept-Encoding', 'gzip, deflate'],
   ['Accept', '*/*'],
@@ -113,12 +113,12 @@ const SESSION_HEADERS: Array<[string, string]> = [
 
 /** The calls of frappeclient/frappeclient.py, each sending what it sends; `auth` is basic() or bearer() of a token. */
 function frappeClient(svc: TestService, auth: Record<string, string>) {
-  const session = (extra: Array<[string, string]> = []) => {
+  const session = (extra: [string, string][] = []) => {
     const headers = new Map<string, string>([...SESSION_HEADERS, ...Object.entries(auth)]);
     for (const [k, v] of extra) headers.set(k, v); // requests merges per-call headers over the session's
     return [...headers];
   };
-  const form: Array<[string, string]> = [['Content-Type', 'application/x-www-form-urlencoded']];
+  const form: [string, string][] = [['Content-Type', 'application/x-www-form-urlencoded']];
   const query = (params: Record<string, string | number>) => (Object.keys(params).length ? `?${pyUrlencode(params)}` : '');
   return {
     /** get_api: session.get(url + '/api/method/' + method + '/', params=params) */
@@ -302,7 +302,7 @@ describe('Frappe clients, replayed', () => {
       });
 
       it('raises on every error body (exc is present): duplicate, bad params, unknown doctype', async () => {
-        const attempts: Array<[() => Promise<unknown>, RegExp]> = [
+        const attempts: [() => Promise<unknown>, RegExp][] = [
           [() => client().insert({ doctype: 'User', name: 'ann@example.com' }), /DuplicateEntryError: User ann@example.com already exists/],
           [() => client().insert({ doctype: 'User', name: 'bad name!' }), /ValidationError: Invalid params: \/name: must match pattern/],
           [() => client().getList('Customer'), /DoesNotExistError: DocType Customer not found/],
@@ -315,7 +315,7 @@ describe('Frappe clients, replayed', () => {
   }
 
   it("frappe/frappeclient.py's headers (a form content type on a GET without a body) are fine", async () => {
-    const headers: Array<[string, string]> = [
+    const headers: [string, string][] = [
       ...SESSION_HEADERS.filter(([k]) => k !== 'Accept'),
       ['Accept', 'application/json'],
       ['content-type', 'application/x-www-form-urlencoded'],

@@ -21,8 +21,9 @@ function isRpcResponse(x: unknown): boolean {
   if (!(typeof r.id === 'string' || typeof r.id === 'number' || r.id === null)) return false;
   if ('result' in r === 'error' in r) return false;
   if ('error' in r) {
-    const e = r.error as Record<string, unknown>;
-    return Number.isInteger(e?.code) && typeof e.message === 'string';
+    // Any JSON value, null included.
+    const e = r.error as Record<string, unknown> | null;
+    return Number.isInteger(e?.code) && typeof e?.message === 'string';
   }
   return true;
 }

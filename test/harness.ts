@@ -71,7 +71,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * "pending" hides why a check did not run.
  */
 export function skipBecause(ctx: Mocha.Context, reason: string): never {
-  const runnable = ctx.test as (Mocha.Runnable & { type?: string }) | undefined;
+  const runnable = ctx.test as Mocha.Hook | Mocha.Test | undefined;
   const tests = runnable?.type === 'hook' ? suiteTests(runnable.parent!) : runnable ? [runnable] : [];
   for (const t of tests) t.title += ` (skipped: ${reason})`;
   ctx.skip();
@@ -335,7 +335,7 @@ export async function closeSharedServices(): Promise<void> {
   shared.clear();
   const results = await Promise.allSettled(started.map(async (s) => (await s).close()));
   const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  if (failed) throw failed.reason;
 }
 
 /** Asserts a JSON-RPC error reply with this code. */
@@ -412,11 +412,12 @@ export function requestFrom(
       { host: url.hostname, port: url.port, path: url.pathname + url.search, method: verb, localAddress: from, agent: false, headers },
       (res) => {
         let data = '';
-        res.on('data', (d) => (data += d));
+        res.on('data', (d: Buffer) => (data += d.toString()));
         res.on('end', () => {
           try {
             resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(data), ms: Date.now() - started });
           } catch (err) {
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on JSON.parse's SyntaxError unchanged
             reject(err);
           }
         });

@@ -188,7 +188,7 @@ describe('input hygiene', function () {
         const req = http.request({ host: hostname, port, path, method, agent: false, headers: { authorization: `token ${svc.adminToken}` } }, (res) => {
           let text = '';
           res.setEncoding('utf8');
-          res.on('data', (d) => (text += d));
+          res.on('data', (d: string) => (text += d));
           res.on('end', () => {
             let body: unknown;
             try {

@@ -44,11 +44,11 @@ describe('the local database (MONGODB_URI unset)', function () {
     let out = '';
     try {
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => {
+        child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
-          if (/"msg":"listening"/.test(out)) resolve();
+          if (out.includes('"msg":"listening"')) resolve();
         });
-        child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
         child.once('exit', (code) => reject(new Error(`npm start's main exited ${code}:\n${out}`)));
       });
 

@@ -14,6 +14,7 @@ function loseReplyOnce(collection: Record<string, unknown>, method: string): voi
 /** Makes one driver method fail before writing anything. */
 function failOnce(collection: Record<string, unknown>, method: string): void {
   const original = collection[method];
+  // eslint-disable-next-line @typescript-eslint/require-await -- the driver's method fails with a rejection, not a throw
   collection[method] = async () => {
     collection[method] = original;
     throw Object.assign(new Error('connection reset'), { name: 'MongoNetworkError' });

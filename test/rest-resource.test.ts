@@ -133,7 +133,7 @@ describe('REST door: /api/resource/User', () => {
           },
           (res) => {
             let data = '';
-            res.on('data', (d) => (data += d));
+            res.on('data', (d: Buffer) => (data += d.toString()));
             res.on('end', () => resolve(data));
           },
         );
@@ -323,7 +323,7 @@ describe('REST door: /api/resource/User', () => {
     });
 
     it('refuses every route to a caller without the role: 403 PermissionError', async () => {
-      const routes: Array<[string, string, { type?: string; body?: string }?]> = [
+      const routes: [string, string, { type?: string; body?: string }?][] = [
         ['GET', '/api/resource/User'],
         ['GET', '/api/resource/User/ann'],
         ['POST', '/api/resource/User', json({ name: 'sneak' })],

@@ -14,6 +14,7 @@ import { generate, OUTPUT } from '../scripts/schema-types.js';
 
 const base = { summary: 'a test double', roles: [], readOnly: true } as const;
 
+/* eslint-disable @typescript-eslint/require-await -- the handlers below are written as real ones are (async), since that is what the types must admit or refuse */
 /** Declarations tsc checks; returned, never called, so no handler runs. */
 function declarations() {
   // Each @ts-expect-error must stay on the line above the expression it expects to fail, so the formatter keeps this as written.
@@ -39,6 +40,7 @@ function declarations() {
 
     // A param the schema does not have.
     // @ts-expect-error user.get takes only name
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the line exists to read `user`, which the params type lacks
     method({ ...base, name: 'user.get', async handler({ name, user }) { return userGet.handler({ name: name ?? user }, null!); } }),
     // @ts-expect-error auth.verify takes only token
     method({ ...base, name: 'auth.verify', handler: async (p) => ({ valid: false as const, seen: p.user }) }),
@@ -60,18 +62,18 @@ function declarations() {
     method({ ...base, name: 'user.nope', handler: async () => null }),
   ];
 }
+/* eslint-enable @typescript-eslint/require-await */
 
 /** The types a handler sees, and what the declared method keeps (for handlers that call another). */
 async function useOfTypes(ctx: CallContext): Promise<void> {
   const user: ResultOf<'user.get'> = await userGet.handler({ name: 'Administrator' }, ctx);
   // @ts-expect-error enabled is a boolean in user.get's result
-  const enabled: string = user.enabled;
+  const _enabled: string = user.enabled;
   // @ts-expect-error user.get requires name
-  const params: ParamsOf<'user.get'> = {};
+  const _params: ParamsOf<'user.get'> = {};
   // @ts-expect-error user.get's params are closed
-  const more: ParamsOf<'user.get'> = { name: 'a', full_name: 'b' };
-  const names: MethodName[] = ['rpc.discover', 'auth.verify'];
-  void [enabled, params, more, names];
+  const _more: ParamsOf<'user.get'> = { name: 'a', full_name: 'b' };
+  const _names: MethodName[] = ['rpc.discover', 'auth.verify'];
 }
 
 describe('types from the schemas', () => {

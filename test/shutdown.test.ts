@@ -21,7 +21,7 @@ function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; 
   );
   let out = '';
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /"url":"(http:\/\/[^"]+)".*"msg":"listening"/.exec(out);
       if (m) resolve({ child, url: m[1]!, exit });

@@ -4,7 +4,7 @@ import { useService, tokenMadeElsewhere, bearer, basic, tokenOf, expectError, ex
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 
-async function counter(c: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> }, labels: Record<string, string> = {}) {
+async function counter(c: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> }, labels: Record<string, string> = {}) {
   const { values } = await c.get();
   return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
 }

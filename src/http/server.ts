@@ -52,9 +52,10 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     const x = new Exchange(req, res, log, services.metrics);
     if (deps.draining()) res.setHeader('Connection', 'close');
     const { path } = x;
-    if (path === '/healthz' || path === '/readyz') return probe(deps, x);
     if (path === '/app' || path.startsWith('/app/')) return serveWebApp(req, res, path);
-    serveDoor(x).catch((err: unknown) => {
+    // http.Server drops what the listener returns: a failure is caught here, or it would be an unhandled rejection.
+    const served = path === '/healthz' || path === '/readyz' ? probe(deps, x) : serveDoor(x);
+    served.catch((err: unknown) => {
       log.error({ err }, 'unhandled request failure');
       x.fail(new AppError('internal'));
     });

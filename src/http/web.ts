@@ -68,7 +68,7 @@ function loadAssets(dir: string): Map<string, Asset> {
 const ASSETS = loadAssets(WEB_DIR);
 
 /** Serves the web page and its assets under /app. `urlPath` has no query string. */
-export async function serveWebApp(req: IncomingMessage, res: ServerResponse, urlPath: string): Promise<void> {
+export function serveWebApp(req: IncomingMessage, res: ServerResponse, urlPath: string): void {
   let name: string | undefined;
   if (urlPath === '/app' || urlPath === '/app/') name = 'index.html';
   else if (urlPath.startsWith('/app/')) name = urlPath.slice('/app/'.length);

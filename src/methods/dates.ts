@@ -1,4 +1,4 @@
-import { AppError, invalidParam } from '../errors.js';
+import { invalidParam } from '../errors.js';
 
 /**
  * An optional expiry param: undefined stays undefined (keep what is there),

@@ -22,8 +22,8 @@ export function rpcDiscover(table: () => readonly MethodSpec[]) {
     // Built on first call, once, and encoded as JSON once: the table and the
     // schema files do not change while the process runs, so asking costs no
     // work but the copy (its bytes still count against a batch's budget).
-    async handler() {
-      return (document ??= encodeOnce(buildOpenRpc(table(), loadSchemas().raw)));
+    handler() {
+      return Promise.resolve((document ??= encodeOnce(buildOpenRpc(table(), loadSchemas().raw))));
     },
   });
 }

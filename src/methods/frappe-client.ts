@@ -55,7 +55,7 @@ function validated<N extends MethodName>(schemaId: `${N}.params.json`, params: o
     const problems = describeErrors(validate.errors).map((p) => ({ ...p, path: base + (p.path === '/' ? '' : p.path) || '/' }));
     throw invalidParams(problems);
   }
-  return params as ParamsOf<N>;
+  return params;
 }
 
 /** Without the undefined members (ajv counts them as given). */
@@ -64,9 +64,7 @@ function defined<T extends object>(o: T): T {
 }
 
 function isBlank(v: unknown): boolean {
-  return (
-    v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0)
-  );
+  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && Object.keys(v).length === 0);
 }
 
 /** A value Frappe takes as JSON text or as it is (doc, docs, fieldname). */
@@ -213,7 +211,7 @@ function changed(fields: UserFields, current: Current): UserChanges {
     const same = Array.isArray(r) && r.length === current.roles.length && r.every((x) => current.roles.includes(x as string));
     if (!same) out.roles = r;
   }
-  return out as UserChanges;
+  return out;
 }
 
 /**

@@ -6,7 +6,7 @@ export const getLoggedUser = method({
   summary: "The caller's user name.",
   roles: [],
   readOnly: true,
-  async handler(_params, { caller }) {
-    return caller.user;
+  handler(_params, { caller }) {
+    return Promise.resolve(caller.user);
   },
 });

@@ -70,7 +70,7 @@ export const userDelete = method({
     const user = await ctx.services.storage.users.delete(name);
     await ctx.services.storage.keys
       .deleteOwnedBy(user._id)
-      .catch((err) => ctx.log.warn({ target: name, err }, 'user deleted; its keys stay until first presented (removing them failed)'));
+      .catch((err: unknown) => ctx.log.warn({ target: name, err }, 'user deleted; its keys stay until first presented (removing them failed)'));
     ctx.log.info({ target: name }, 'user deleted');
     await audited(ctx, 'user.delete', name);
     return { name, deleted: true };

@@ -87,7 +87,9 @@ export class Dispatcher {
       if (args.length > entry.order.length) {
         throw invalidParams([{ path: '/', message: `takes at most ${entry.order.length} positional params` }]);
       }
-      args.forEach((value, i) => (named[entry.order[i]!] = value));
+      args.forEach((value: unknown, i) => {
+        named[entry.order[i]!] = value;
+      });
     } else if (args !== undefined && args !== null) {
       if (typeof args !== 'object') {
         throw invalidParam('/', 'must be an array or object');
@@ -118,7 +120,7 @@ export class Dispatcher {
     const entry = typeof name === 'string' ? this.entries.get(name) : undefined;
     const page = entry?.page;
     if (page === undefined) return entry === undefined ? 0 : this.docsRows(entry, params);
-    const size = Array.isArray(params)
+    const size: unknown = Array.isArray(params)
       ? params[page.index]
       : params !== null && typeof params === 'object'
         ? (params as Record<string, unknown>)[page.name]
@@ -136,7 +138,7 @@ export class Dispatcher {
   private docsRows(entry: Entry, params: unknown): number {
     const at = entry.order.indexOf(DOCS_PARAM);
     if (at < 0) return 0;
-    const docs = Array.isArray(params)
+    const docs: unknown = Array.isArray(params)
       ? params[at]
       : params !== null && typeof params === 'object'
         ? (params as Record<string, unknown>)[DOCS_PARAM]
@@ -228,7 +230,7 @@ function pageOf(schemas: SchemaSet, id: string, order: string[]): Page | undefin
     file = target.file;
     node = target.node as Record<string, unknown> | undefined;
   }
-  const n = (k: string, fallback?: number) => (typeof node?.[k] === 'number' ? (node[k] as number) : fallback);
+  const n = (k: string, fallback?: number) => (typeof node?.[k] === 'number' ? node[k] : fallback);
   const dflt = n('default');
   // The batch budget counts a call without `limit` at this size: it must be stated, not guessed.
   if (dflt === undefined) throw new Error(`schemas/${id}: ${name} must state its default page size`);

@@ -32,12 +32,15 @@ export function createJsonRpcServer(dispatcher: Dispatcher): JsonRpcServer {
     const handler = (params: unknown, ctx: CallContext, done: (err: unknown, result?: unknown) => void) => {
       dispatcher.invoke(name, params, ctx).then(
         (result) => done(null, result),
-        (err: AppError) => done(err.toRpc()),
+        // invoke rejects with the AppError its call log made of the failure.
+        (err: unknown) => done((err as AppError).toRpc()),
       );
     };
     methods.set(name, new jayson.Method(handler as jayson.MethodHandlerContext, { useContext: true }));
   }
-  const server = new jayson.Server({}, { useContext: true, router: (name: string) => methods.get(name) as jayson.Method });
+  // Undefined for a name not in the table, as from jayson's own router (jayson then answers -32601); its type says one is always found.
+  const router = ((name: string) => methods.get(name)) as jayson.ServerRouterFunction;
+  const server = new jayson.Server({}, { useContext: true, router });
   Object.assign(server.errorMessages, SPEC_MESSAGES);
   return {
     jayson: server,

@@ -1,7 +1,6 @@
 import type { Collection, Filter, ObjectId } from 'mongodb';
 
-const AUDIT_ACTIONS = ['user.create', 'user.update', 'user.delete', 'keys.generate', 'keys.rotate', 'keys.update', 'keys.revoke'] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export type AuditAction = 'user.create' | 'user.update' | 'user.delete' | 'keys.generate' | 'keys.rotate' | 'keys.update' | 'keys.revoke';
 
 /** One change, who made it and from where. Never a secret: there is no field that could hold one. */
 export interface AuditEntry {

@@ -142,7 +142,7 @@ function roleNames(v: unknown, path: string): unknown {
     }
   }
   if (!Array.isArray(list)) return v;
-  return list.map((item, i) => {
+  return list.map((item: unknown, i) => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
     const row = item as Record<string, unknown>;
     for (const key of Object.keys(row)) {

@@ -30,7 +30,7 @@ export class Storage {
     readonly opTimeoutMs: number,
   ) {
     const changed = async (userId: ObjectId, apiKey?: string) => {
-      await Promise.all(this.listeners.map((l) => l(userId, apiKey)));
+      await Promise.all(this.listeners.map((l) => Promise.resolve(l(userId, apiKey))));
     };
     const collection = <T extends Document>(name: string) => timeLimited(db.collection<T>(name), opTimeoutMs);
     this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
@@ -68,10 +68,11 @@ export class Storage {
 
   /** Indexes and the first System Manager; safe to run from many instances at once. */
   private async prepare(): Promise<void> {
-    await this.db.collection('users').createIndex({ name: 1 }, { unique: true, name: 'name_unique' });
-    await this.db.collection('api_keys').createIndex({ api_key: 1 }, { unique: true, name: 'api_key_unique' });
-    await this.db.collection('api_keys').createIndex({ user_id: 1 }, { unique: true, name: 'user_id_unique' });
-    await this.db.collection('audit_log').createIndex({ at: -1 }, { name: 'at_desc' });
+    // Index options, then the command's (none): the two-argument form, which mixes them, is deprecated.
+    await this.db.collection('users').createIndex({ name: 1 }, { unique: true, name: 'name_unique' }, undefined);
+    await this.db.collection('api_keys').createIndex({ api_key: 1 }, { unique: true, name: 'api_key_unique' }, undefined);
+    await this.db.collection('api_keys').createIndex({ user_id: 1 }, { unique: true, name: 'user_id_unique' }, undefined);
+    await this.db.collection('audit_log').createIndex({ at: -1 }, { name: 'at_desc' }, undefined);
     try {
       await this.users.ensure(ADMINISTRATOR, [SYSTEM_MANAGER]);
     } catch (err) {

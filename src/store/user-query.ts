@@ -151,7 +151,7 @@ function columnsOf(fields: unknown): Column[] {
     // parse_args: "*" or "a, b" (the JSON form is decoded by the door).
     names = fields.split(',').map((raw) => ({ raw: raw.trim(), path: '/fields' }));
   } else if (Array.isArray(fields)) {
-    names = fields.map((raw, i) => ({ raw, path: pointer('/fields', i) }));
+    names = fields.map((raw: unknown, i) => ({ raw, path: pointer('/fields', i) }));
   } else {
     throw invalid('/fields', 'must be a list of field names');
   }
@@ -207,10 +207,10 @@ function conditionsOf(filters: unknown, base: string): Condition[] {
       throw invalid(at, 'must be [field, operator, value] or [doctype, field, operator, value]');
     }
     const offset = item.length - 3;
-    let fieldRaw = item[offset];
+    let fieldRaw: unknown = item[offset];
     const fieldAt = pointer(at, offset);
     if (offset === 1) {
-      const doctype = item[0];
+      const doctype: unknown = item[0];
       if (doctype === 'Has Role' && fieldRaw === 'role') fieldRaw = 'roles';
       else if (doctype !== 'User') throw invalid(pointer(at, 0), 'doctype must be "User" (or "Has Role" with the field "role")');
     }
@@ -290,7 +290,7 @@ function listOf(kind: Kind, v: unknown, path: string): unknown[] {
   let items: { raw: unknown; path: string }[];
   if (v === null || v === undefined) items = [];
   else if (typeof v === 'string') items = v.split(',').map((raw) => ({ raw: raw.trim(), path }));
-  else if (Array.isArray(v)) items = v.map((raw, i) => ({ raw: typeof raw === 'string' ? raw.trim() : raw, path: pointer(path, i) }));
+  else if (Array.isArray(v)) items = v.map((raw: unknown, i) => ({ raw: typeof raw === 'string' ? raw.trim() : raw, path: pointer(path, i) }));
   else throw invalid(path, 'must be a list or a comma-separated string');
   if (items.length === 0) items = [{ raw: '', path }]; // Frappe: in ('')
   const out: unknown[] = [];
@@ -368,7 +368,7 @@ function translate(c: Condition): Filter {
     case 'between': {
       if (kind === 'roles') throw invalid(c.at.operator, 'between does not apply to roles');
       if (!Array.isArray(c.value) || c.value.length !== 2) throw invalid(c.at.value, 'must be [from, to]');
-      const [fromRaw, toRaw] = c.value;
+      const [fromRaw, toRaw] = c.value as unknown[];
       const from = scalar(kind, fromRaw, pointer(c.at.value, 0));
       const to = scalar(kind, toRaw, pointer(c.at.value, 1));
       if (from === null || to === null) throw invalid(c.at.value, 'between needs two values');
@@ -393,7 +393,7 @@ export function userQuery(params: unknown): UserQuery {
   const or = conditionsOf(p.or_filters, '/or_filters').map(translate);
   if (or.length > 0) and.push({ $or: or });
   const columns = columnsOf(p.fields);
-  const asDict = p.as_dict === undefined || p.as_dict === null ? true : p.as_dict;
+  const asDict = p.as_dict ?? true;
   if (typeof asDict !== 'boolean') throw invalid('/as_dict', 'must be true or false');
   const projection: Record<string, 0 | 1> = { _id: 0 };
   for (const c of columns) projection[c.field] = 1;
@@ -467,7 +467,7 @@ export function frappeColumns(fields: unknown, opts: { apiKey: boolean }): Frapp
   let names: { raw: unknown; path: string }[];
   if (isBlank(fields)) names = [{ raw: 'name', path: '/fields' }];
   else if (typeof fields === 'string') names = fields.split(',').map((raw) => ({ raw: raw.trim(), path: '/fields' }));
-  else if (Array.isArray(fields)) names = fields.map((raw, i) => ({ raw, path: pointer('/fields', i) }));
+  else if (Array.isArray(fields)) names = fields.map((raw: unknown, i) => ({ raw, path: pointer('/fields', i) }));
   else throw invalid('/fields', 'must be a list of field names');
   const columns: FrappeColumn[] = [];
   const add = (key: string) => {

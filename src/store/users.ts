@@ -114,12 +114,12 @@ export class UserStore {
       .sort(query.sort)
       .skip(start)
       .limit(limit)
-      .toArray() as Promise<Partial<UserDoc>[]>;
+      .toArray();
   }
 
   /** How many users match a query built by user-query.ts (frappe.client.get_count). */
   async count(query: Pick<UserListQuery, 'filter'>): Promise<number> {
-    return this.users.countDocuments(query.filter as Filter<UserDoc>);
+    return this.users.countDocuments(query.filter);
   }
 
   /** Which of these names are taken. */

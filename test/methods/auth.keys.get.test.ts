@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { useSharedService, tokenOf, expectError, expectResult } from '../harness.js';
+import { useSharedService, expectError, expectResult } from '../harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 

@@ -15,7 +15,9 @@ describe('frappe.client.get_list', () => {
   });
 
   const list = async (params: Record<string, unknown>, token?: string) =>
-    expectResult(await svc.call('frappe.client.get_list', { doctype: 'User', ...params, filters: [mine, ...((params.filters as unknown[]) ?? [])] }, token));
+    expectResult(
+      await svc.call('frappe.client.get_list', { doctype: 'User', ...params, filters: [mine, ...((params.filters as unknown[] | undefined) ?? [])] }, token),
+    );
 
   describe('success', () => {
     it("answers only names by default, in Frappe's shape, sorted as asked", async () => {

@@ -52,7 +52,7 @@ describe('frappe.client.insert_many', () => {
   describe('storage', () => {
     it('insert_many checks every document before writing any: one bad, a duplicate, or a taken name writes nothing', async () => {
       const [a, b] = [fresh(), fresh()];
-      const count = async () => ok('frappe.client.get_count', { doctype: 'User' });
+      const count = async (): Promise<number> => ok('frappe.client.get_count', { doctype: 'User' });
       const before = await count();
       expectError(
         await svc.call('frappe.client.insert_many', {

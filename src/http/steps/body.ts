@@ -34,6 +34,7 @@ function read(x: Exchange, limit: number): boolean | Promise<boolean> {
         try {
           tooLarge(x);
         } catch (err) {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what tooLarge threw (its AppError) unchanged
           reject(err);
         }
         return;

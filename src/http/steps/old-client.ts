@@ -16,7 +16,7 @@ import { ROOT, toRest } from './route.js';
 
 /** A form that is not JSON text and carries a cmd (post_request). */
 export function oldClientForm(contentType: string | undefined, body: string): boolean {
-  if (contentType === undefined || !contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) return false;
+  if (!contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) return false;
   const first = body.trimStart()[0];
   // Only a form that names a method: an empty or other body stays JSON-RPC (-32700/-32600 as before).
   return first !== '{' && first !== '[' && new URLSearchParams(body).has('cmd');
