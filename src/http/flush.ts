@@ -5,7 +5,7 @@
  * connections, since the writes and the wake-ups they cause come in bursts.
  * The price is at most one loop turn of latency.
  */
-let queue: Array<() => void> = [];
+let queue: (() => void)[] = [];
 
 export function writeSoon(write: () => void): void {
   if (queue.push(write) === 1) setImmediate(flush);
