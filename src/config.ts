@@ -21,6 +21,12 @@ export interface Config {
   dbOpTimeoutMs: number;
   /** Largest request body read, in bytes. */
   maxBodyBytes: number;
+  /** Body bytes one client address may have in flight at once, over all its requests; past it: 429. */
+  maxBodyBytesPerClient: number;
+  /** Body bytes all clients together may have in flight at once; past it: 503. */
+  maxBodyBytesInFlight: number;
+  /** Open connections one client address may hold; more are closed at once. */
+  maxConnectionsPerClient: number;
   /** Where `npm start` and the CLI keep the local database's files. */
   dataDir: string;
   /**
@@ -131,6 +137,9 @@ export function loadConfig(env: Env = process.env): Config {
     dbTimeoutMs: integer(env, 'DB_TIMEOUT_MS', 5000, 100, 120_000),
     dbOpTimeoutMs: integer(env, 'DB_OP_TIMEOUT_MS', 5000, 100, 600_000),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxBodyBytesPerClient: integer(env, 'MAX_BODY_BYTES_PER_CLIENT', 8 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+    maxBodyBytesInFlight: integer(env, 'MAX_BODY_BYTES_IN_FLIGHT', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    maxConnectionsPerClient: integer(env, 'MAX_CONNECTIONS_PER_CLIENT', 256, 1, 1_000_000),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     authCacheSize: integer(env, 'AUTH_CACHE_SIZE', 10_000, 1, 10_000_000),
     authFailureLimit: integer(env, 'AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),

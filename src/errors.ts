@@ -18,6 +18,8 @@ export const ERRORS = {
   rate_limited: { rpc: -32029, http: 429, excType: 'TooManyRequestsError', message: 'Too many requests' },
   // Also /readyz's status while the database does not answer, or the service is shutting down.
   storage_unavailable: { rpc: -32050, http: 503, excType: 'ServiceUnavailableError', message: 'Storage unavailable' },
+  // Request bodies in flight from all clients together past MAX_BODY_BYTES_IN_FLIGHT: try again shortly.
+  busy: { rpc: -32051, http: 503, excType: 'ServiceUnavailableError', message: 'Server busy' },
   // A batch past MAX_BATCH_ROWS or MAX_RESPONSE_BYTES, or one answer past MAX_RESPONSE_BYTES.
   too_large: { rpc: -32013, http: 413, excType: 'ValidationError', message: 'Batch budget exceeded' },
   // Failures of the HTTP request itself, before any call: JSON-RPC has no code

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { useService, startService, tokenMadeElsewhere, requestFrom, rest, expectError, expectResult, basic, bearer, sleep } from './harness.js';
+import { useService, startService, tokenMadeElsewhere, requestFrom, rest, expectError, expectResult, basic, bearer, sleep, tokenOf } from './harness.js';
 
 const CALL = { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' };
 const LIMIT = 3;
@@ -162,6 +162,24 @@ describe('failed guesses', function () {
       expect(reply.status).to.equal(200);
       expect(await reply.text()).to.include('tokenauth_auth_failures_total');
       expect((await scrape(bearer(svc.adminToken))).status, 'System Manager').to.equal(200);
+    });
+
+    it('serves a scoped token only when a scope names metrics (found by an outside attacker)', async () => {
+      await svc.asAdmin('user.create', { name: 'scoped-reader', roles: ['Metrics Reader'] });
+      const scoped = async (scopes: string[]) => tokenOf(await svc.asAdmin('frappe.core.doctype.user.user.generate_keys', { user: 'scoped-reader', scopes }));
+      const refused = await scrape(bearer(await scoped(['auth.verify'])));
+      expect(refused.status).to.equal(403);
+      expect(await refused.text()).to.not.include('tokenauth_');
+      expect((await scrape(bearer(await scoped(['metrics'])))).status).to.equal(200);
+    });
+  });
+
+  describe('without credentials (found by an outside attacker)', () => {
+    it('counts each request against the address, and past the limit answers 429 after the tarpit', async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < LIMIT + 2; i++) statuses.push((await requestFrom(svc, '127.0.2.9', 'POST', '/rpc', { body: CALL })).status);
+      expect(statuses.slice(0, LIMIT)).to.deep.equal(Array(LIMIT).fill(401));
+      expect(statuses.at(-1)).to.equal(429);
     });
   });
 });

@@ -209,3 +209,17 @@ describe('JSON-RPC 2.0 envelope over HTTP', () => {
     expect(line).to.include({ method: 'frappe.auth.get_logged_user', outcome: 'ok', user: 'Administrator' });
   });
 });
+
+describe('X-Request-Id shaped like a secret (found by an outside attacker)', () => {
+  const svc = useService();
+
+  it('is replaced, so a secret sent there is never logged or audited', async () => {
+    const header = `tas_${'a'.repeat(30)}`;
+    const reply = await svc.post(
+      { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' },
+      { authorization: `token ${svc.adminToken}`, 'X-Request-Id': header },
+    );
+    expect(reply.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    expect(svc.logs.join('\n')).to.not.include(header);
+  });
+});

@@ -64,7 +64,13 @@ export class Authenticator {
 
   /** The Authorization header -> a verdict (see judgeToken). */
   authenticate(header: string | undefined, client: Client): Promise<Verdict> {
-    if (!header) return Promise.resolve(this.counted(refused(this.metrics, 'missing'), null, client));
+    if (!header) {
+      // Counted like any refusal, and past the limit answered 429 after the tarpit like one
+      // (found by an outside attacker: requests without credentials were never slowed).
+      const wait = this.limits.clientWait(client.address);
+      if (wait > 0) return Promise.resolve(rateLimited(this.metrics, wait));
+      return Promise.resolve(this.counted(refused(this.metrics, 'missing'), null, client));
+    }
     return this.judgeToken(parseAuthorization(header), client);
   }
 

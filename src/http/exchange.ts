@@ -127,7 +127,8 @@ export class Exchange {
     private readonly metrics: Metrics,
   ) {
     const header = req.headers['x-request-id'];
-    this.id = typeof header === 'string' && REQUEST_ID.test(header) ? header : newRequestId();
+    // A client's id is echoed, logged and audited: never one shaped like a secret (tas_...), which would then be kept.
+    this.id = typeof header === 'string' && REQUEST_ID.test(header) && !header.includes('tas_') ? header : newRequestId();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     this.path = q < 0 ? url : url.slice(0, q);

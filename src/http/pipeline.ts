@@ -15,7 +15,7 @@ import { route, type Doors } from './steps/route.js';
 import { refuseSecretInUrl } from './steps/url-secret.js';
 import { cors } from './steps/cors.js';
 import { verb } from './steps/verb.js';
-import { body } from './steps/body.js';
+import { body, type BodyLimits } from './steps/body.js';
 import { oldClient } from './steps/old-client.js';
 import { envelope } from './steps/envelope.js';
 import { credentials } from './steps/credentials.js';
@@ -24,7 +24,7 @@ import { context } from './steps/context.js';
 export interface PipelineConfig {
   services: Services;
   doors: Doors;
-  maxBodyBytes: number;
+  body: BodyLimits;
   maxBatch: number;
   /** Origins allowed to call from a browser (CORS); empty: CORS off. */
   corsOrigins: readonly string[];
@@ -37,7 +37,7 @@ export function pipeline(config: PipelineConfig): (x: Exchange) => Promise<void>
     refuseSecretInUrl, // a token in the query string: 400 (Frappe's door: 417)
     cors(config.corsOrigins), // the allowed origin noted; OPTIONS answered
     verb, // 405 with Allow
-    body(config.maxBodyBytes), // read, at most MAX_BODY_BYTES: 413
+    body(config.body), // read, at most MAX_BODY_BYTES: 413; bytes in flight per client (429) and in all (503)
     oldClient(doors.jsonrpc, doors.rest), // a form with cmd posted to /: the REST door
     envelope(doors.jsonrpc, config.maxBatch), // JSON-RPC parsed once: ids for refusals, a batch's weight
     credentials(config.services.auth), // the token check: 401, 429 after a tarpit, 503

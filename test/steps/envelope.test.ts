@@ -8,8 +8,8 @@ describe('pipeline step: envelope', () => {
   let s: StepServer;
   let other: StepServer;
   before(async () => {
-    s = await stepServer([body(100_000), envelope(jsonrpc, 10)], jsonrpc);
-    other = await stepServer([body(100_000), envelope(jsonrpc, 10)], testDoor('rest'));
+    s = await stepServer([body({ perRequest: 100_000, perClient: 1e9, inFlight: 1e9 }), envelope(jsonrpc, 10)], jsonrpc);
+    other = await stepServer([body({ perRequest: 100_000, perClient: 1e9, inFlight: 1e9 }), envelope(jsonrpc, 10)], testDoor('rest'));
   });
   after(async () => (await s.close(), await other.close()));
 

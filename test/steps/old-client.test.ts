@@ -7,7 +7,7 @@ describe('pipeline step: old client', () => {
   const jsonrpc = testDoor('jsonrpc');
   const rest = testDoor('rest');
   let s: StepServer;
-  before(async () => (s = await stepServer([body(10_000), oldClient(jsonrpc, rest)], jsonrpc)));
+  before(async () => (s = await stepServer([body({ perRequest: 10_000, perClient: 1e9, inFlight: 1e9 }), oldClient(jsonrpc, rest)], jsonrpc)));
   after(() => s.close());
 
   const post = async (path: string, type: string, text: string) =>
