@@ -81,6 +81,8 @@ export class Authenticator {
    * allowance lasts: database lookups that did not let a client in are
    * capped at twice the failure limit per window, reserved before each
    * lookup, so not even a burst of concurrent requests can exceed it.
+   * Refusals are counted in the database, for the whole deployment; a token
+   * that lets its client in costs no count (guess-limits.ts).
    */
   async judgeToken(token: TokenParts | null, client: Client): Promise<Verdict> {
     const clientWait = this.limits.clientWait(client.address);
