@@ -18,8 +18,29 @@ describe('pipeline step: a secret in the URL', () => {
     expect(s.served).to.have.length(0);
   });
 
+  it('refuses any spelling of a credential, and anything shaped like a secret under any name (found by an outside attacker)', async () => {
+    const secret = 'tas_' + 'a1B2'.repeat(7) + 'xy';
+    for (const q of [
+      'Token=k:s',
+      'TOKEN=1',
+      'token[]=1',
+      'token%00=1',
+      'api_secret=x',
+      'API_SECRET=x',
+      'authorization=token%20k:s',
+      'access_token=x',
+      `x=${secret}`,
+      secret,
+      `x=tak_abc:${secret}`,
+    ]) {
+      const res = await fetch(`${s.url}/rpc?${q}`, { method: 'POST' });
+      expect(res.status, q).to.equal(400);
+    }
+  });
+
   it('lets other query strings and none through', async () => {
-    for (const path of ['/rpc', '/rpc?trace=1', '/rpc?tokens=1']) expect((await fetch(`${s.url}${path}`, { method: 'POST' })).status, path).to.equal(200);
+    for (const path of ['/rpc', '/rpc?trace=1', '/rpc?api_key=tak_x', '/rpc?x=tas_short'])
+      expect((await fetch(`${s.url}${path}`, { method: 'POST' })).status, path).to.equal(200);
     expect(secretInQuery('a=1&token=2')).to.equal('token');
     expect(secretInQuery('a=1')).to.equal(undefined);
   });

@@ -1,19 +1,30 @@
 /**
- * Step 2, secrets in the URL: a `token` in the query string is refused
+ * Step 2, secrets in the URL: a credential in the query string is refused
  * (secret_in_url), never read or ignored. A secret in a URL lands in
  * proxies' access logs and browser history; the client should know. Costs
  * the hot path one comparison: JSON-RPC clients send no query string.
+ *
+ * Refused: a parameter whose name, in any case and without brackets or
+ * stray characters (Token, token[], token%00), is one credentials go by;
+ * and any name or value holding something shaped like one of our secrets,
+ * whatever it is called (?x=tas_..., ?tas_...).
  */
 import { AppError } from '../../errors.js';
 import type { Step } from '../exchange.js';
 
-/** Names whose value is a secret. */
-const SECRET_PARAMS = ['token'];
+/** Names credentials go by: ours, Frappe's pair, and the usual others. */
+const SECRET_NAMES = new Set(['token', 'apisecret', 'authorization', 'accesstoken', 'password', 'secret']);
+/** One of our secrets (token.ts: tas_ and 30 alphanumerics), anywhere in a text. */
+const SECRET_SHAPE = /tas_[0-9A-Za-z]{30}/;
 
-/** The secret a query string carries by name, or undefined. */
+/** What a query string's credential is called, or undefined when it carries none. */
 export function secretInQuery(query: string): string | undefined {
-  const fields = new URLSearchParams(query);
-  return SECRET_PARAMS.find((n) => fields.has(n));
+  for (const [name, value] of new URLSearchParams(query)) {
+    const plain = name.toLowerCase().replace(/[^a-z]/g, '');
+    if (SECRET_NAMES.has(plain)) return plain === 'apisecret' ? 'api_secret' : plain === 'accesstoken' ? 'access_token' : plain;
+    if (SECRET_SHAPE.test(name) || SECRET_SHAPE.test(value)) return 'secret';
+  }
+  return undefined;
 }
 
 export const refuseSecretInUrl: Step = (x) => {
