@@ -3,7 +3,8 @@
  * Each copy has its own token cache, so a change written through one copy is
  * relayed by the primary to all the others, and the write's caller is
  * answered only after every copy has dropped what it cached (or a second has
- * passed, should one be stuck). Failure counters stay per copy.
+ * passed, should one be stuck). Failure counts are shared through the
+ * database (auth/guess-limits.ts), like every instance's.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { ObjectId } from 'mongodb';

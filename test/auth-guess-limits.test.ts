@@ -5,28 +5,29 @@ import { GuessLimits } from '../src/auth/guess-limits.js';
 const OPTS = { limit: 3, windowMs: 60_000, maxTracked: 100 };
 
 describe('auth/guess-limits', () => {
-  it('counts refusals per client: past the limit the client waits, others do not', () => {
+  it('counts refusals per client: past the limit the client waits, others do not', async () => {
     const limits = new GuessLimits(OPTS);
-    for (let i = 0; i < 2; i++) limits.countRefusal('10.0.0.1', null, 1);
+    for (let i = 0; i < 2; i++) await limits.countRefusal('10.0.0.1', null, 1);
     expect(limits.clientWait('10.0.0.1')).to.equal(0);
-    limits.countRefusal('10.0.0.1', null, 1);
+    expect(await limits.countRefusal('10.0.0.1', null, 1)).to.equal(0); // the third: the client reaches its limit
+    expect(await limits.countRefusal('10.0.0.1', null, 1), 'a fourth counted at once (a concurrent one) is a 429').to.be.within(1, 60);
     expect(limits.clientWait('10.0.0.1')).to.be.within(1, 60);
     expect(limits.clientWait('10.0.0.2')).to.equal(0);
   });
 
-  it('counts each call a request carries', () => {
+  it('counts each call a request carries', async () => {
     const limits = new GuessLimits(OPTS);
-    limits.countRefusal('10.0.0.1', null, 3);
+    expect(await limits.countRefusal('10.0.0.1', null, 3)).to.equal(0);
     expect(limits.clientWait('10.0.0.1')).to.be.greaterThan(0);
   });
 
-  it("counts refusals per api_key across clients, and tells the key's wait as it stood before this refusal", () => {
+  it("counts refusals per api_key across clients, and tells the key's wait as it stood before this refusal", async () => {
     const limits = new GuessLimits(OPTS);
-    expect(limits.countRefusal('a', 'tak_x', 1)).to.equal(0);
-    expect(limits.countRefusal('b', 'tak_x', 1)).to.equal(0);
-    expect(limits.countRefusal('c', 'tak_x', 1)).to.equal(0); // the third: the key reaches its limit
-    expect(limits.countRefusal('d', 'tak_x', 1)).to.be.within(1, 60);
-    expect(limits.countRefusal('d', 'tak_y', 1)).to.equal(0);
+    expect(await limits.countRefusal('a', 'tak_x', 1)).to.equal(0);
+    expect(await limits.countRefusal('b', 'tak_x', 1)).to.equal(0);
+    expect(await limits.countRefusal('c', 'tak_x', 1)).to.equal(0); // the third: the key reaches its limit
+    expect(await limits.countRefusal('d', 'tak_x', 1)).to.be.within(1, 60);
+    expect(await limits.countRefusal('d', 'tak_y', 1)).to.equal(0);
     for (const client of ['a', 'b', 'c']) expect(limits.clientWait(client)).to.equal(0);
   });
 
@@ -51,6 +52,16 @@ describe('auth/guess-limits', () => {
     limits.refundLookup('10.0.0.1');
     for (let i = 0; i < 2 * OPTS.limit; i++) expect(limits.reserveLookup('10.0.0.1')).to.equal(0);
     expect(limits.reserveLookup('10.0.0.1')).to.be.greaterThan(0);
+  });
+
+  it('learns a block from another instance: the client waits until then, at most a window', () => {
+    const limits = new GuessLimits(OPTS);
+    limits.blockedElsewhere('10.0.0.1', new Date(Date.now() + 10_000));
+    expect(limits.clientWait('10.0.0.1')).to.be.within(9, 10);
+    limits.blockedElsewhere('10.0.0.2', new Date(Date.now() + 3_600_000));
+    expect(limits.clientWait('10.0.0.2')).to.be.within(59, 60);
+    limits.blockedElsewhere('10.0.0.3', new Date(Date.now() - 1));
+    expect(limits.clientWait('10.0.0.3')).to.equal(0);
   });
 
   it('keeps lookups and refusals apart: spent lookups do not make refusals 429', () => {

@@ -16,7 +16,7 @@
  *   token-cache.ts   the cache of key records, shared lookups, forgetting a change
  *   key-record.ts    what is known of a key, and the one lookup that reads it
  *   verdict.ts       judging a token: cache or lookup, constant-time comparison, the answer
- *   guess-limits.ts  refusals per client and per api_key, lookups per client
+ *   guess-limits.ts  refusals per client and per api_key (counted for the whole deployment), lookups per client
  *   last-use.ts      last_used_at, written at most once a minute per key
  *   caller.ts        the types: Caller, Verdict, Client
  */
@@ -57,20 +57,14 @@ export class Authenticator {
       metrics.authDbLookups.inc();
       return readKeyRecord(storage, apiKey, (key) => lastUse.of(key));
     });
-    this.limits = new GuessLimits(opts.failures);
+    this.limits = new GuessLimits(opts.failures, storage.failureCounts);
     this.judge = new TokenJudge(this.cache, this.limits, lastUse, metrics);
     storage.onChange((userId, apiKey) => this.forget(userId, apiKey));
   }
 
   /** The Authorization header -> a verdict (see judgeToken). */
   authenticate(header: string | undefined, client: Client): Promise<Verdict> {
-    if (!header) {
-      // Counted like any refusal, and past the limit answered 429 after the tarpit like one
-      // (found by an outside attacker: requests without credentials were never slowed).
-      const wait = this.limits.clientWait(client.address);
-      if (wait > 0) return Promise.resolve(rateLimited(this.metrics, wait));
-      return Promise.resolve(this.counted(refused(this.metrics, 'missing'), null, client));
-    }
+    if (!header) return this.counted(refused(this.metrics, 'missing'), null, client);
     return this.judgeToken(parseAuthorization(header), client);
   }
 
@@ -87,6 +81,8 @@ export class Authenticator {
    * allowance lasts: database lookups that did not let a client in are
    * capped at twice the failure limit per window, reserved before each
    * lookup, so not even a burst of concurrent requests can exceed it.
+   * Refusals are counted in the database, for the whole deployment; a token
+   * that lets its client in costs no count (guess-limits.ts).
    */
   async judgeToken(token: TokenParts | null, client: Client): Promise<Verdict> {
     const clientWait = this.limits.clientWait(client.address);
@@ -96,11 +92,19 @@ export class Authenticator {
     return this.counted(verdict, token, client);
   }
 
-  /** A refusal, counted against the client and the api_key it named. */
-  private counted(verdict: Verdict, token: TokenParts | null, client: Client): Verdict {
-    const keyWait = this.limits.countRefusal(client.address, token?.apiKey ?? null, client.weight);
-    if (keyWait > 0) return rateLimited(this.metrics, keyWait);
+  /** A refusal, counted against the client and the api_key it named (a 429 past either's limit). */
+  private async counted(verdict: Verdict, token: TokenParts | null, client: Client): Promise<Verdict> {
+    const wait = await this.limits.countRefusal(client.address, token?.apiKey ?? null, client.weight);
+    if (wait > 0) return rateLimited(this.metrics, wait);
     return verdict;
+  }
+
+  /**
+   * Another instance saw this client go over its failure limit (a
+   * `client_blocked` event): its wrong guesses get 429 here too until `until`.
+   */
+  blockedElsewhere(client: string, until: Date): void {
+    this.limits.blockedElsewhere(client, until);
   }
 
   /**

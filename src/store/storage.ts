@@ -9,6 +9,7 @@ import { isDuplicateKey } from '../errors.js';
 import { UserStore, ADMINISTRATOR, SYSTEM_MANAGER } from './users.js';
 import { KeyStore } from './keys.js';
 import { AuditStore } from './audit.js';
+import { FailureCountStore } from './failure-counts.js';
 
 /**
  * Told the _id of every user whose record or key was just written (and the
@@ -21,6 +22,8 @@ export class Storage {
   readonly users: UserStore;
   readonly keys: KeyStore;
   readonly audit: AuditStore;
+  /** Failed-authentication counts shared by the instances (src/auth/guess-limits.ts). */
+  readonly failureCounts: FailureCountStore;
   private readonly listeners: ChangeListener[] = [];
 
   private constructor(
@@ -36,6 +39,7 @@ export class Storage {
     this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
     this.users = new UserStore(collection('users'), this.keys, changed);
     this.audit = new AuditStore(collection('audit_log'));
+    this.failureCounts = new FailureCountStore(collection('failure_counts'), collection('key_events'));
   }
 
   /**
@@ -63,6 +67,7 @@ export class Storage {
       await client.close();
       throw err;
     }
+    storage.failureCounts.startCleanup();
     return storage;
   }
 
@@ -73,6 +78,7 @@ export class Storage {
     await this.db.collection('api_keys').createIndex({ api_key: 1 }, { unique: true, name: 'api_key_unique' }, undefined);
     await this.db.collection('api_keys').createIndex({ user_id: 1 }, { unique: true, name: 'user_id_unique' }, undefined);
     await this.db.collection('audit_log').createIndex({ at: -1 }, { name: 'at_desc' }, undefined);
+    await this.db.collection('failure_counts').createIndex({ expires_at: 1 }, { name: 'expires_at' }, undefined);
     try {
       await this.users.ensure(ADMINISTRATOR, [SYSTEM_MANAGER]);
     } catch (err) {
@@ -100,6 +106,7 @@ export class Storage {
   }
 
   async close(): Promise<void> {
+    this.failureCounts.stopCleanup();
     await this.client.close();
   }
 }
