@@ -1,19 +1,22 @@
 /**
  * MongoDB access through the official driver, for MongoDB 4.2 or newer
- * (update pipelines), standalone or replica set: no transactions and no
- * change streams, which a standalone server lacks. Keys live in their own
- * collection so a user without keys never sits in the unique api_key index.
+ * (update pipelines), standalone or replica set: no transactions, and change
+ * streams only where the server has them (key-events.ts is also polled).
+ * Keys live in their own collection so a user without keys never sits in
+ * the unique api_key index.
  */
 import { MongoClient, type Collection, type Db, type Document, type ObjectId } from 'mongodb';
 import { isDuplicateKey } from '../errors.js';
 import { UserStore, ADMINISTRATOR, SYSTEM_MANAGER } from './users.js';
 import { KeyStore } from './keys.js';
 import { AuditStore } from './audit.js';
+import { KeyEvents } from './key-events.js';
 
 /**
  * Told the _id of every user whose record or key was just written (and the
  * api_key, for a key). The write's caller waits for every listener, so a
  * change is in force everywhere it must be before anyone hears it is done.
+ * Other instances hear of it through key_events (see Storage's constructor).
  */
 export type ChangeListener = (userId: ObjectId, apiKey?: string) => void | Promise<void>;
 
@@ -21,6 +24,7 @@ export class Storage {
   readonly users: UserStore;
   readonly keys: KeyStore;
   readonly audit: AuditStore;
+  readonly keyEvents: KeyEvents;
   private readonly listeners: ChangeListener[] = [];
 
   private constructor(
@@ -29,10 +33,23 @@ export class Storage {
     /** The server-side time limit (maxTimeMS) of every operation. */
     readonly opTimeoutMs: number,
   ) {
-    const changed = async (userId: ObjectId, apiKey?: string) => {
-      await Promise.all(this.listeners.map((l) => l(userId, apiKey)));
-    };
     const collection = <T extends Document>(name: string) => timeLimited(db.collection<T>(name), opTimeoutMs);
+    this.keyEvents = new KeyEvents(collection('key_events'), db, opTimeoutMs);
+    /*
+     * Every write to a user or key, once it succeeded (or may have: a lost
+     * reply), is announced to this process's listeners and recorded in
+     * key_events for the other instances, and the write's call waits for
+     * both. The guarantee: a call that reports a change done has recorded
+     * its event. If the event cannot be written (tried twice), the call
+     * fails (-32050) although its write happened: its caller sees a failure
+     * and tries again, and the retry's event covers both writes. The other
+     * way round costs little: an event whose write failed or changed
+     * nothing only makes the other instances read one key again.
+     */
+    const changed = async (userId: ObjectId, apiKey?: string) => {
+      const event = apiKey ? ({ kind: 'key', api_key: apiKey, user_id: userId } as const) : ({ kind: 'user', user_id: userId } as const);
+      await Promise.all([...this.listeners.map((l) => l(userId, apiKey)), this.keyEvents.record(event)]);
+    };
     this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
     this.users = new UserStore(collection('users'), this.keys, changed);
     this.audit = new AuditStore(collection('audit_log'));
@@ -72,6 +89,7 @@ export class Storage {
     await this.db.collection('api_keys').createIndex({ api_key: 1 }, { unique: true, name: 'api_key_unique' });
     await this.db.collection('api_keys').createIndex({ user_id: 1 }, { unique: true, name: 'user_id_unique' });
     await this.db.collection('audit_log').createIndex({ at: -1 }, { name: 'at_desc' });
+    await KeyEvents.createIndexes(this.db);
     try {
       await this.users.ensure(ADMINISTRATOR, [SYSTEM_MANAGER]);
     } catch (err) {
