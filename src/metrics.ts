@@ -53,7 +53,7 @@ interface Latencies {
 class LatencyHistogram {
   readonly name = 'tokenauth_http_request_duration_seconds';
   readonly help =
-    'Time to answer an HTTP request on the doors (/rpc, /, /api/, /metrics), token check included, by status. (One histogram per request, not per call: a per-method histogram cost a tenth of the hot path.)';
+    'Time to answer an HTTP request on the doors (JSON-RPC on /rpc and /, Frappe REST under /api/, /metrics), token check included, by status. (One histogram per request, not per call: a per-method histogram cost a tenth of the hot path.)';
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly byStatus = new Map<number, Latencies>();

@@ -26,7 +26,7 @@ import type { KeyEventsMode } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { KeyEventDoc, KeyEvents } from '../store/key-events.js';
-import { OVERLAP_MS, POLL_MS, followChangeStream, followPolls, type ReaderSink } from './event-readers.js';
+import { OVERLAP_MS, POLL_MS, RETRY_MS, followChangeStream, followPolls, type ReaderSink } from './event-readers.js';
 
 export type FeedState = 'change_stream' | 'poll' | 'down';
 
@@ -127,7 +127,7 @@ export class EventFeed implements ReaderSink {
       } catch (err) {
         this.failed(err); // choosing the mode needs the database
       }
-      await this.pause(500);
+      await this.pause(RETRY_MS);
     }
   }
 

@@ -47,8 +47,8 @@ export interface ReaderSink {
   pause(ms: number): Promise<void>;
 }
 
-/** How long to wait before opening a failed stream again, or polling again after a failure. */
-const RETRY_MS = 500;
+/** How long to wait before opening a failed stream again. */
+export const RETRY_MS = 2 * POLL_MS;
 
 /**
  * Follows the change stream until the feed stops. Returns 'unsupported'
