@@ -61,14 +61,23 @@ export async function followChangeStream(
   onStream: (close: () => Promise<void>) => void,
 ): Promise<'stopped' | 'unsupported'> {
   let token: ResumeToken = undefined;
-  let opened = false;
+  /** Whether any stream ever opened: a server that refuses the first one does not do change streams. */
+  const ever = { opened: false };
   while (!sink.stopped()) {
     const stream = events.watch(token, MAX_AWAIT_MS);
     onStream(() => stream.close());
-    if (token === undefined) {
-      // A new stream delivers what is written after its opening aggregate is answered, and nothing before.
-      stream.once('init', () => ((opened = true), sink.heard(Date.now(), true, true)));
-    }
+    // A new stream (no token to resume from) delivers what is written after
+    // its opening aggregate is answered, and nothing before: the feed must
+    // hear that it starts afresh, once, as soon as it is open (the server's
+    // first resume token says so, without waiting for the first getMore).
+    let fresh = token === undefined;
+    const opening = () => {
+      if (!fresh) return;
+      fresh = false;
+      ever.opened = true;
+      sink.heard(Date.now(), true, true);
+    };
+    if (fresh) stream.once('resumeTokenChanged', opening);
     try {
       for (;;) {
         const started = Date.now();
@@ -77,14 +86,10 @@ export async function followChangeStream(
         // Ended by the server (the collection or database dropped): a stream
         // that cannot be resumed. Start a new one, the cache forgotten.
         if (stream.closed) throw new ChangeStreamEnded();
-        opened = true;
+        opening(); // in case the server sent no resume token with its first answer
         token = stream.resumeToken ?? token;
-        if (change) {
-          sink.heard(started, false);
-          sink.receive(change.fullDocument);
-        } else {
-          sink.heard(started, true);
-        }
+        sink.heard(started, !change);
+        if (change) sink.receive(change.fullDocument);
       }
     } catch (err) {
       if (sink.stopped()) break;
@@ -94,7 +99,7 @@ export async function followChangeStream(
       sink.failed(err);
       if (err instanceof ChangeStreamEnded) token = undefined;
       if (err instanceof MongoServerError) {
-        if (!opened) return 'unsupported';
+        if (!ever.opened) return 'unsupported';
         token = undefined;
       }
       await sink.pause(RETRY_MS);
