@@ -9,7 +9,7 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import type { ObjectId } from 'mongodb';
-import { loadConfig, type Config } from '../src/config.js';
+import { loadConfig, ConfigError, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startApp, type App } from '../src/app.js';
 import { ALL_LOGS, useService, bearer, basic, tokenOf, expectResult, expectError, replicaSetName, skipBecause, sleep, type ServiceFixture } from './harness.js';
@@ -334,5 +334,25 @@ describe('key events: old events are removed after KEY_EVENTS_RETENTION_MS', fun
     const ms = await within(8000, 'cleanup', async () => !(await exists(first)));
     expect(ms, 'not before its retention').to.be.at.least(1500);
     expect(await exists(second), 'a younger event stays').to.equal(true);
+  });
+});
+
+describe('key events: configuration', () => {
+  it('has the documented defaults: a 10-minute cache, auto mode, a 1 s bound while down, events kept an hour', () => {
+    expect(loadConfig({})).to.include({ authCacheTtlMs: 600_000, keyEventsMode: 'auto', keyEventsStaleMs: 1000, keyEventsRetentionMs: 3_600_000 });
+    expect(loadConfig({ KEY_EVENTS_MODE: 'poll', KEY_EVENTS_STALE_MS: '0', KEY_EVENTS_RETENTION_MS: '5000' })).to.include({
+      keyEventsMode: 'poll',
+      keyEventsStaleMs: 0,
+      keyEventsRetentionMs: 5000,
+    });
+  });
+
+  it('names the variable and the bad value', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ KEY_EVENTS_MODE: 'push' }, /KEY_EVENTS_MODE must be one of auto, change_stream, poll \(got "push"\)/],
+      [{ KEY_EVENTS_STALE_MS: '-1' }, /KEY_EVENTS_STALE_MS must be an integer from 0 to 60000/],
+      [{ KEY_EVENTS_RETENTION_MS: '4999' }, /KEY_EVENTS_RETENTION_MS must be an integer from 5000/],
+    ];
+    for (const [env, message] of cases) expect(() => loadConfig(env), JSON.stringify(env)).to.throw(ConfigError, message);
   });
 });
