@@ -46,6 +46,11 @@ export async function openServices(config: Config, uri: string): Promise<Service
 
 export async function startApp(config: Config, uri: string, log: Logger): Promise<App> {
   const services = await openServices(config, uri);
+  // Follow other instances' changes before serving, so the first requests already find a trusted cache.
+  await services.auth.followEvents(
+    { mode: config.keyEventsMode, staleMs: config.keyEventsStaleMs, retentionMs: config.keyEventsRetentionMs, waitMs: config.dbTimeoutMs },
+    log,
+  );
   const dispatcher = createDispatcher({ metrics: services.metrics, log });
   let draining = false;
   const server = createHttpServer({
@@ -89,6 +94,7 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
         });
         server.closeIdleConnections();
       });
+      await services.auth.close();
       await services.storage.close();
     },
   };

@@ -30,8 +30,9 @@ export interface Config {
   /** Where `npm start` and the CLI keep the local database's files. */
   dataDir: string;
   /**
-   * How long a verified api_key is trusted without reading the database; also
-   * the longest another instance may accept a revoked token. 0: no cache.
+   * How long a verified api_key is trusted without reading the database, at
+   * most: changes made elsewhere drop entries sooner, through key_events
+   * (keyEvents*). 0: no cache.
    */
   authCacheTtlMs: number;
   authCacheSize: number;
@@ -57,7 +58,16 @@ export interface Config {
   corsOrigins: string[];
   /** Longest grace_seconds generate_keys accepts (the old secret's life after a rotation). */
   maxGraceSeconds: number;
+  /** How changes made by other instances are followed (src/auth/event-feed.ts); auto: a change stream where the server has them. */
+  keyEventsMode: KeyEventsMode;
+  /** While the feed is down, a cached entry older than this is read again before it is trusted. */
+  keyEventsStaleMs: number;
+  /** How long change events are kept; an instance whose feed was down longer forgets its whole cache. */
+  keyEventsRetentionMs: number;
 }
+
+export const KEY_EVENTS_MODES = ['auto', 'change_stream', 'poll'] as const;
+export type KeyEventsMode = (typeof KEY_EVENTS_MODES)[number];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -125,6 +135,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(env.LOG_LEVEL)})`);
   }
 
+  const keyEventsMode = (env.KEY_EVENTS_MODE?.trim() || 'auto') as KeyEventsMode;
+  if (!KEY_EVENTS_MODES.includes(keyEventsMode)) {
+    throw new ConfigError(`KEY_EVENTS_MODE must be one of ${KEY_EVENTS_MODES.join(', ')} (got ${JSON.stringify(env.KEY_EVENTS_MODE)})`);
+  }
+
   const host = env.HOST?.trim() || '127.0.0.1';
   if (/\s/.test(host)) throw new ConfigError(`HOST must be a host name or address (got ${JSON.stringify(env.HOST)})`);
 
@@ -140,7 +155,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytesPerClient: integer(env, 'MAX_BODY_BYTES_PER_CLIENT', 8 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     maxBodyBytesInFlight: integer(env, 'MAX_BODY_BYTES_IN_FLIGHT', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     maxConnectionsPerClient: integer(env, 'MAX_CONNECTIONS_PER_CLIENT', 256, 1, 1_000_000),
-    authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 600_000, 0, 3_600_000),
     authCacheSize: integer(env, 'AUTH_CACHE_SIZE', 10_000, 1, 10_000_000),
     authFailureLimit: integer(env, 'AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),
     authFailureWindowMs: integer(env, 'AUTH_FAILURE_WINDOW_MS', 60_000, 1000, 86_400_000),
@@ -154,6 +169,10 @@ export function loadConfig(env: Env = process.env): Config {
     workers: integer(env, 'WORKERS', 1, 1, 64),
     corsOrigins: origins(env.CORS_ORIGINS),
     maxGraceSeconds: integer(env, 'MAX_GRACE_SECONDS', 7 * 86_400, 0, 365 * 86_400),
+    keyEventsMode,
+    keyEventsStaleMs: integer(env, 'KEY_EVENTS_STALE_MS', 1000, 0, 60_000),
+    // At least 5 s: more than twice the pollers' re-read window (2 s, event-feed.ts).
+    keyEventsRetentionMs: integer(env, 'KEY_EVENTS_RETENTION_MS', 3_600_000, 5000, 7 * 86_400_000),
     dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(packageRoot, 'data')),
   };
 }

@@ -9,7 +9,7 @@
  * prom-client's own inc() and observe() cost 1.5 µs a request, a twentieth
  * of the whole hot path. The rarer counters use prom-client directly.
  */
-import { Registry, Counter, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics, type Metric } from 'prom-client';
 
 export type AuthFailure = 'missing' | 'malformed' | 'unknown_key' | 'wrong_secret' | 'expired' | 'disabled' | 'rate_limited';
 
@@ -53,7 +53,7 @@ interface Latencies {
 class LatencyHistogram {
   readonly name = 'tokenauth_http_request_duration_seconds';
   readonly help =
-    'Time to answer an HTTP request on the doors (JSON-RPC on /rpc and /, REST on /api/, /metrics), token check included, by status. (One histogram per request, not per call: a per-method histogram cost a tenth of the hot path.)';
+    'Time to answer an HTTP request on the doors (JSON-RPC on /rpc and /, Frappe REST under /api/, /metrics), token check included, by status. (One histogram per request, not per call: a per-method histogram cost a tenth of the hot path.)';
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly byStatus = new Map<number, Latencies>();
@@ -122,6 +122,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Which way this instance follows changes made elsewhere, and whether it can right now (event-feed.ts). */
+  private readonly keyEventsFeedUp = new Gauge({
+    name: 'tokenauth_key_events_feed_up',
+    help: '1 while this instance follows key_events (changes made by other instances) with the mode labelled; 0 while it cannot, and so reads again any cached token older than KEY_EVENTS_STALE_MS.',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+  });
+  private readonly propagation = new Histogram({
+    name: 'tokenauth_revocation_propagation_seconds',
+    help: "Time from a change event's write (the database server's clock) to its arrival at this instance (this instance's clock), per event received: how long other instances take to drop a changed credential. A skew between the two clocks shifts every value by as much (a value below 0 counts as 0); every instance counts its own events too, as they reach it the same way.",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60],
+    registers: [this.registry],
+  });
+
   constructor() {
     this.registry.registerMetric(this.httpSeconds as unknown as Metric);
     collectDefaultMetrics({ register: this.registry, prefix: 'tokenauth_' });
@@ -145,5 +159,16 @@ export class Metrics {
 
   cache(result: 'hit' | 'miss'): void {
     this.cacheTallies.get(result)!.inc();
+  }
+
+  /** The change feed's mode and state (one series: the mode in use). */
+  keyEventsFeed(mode: string, up: boolean): void {
+    this.keyEventsFeedUp.reset();
+    this.keyEventsFeedUp.labels(mode).set(up ? 1 : 0);
+  }
+
+  /** A change event arrived `seconds` after it was written (clamped at 0: a negative value is clock skew). */
+  eventPropagation(seconds: number): void {
+    this.propagation.observe(Math.max(0, seconds));
   }
 }

@@ -22,7 +22,8 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startApp, type App } from '../src/app.js';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import type { ClientBlockedEvent, FailureCountDoc, FailureCountStore } from '../src/store/failure-counts.js';
+import type { FailureCountDoc, FailureCountStore } from '../src/store/failure-counts.js';
+import type { KeyEventDoc } from '../src/store/key-events.js';
 import { useService, requestFrom, bearer, sleep } from './harness.js';
 
 const CALL = { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' };
@@ -127,8 +128,8 @@ describe('failure limits across instances', function () {
   it('writes a client_blocked event when a client crosses its limit, and an instance told of it refuses without counting', async () => {
     const from = '127.0.14.4';
     for (let i = 0; i < LIMIT; i++) expect((await post(a, from, madeUp())).status).to.equal(401);
-    const events = a.db.collection<ClientBlockedEvent>('key_events');
-    let found: ClientBlockedEvent | null = null;
+    const events = a.db.collection<KeyEventDoc>('key_events');
+    let found: KeyEventDoc | null = null;
     for (let i = 0; i < 40 && !found; i++) {
       found = await events.findOne({ kind: 'client_blocked', client: from });
       if (!found) await sleep(25); // written off the refusal's path

@@ -7,8 +7,15 @@
  * record holds its SHA-256).
  *
  * Concurrent misses for one api_key share one lookup. Any change to a user
- * or key drops that user's records at once, and reads a changed key again
- * off any request's path; a lookup that raced a change is not cached.
+ * or key made here drops that user's records at once, and reads a changed
+ * key again off any request's path; a lookup that raced a change is not
+ * cached. Changes made by other instances arrive as events (event-feed.ts)
+ * and drop entries the same way (dropKey, dropUser, clear).
+ *
+ * While those events cannot be read (the feed is down) nothing tells the
+ * cache of changes made elsewhere, so it trusts an entry only for a short
+ * bound after it was read (distrustOlderThan); older ones are misses, read
+ * again. A hit pays for that only while the feed is down.
  */
 import type { ObjectId } from 'mongodb';
 import { LRUCache } from 'lru-cache';
@@ -26,9 +33,11 @@ export class TokenCache {
   private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
   /** Bumped on every change, so a lookup that raced a change is not cached. */
   private epoch = 0;
+  /** -1 while changes made elsewhere are heard of; else the age (ms) past which an entry is not trusted. */
+  private trustMs = -1;
 
   constructor(
-    opts: TokenCacheOptions,
+    private readonly opts: TokenCacheOptions,
     /** One database lookup of a key (null: no such key, or no such user). */
     private readonly read: (apiKey: string) => Promise<KeyRecord | null>,
   ) {
@@ -42,7 +51,23 @@ export class TokenCache {
 
   /** The cached record of a key, if any: only to be trusted for a secret that fits it. */
   get(apiKey: string): KeyRecord | undefined {
-    return this.known?.get(apiKey);
+    const record = this.known?.get(apiKey);
+    if (record === undefined || this.trustMs < 0) return record;
+    // The feed is down: only an entry read within the bound is trusted (its age from the LRU's own clock).
+    return this.opts.ttlMs - this.known!.getRemainingTTL(apiKey) <= this.trustMs ? record : undefined;
+  }
+
+  /**
+   * The change feed is down: trust an entry only `ms` after it was read
+   * (0: never; every check reads the database). Undone by trustAll.
+   */
+  distrustOlderThan(ms: number): void {
+    this.trustMs = ms;
+  }
+
+  /** The change feed is up (and has caught up): entries live their TTL again, unless an event drops them. */
+  trustAll(): void {
+    this.trustMs = -1;
   }
 
   /** The lookup of this key already under way, if any (joining it costs nothing). */
@@ -86,5 +111,36 @@ export class TokenCache {
       }
     }
     if (apiKey && this.known) void this.lookup(apiKey).catch(() => {});
+  }
+
+  /*
+   * Changes made by other instances, as their events arrive. Unlike forget,
+   * nothing is read again here: every instance would read every changed key,
+   * most of them never presented there. And a lookup under way is not
+   * abandoned: it is only kept out of the cache, so checks that join it (in
+   * the one round trip it takes) may still see the state before the change,
+   * as a check that came a moment earlier would have. Changes made here
+   * (forget) are stricter, since their caller is told when they are done.
+   */
+
+  /** A key changed elsewhere (rotated, revoked, updated). */
+  dropKey(apiKey: string): void {
+    this.epoch++;
+    this.known?.delete(apiKey);
+  }
+
+  /** A user changed elsewhere (disabled, deleted, roles changed): all its keys. */
+  dropUser(userId: ObjectId): void {
+    this.epoch++;
+    if (!this.known) return;
+    for (const [key, record] of this.known.entries()) {
+      if (record.userId.equals(userId)) this.known.delete(key);
+    }
+  }
+
+  /** Changes elsewhere may have been missed (the feed could not catch up): forget everything. */
+  clear(): void {
+    this.epoch++;
+    this.known?.clear();
   }
 }

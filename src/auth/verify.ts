@@ -10,7 +10,9 @@
  * whether or not its api_key exists (no timing tells which), and the failure
  * limits bound those lookups per client. Any write to a user or key on this
  * instance drops that user's entries at once and reads a changed key again;
- * other instances see it within the TTL, or at once for a new secret.
+ * other instances hear of it through key_events (event-feed.ts) within
+ * milliseconds (a change stream) or a poll (250 ms), and while they cannot,
+ * trust an entry only briefly (KEY_EVENTS_STALE_MS).
  *
  * The Authenticator composes its parts, each in its own module:
  *   token-cache.ts   the cache of key records, shared lookups, forgetting a change
@@ -18,11 +20,13 @@
  *   verdict.ts       judging a token: cache or lookup, constant-time comparison, the answer
  *   guess-limits.ts  refusals per client and per api_key (counted for the whole deployment), lookups per client
  *   last-use.ts      last_used_at, written at most once a minute per key
+ *   event-feed.ts    following changes made by other instances (event-readers.ts reads them)
  *   caller.ts        the types: Caller, Verdict, Client
  */
 import type { ObjectId } from 'mongodb';
 import type { Storage } from '../store/storage.js';
 import type { Metrics } from '../metrics.js';
+import type { Logger } from '../log.js';
 import type { TokenParts } from './token.js';
 import { parseAuthorization } from './credentials.js';
 import type { LimitOptions } from './limiter.js';
@@ -32,6 +36,7 @@ import { readKeyRecord } from './key-record.js';
 import { GuessLimits } from './guess-limits.js';
 import { LastUse } from './last-use.js';
 import { TokenJudge, rateLimited, refused } from './verdict.js';
+import { EventFeed, type FeedOptions, type FeedState } from './event-feed.js';
 
 export { operator, type Caller, type Client, type Refusal, type Verdict } from './caller.js';
 
@@ -42,13 +47,21 @@ export interface AuthOptions {
   failures: LimitOptions;
 }
 
+export interface FollowOptions extends FeedOptions {
+  /** KEY_EVENTS_STALE_MS: while the feed is down, entries older than this are read again. */
+  staleMs: number;
+  /** How long followEvents waits for the feed to come up before it returns anyway. */
+  waitMs: number;
+}
+
 export class Authenticator {
   private readonly cache: TokenCache;
   private readonly limits: GuessLimits;
   private readonly judge: TokenJudge;
+  private feed: EventFeed | undefined;
 
   constructor(
-    storage: Storage,
+    private readonly storage: Storage,
     private readonly metrics: Metrics,
     opts: AuthOptions,
   ) {
@@ -114,5 +127,48 @@ export class Authenticator {
    */
   forget(userId: ObjectId, apiKey?: string): void {
     this.cache.forget(userId, apiKey);
+  }
+
+  /**
+   * Follows the changes other instances make (key_events), dropping what
+   * they change from the cache; resolves once following (or after
+   * `waitMs`: it goes on trying, and meanwhile trusts entries only for
+   * `staleMs`). The service does this; the CLI, which caches nothing for
+   * long, does not.
+   */
+  async followEvents(opts: FollowOptions, log: Logger): Promise<void> {
+    const cache = this.cache;
+    this.feed = new EventFeed(
+      this.storage.keyEvents,
+      {
+        dropKey: (apiKey) => cache.dropKey(apiKey),
+        dropUser: (userId) => cache.dropUser(userId),
+        clear: () => cache.clear(),
+        trusted: (up) => (up ? cache.trustAll() : cache.distrustOlderThan(opts.staleMs)),
+        clientBlocked: (client, until) => this.onClientBlocked(client, until),
+      },
+      this.metrics,
+      log,
+      opts,
+    );
+    await this.feed.start(opts.waitMs);
+  }
+
+  /** How changes made elsewhere reach this instance now; 'off' when it does not follow them. */
+  get keyEvents(): FeedState | 'off' {
+    return this.feed?.state ?? 'off';
+  }
+
+  /** Stops following (before the database is closed). */
+  async close(): Promise<void> {
+    await this.feed?.stop();
+  }
+
+  /**
+   * Another instance blocked a client (an event of kind 'client_blocked'):
+   * its wrong guesses get 429 here too, before this instance counts one.
+   */
+  onClientBlocked(client: string, until: Date): void {
+    this.limits.blockedElsewhere(client, until);
   }
 }

@@ -70,7 +70,13 @@ export function createHttpServer(deps: HttpDeps): http.Server {
   return server;
 }
 
-/** Liveness (the process answers) and readiness (not draining, the database answers). */
+/**
+ * Liveness (the process answers) and readiness (not draining, the database
+ * answers). Readiness also tells how changes made by other instances reach
+ * this one (`key_events`): always with `?verbose`, and otherwise only when it
+ * is "down", the case to act on. Down stays ready (200): tokens are then
+ * read from the database more often, not trusted longer.
+ */
 async function probe(deps: HttpDeps, x: Exchange): Promise<void> {
   if (x.req.method !== 'GET' && x.req.method !== 'HEAD') {
     x.res.setHeader('Allow', 'GET, HEAD');
@@ -78,7 +84,10 @@ async function probe(deps: HttpDeps, x: Exchange): Promise<void> {
   }
   if (x.path === '/healthz') return x.json(200, { status: 'ok' });
   const ready = !deps.draining() && (await deps.services.storage.ping());
-  x.json(ready ? 200 : statusOf('storage_unavailable'), { status: ready ? 'ready' : 'unavailable' });
+  const keyEvents = deps.services.auth.keyEvents;
+  const verbose = new URLSearchParams(x.query).has('verbose');
+  const body = { status: ready ? 'ready' : 'unavailable', ...(verbose || keyEvents === 'down' ? { key_events: keyEvents } : {}) };
+  x.json(ready ? 200 : statusOf('storage_unavailable'), body);
 }
 
 /**

@@ -21,24 +21,15 @@
  * directly is always false on the local database (secantusdb), and the
  * same expression is right on MongoDB.
  */
-import { ObjectId, type Collection } from 'mongodb';
+import type { Collection } from 'mongodb';
 import { isDuplicateKey } from '../errors.js';
+import type { KeyEvents } from './key-events.js';
 
 export interface FailureCountDoc {
   /** `c|<client>` or `k|<apiKey>`. */
   _id: string;
   n: number;
   expires_at: Date;
-}
-
-/** The key_events contract (the change feed reads it); this module writes only `client_blocked`. */
-export interface ClientBlockedEvent {
-  _id: ObjectId;
-  /** The database's clock ($$NOW). */
-  at: Date;
-  kind: 'client_blocked';
-  client: string;
-  until: Date;
 }
 
 /** What is counted: refusals per client, or per presented api_key. */
@@ -62,7 +53,8 @@ export class FailureCountStore {
 
   constructor(
     private readonly counts: Collection<FailureCountDoc>,
-    private readonly events: Collection<ClientBlockedEvent>,
+    /** The key_events writer (key-events.ts): a block is recorded as any other event, stamped by the database's clock. */
+    private readonly events: Pick<KeyEvents, 'record'>,
   ) {}
 
   /**
@@ -98,10 +90,7 @@ export class FailureCountStore {
 
   /** Tells the other instances (through key_events) that a client is over its limit until `until`. */
   async clientBlocked(client: string, until: Date): Promise<void> {
-    // An update pipeline upserting a new _id: the only way to stamp `at` with the database's clock.
-    await this.events.updateOne({ _id: new ObjectId() }, [{ $set: { at: '$$NOW', kind: 'client_blocked', client: { $literal: client }, until } }], {
-      upsert: true,
-    });
+    await this.events.record({ kind: 'client_blocked', client, until });
   }
 
   /** Removes the windows that have closed; safe from many instances at once. */

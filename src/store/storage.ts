@@ -1,8 +1,9 @@
 /**
  * MongoDB access through the official driver, for MongoDB 4.2 or newer
- * (update pipelines), standalone or replica set: no transactions and no
- * change streams, which a standalone server lacks. Keys live in their own
- * collection so a user without keys never sits in the unique api_key index.
+ * (update pipelines), standalone or replica set: no transactions, and change
+ * streams only where the server has them (key-events.ts is also polled).
+ * Keys live in their own collection so a user without keys never sits in
+ * the unique api_key index.
  */
 import { MongoClient, type Collection, type Db, type Document, type ObjectId } from 'mongodb';
 import { isDuplicateKey } from '../errors.js';
@@ -10,11 +11,13 @@ import { UserStore, ADMINISTRATOR, SYSTEM_MANAGER } from './users.js';
 import { KeyStore } from './keys.js';
 import { AuditStore } from './audit.js';
 import { FailureCountStore } from './failure-counts.js';
+import { KeyEvents } from './key-events.js';
 
 /**
  * Told the _id of every user whose record or key was just written (and the
  * api_key, for a key). The write's caller waits for every listener, so a
  * change is in force everywhere it must be before anyone hears it is done.
+ * Other instances hear of it through key_events (see Storage's constructor).
  */
 export type ChangeListener = (userId: ObjectId, apiKey?: string) => void | Promise<void>;
 
@@ -24,6 +27,7 @@ export class Storage {
   readonly audit: AuditStore;
   /** Failed-authentication counts shared by the instances (src/auth/guess-limits.ts). */
   readonly failureCounts: FailureCountStore;
+  readonly keyEvents: KeyEvents;
   private readonly listeners: ChangeListener[] = [];
 
   private constructor(
@@ -32,14 +36,27 @@ export class Storage {
     /** The server-side time limit (maxTimeMS) of every operation. */
     readonly opTimeoutMs: number,
   ) {
-    const changed = async (userId: ObjectId, apiKey?: string) => {
-      await Promise.all(this.listeners.map((l) => Promise.resolve(l(userId, apiKey))));
-    };
     const collection = <T extends Document>(name: string) => timeLimited(db.collection<T>(name), opTimeoutMs);
+    this.keyEvents = new KeyEvents(collection('key_events'), db, opTimeoutMs);
+    /*
+     * Every write to a user or key, once it succeeded (or may have: a lost
+     * reply), is announced to this process's listeners and recorded in
+     * key_events for the other instances, and the write's call waits for
+     * both. The guarantee: a call that reports a change done has recorded
+     * its event. If the event cannot be written (tried twice), the call
+     * fails (-32050) although its write happened: its caller sees a failure
+     * and tries again, and the retry's event covers both writes. The other
+     * way round costs little: an event whose write failed or changed
+     * nothing only makes the other instances read one key again.
+     */
+    const changed = async (userId: ObjectId, apiKey?: string) => {
+      const event = apiKey ? ({ kind: 'key', api_key: apiKey, user_id: userId } as const) : ({ kind: 'user', user_id: userId } as const);
+      await Promise.all([...this.listeners.map((l) => Promise.resolve(l(userId, apiKey))), this.keyEvents.record(event)]);
+    };
     this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
     this.users = new UserStore(collection('users'), this.keys, changed);
     this.audit = new AuditStore(collection('audit_log'));
-    this.failureCounts = new FailureCountStore(collection('failure_counts'), collection('key_events'));
+    this.failureCounts = new FailureCountStore(collection('failure_counts'), this.keyEvents);
   }
 
   /**
@@ -79,6 +96,7 @@ export class Storage {
     await this.db.collection('api_keys').createIndex({ user_id: 1 }, { unique: true, name: 'user_id_unique' }, undefined);
     await this.db.collection('audit_log').createIndex({ at: -1 }, { name: 'at_desc' }, undefined);
     await this.db.collection('failure_counts').createIndex({ expires_at: 1 }, { name: 'expires_at' }, undefined);
+    await KeyEvents.createIndexes(this.db);
     try {
       await this.users.ensure(ADMINISTRATOR, [SYSTEM_MANAGER]);
     } catch (err) {
