@@ -121,8 +121,15 @@ export interface PropagationRun {
   writeMs: Stats;
   /** Instance 1 refused at its first check after the change (instances setup only). */
   writerRefusedAtOnce?: string;
-  /** Checks sent after changes, and how they were answered (status -> count). */
+  /**
+   * Changes after whose answer some other instance still accepted the old
+   * token at least once (0: every other instance had dropped it before
+   * instance 1 answered; the figure is then one or two checks' round trips).
+   */
+  staleAfterAnswer: number;
+  /** Checks sent after changes, their round trips (the figure's resolution), and how they were answered (status -> count). */
   checks: number;
+  checkRttMs: Stats;
   statuses: Record<string, number>;
   /** What /readyz said on each instance at the start. */
   readyz: string[];
@@ -264,6 +271,14 @@ function stats(xs: number[]): Stats {
 interface Polled {
   ms: number;
   timedOut: boolean;
+  /** Checks that still accepted the old token after the change was answered. */
+  stale: number;
+}
+
+interface Counter {
+  checks: number;
+  /** Each check's round trip, ms. */
+  rtts: number[];
 }
 
 /**
@@ -278,20 +293,25 @@ async function pollUntilRefused(
   o: PropagationOptions,
   shared: boolean,
   statuses: Record<string, number>,
-  counter: { checks: number },
+  counter: Counter,
 ): Promise<Polled> {
   const need = shared ? Math.max(2, o.refusals) : Math.max(1, o.refusals);
   let run: number[] = [];
+  let stale = 0;
   for (;;) {
+    const sent = performance.now();
     const r = await check(target, token, statuses);
     counter.checks++;
-    if (r.verdict === 'accepted') run = [];
-    else if (r.verdict === 'refused') {
+    counter.rtts.push(r.at - sent);
+    if (r.verdict === 'accepted') {
+      run = [];
+      stale++;
+    } else if (r.verdict === 'refused') {
       run.push(r.at);
-      if (run.length >= need) return { ms: (shared ? run[1]! : run[0]!) - t0, timedOut: false };
+      if (run.length >= need) return { ms: (shared ? run[1]! : run[0]!) - t0, timedOut: false, stale };
     }
     const elapsed = performance.now() - t0;
-    if (elapsed > o.timeoutMs) return { ms: o.timeoutMs, timedOut: true };
+    if (elapsed > o.timeoutMs) return { ms: o.timeoutMs, timedOut: true, stale };
     await sleep(Math.min(MAX_CHECK_GAP_MS, Math.max(o.checkMs, elapsed / 100)));
   }
 }
@@ -301,7 +321,7 @@ interface Key {
   token: string;
 }
 
-type Outcome = { kind: Kind; ms: number; timedOut: boolean; writeMs: number; writerRefused?: boolean } | { kind: Kind; error: string };
+type Outcome = { kind: Kind; ms: number; timedOut: boolean; stale: boolean; writeMs: number; writerRefused?: boolean } | { kind: Kind; error: string };
 
 function changeCall(kind: Kind, user: string): { method: string; params: unknown } {
   switch (kind) {
@@ -324,7 +344,7 @@ async function measureOne(
   admin: string,
   o: PropagationOptions,
   statuses: Record<string, number>,
-  counter: { checks: number },
+  counter: Counter,
 ): Promise<Outcome> {
   const kind = KINDS[i % KINDS.length]!;
   // 1. warm: accepted everywhere, so every cache holds it.
@@ -349,6 +369,7 @@ async function measureOne(
     kind,
     ms: worst.ms,
     timedOut: polled.some((p) => p.timedOut),
+    stale: polled.some((p) => p.stale > 0),
     writeMs: t0 - sent,
     writerRefused: writerCheck ? (await writerCheck).verdict === 'refused' : undefined,
   };
@@ -422,7 +443,7 @@ async function runOne(setup: Setup, pathName: PathName, baseUri: string, databas
 
     // The changes: one every --gap-ms at most, at most --in-flight measured at once.
     const statuses: Record<string, number> = {};
-    const counter = { checks: 0 };
+    const counter: Counter = { checks: 0, rtts: [] };
     const outcomes: Outcome[] = new Array<Outcome>(o.changes);
     const running = new Set<Promise<void>>();
     let lastStart = 0;
@@ -461,7 +482,9 @@ async function runOne(setup: Setup, pathName: PathName, baseUri: string, databas
       byKind,
       writeMs: stats(ok.map((r) => r.writeMs)),
       writerRefusedAtOnce: shared ? undefined : `${writerChecks.filter((r) => r.writerRefused).length}/${writerChecks.length}`,
+      staleAfterAnswer: ok.filter((r) => r.stale).length,
       checks: counter.checks,
+      checkRttMs: stats(counter.rtts),
       statuses,
       readyz,
       ms: outcomes.map((r) => ('ms' in r ? Math.round(r.ms * 10) / 10 : null)),
@@ -520,14 +543,14 @@ export function printPropagation(f: PropagationFigures): void {
       `ms from the change's answer on instance 1 to the last other instance's refusal (checks every ${s.checkMs} ms or more, until ${s.refusals} refusals in a row; timeout ${s.timeoutMs} ms)`,
   );
   console.log(
-    '| target | path | database | KEY_EVENTS_MODE | measured | p50 ms | p99 ms | max ms | timeouts | errors | revoke p50/p99 | rotate p50/p99 | disable p50/p99 | write p50 ms | instance 1 refused at once |',
+    '| target | path | database | KEY_EVENTS_MODE | measured | p50 ms | p99 ms | max ms | timeouts | errors | revoke p50/p99 | rotate p50/p99 | disable p50/p99 | write p50 ms | check p50 ms | stale after answer | instance 1 refused at once |',
   );
-  console.log('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of f.runs) {
     const k = (x: Stats) => `${x.p50}/${x.p99}`;
     console.log(
       `| ${r.target} | ${r.path} | ${r.database} | ${r.keyEventsMode} | ${r.measured}/${r.changes} | ${r.all.p50} | ${r.all.p99} | ${r.all.max} | ${r.timeouts} | ${r.errors} | ` +
-        `${k(r.byKind.revoke)} | ${k(r.byKind.rotate)} | ${k(r.byKind.disable)} | ${r.writeMs.p50} | ${r.writerRefusedAtOnce ?? 'n/a'} |`,
+        `${k(r.byKind.revoke)} | ${k(r.byKind.rotate)} | ${k(r.byKind.disable)} | ${r.writeMs.p50} | ${r.checkRttMs.p50} | ${r.staleAfterAnswer} | ${r.writerRefusedAtOnce ?? 'n/a'} |`,
     );
   }
   for (const r of f.runs) for (const e of r.errorSamples) console.log(`  ${r.target}, ${r.path}: ${e}`);
