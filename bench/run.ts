@@ -16,10 +16,21 @@
  * the ratios service/jayson and each against the floor, and whether issue
  * 13's goals hold (information only: the exit code never depends on them).
  *
- * Scenarios: single, batch, flood, nocache, cluster, memory, and two that are
+ * Scenarios: single, batch, flood, nocache, cluster, memory, and three that are
  * not throughput: abuse (a bystander's latency while two clients send the
- * heaviest batches allowed) and oracle (how long a refusal takes for an
- * unknown api_key, a known one with a wrong secret, a malformed token).
+ * heaviest batches allowed), oracle (how long a refusal takes for an
+ * unknown api_key, a known one with a wrong secret, a malformed token) and
+ * propagation (how long until a revoked, rotated or disabled key is refused
+ * by every other instance: bench/propagation.ts says how it is measured):
+ *
+ *   npm run bench -- --only propagation [--changes 200] [--instances 3]
+ *                    [--paths changestream,poll,poll-env] [--change-timeout-ms 35000]
+ *                    [--check-ms 5] [--refusals 5] [--gap-ms 100] [--in-flight 25]
+ *
+ * (`--only propagation-instances` or `propagation-workers` runs one of its
+ * two setups.) The instances get the bench's environment, so
+ * `AUTH_CACHE_TTL_MS=2000 npm run bench -- --only propagation` measures
+ * them with a 2 s cache.
  *
  * `--baseline <checkout>` also runs another built checkout of the service
  * (its dist/main.js) on the same database, and compares the single call
@@ -43,6 +54,7 @@ import { startLocalDatabase, freePort, type LocalDatabase } from '../src/localdb
 import { withDatabase } from '../src/config.js';
 import type { ResultOf } from '../src/rpc/spec.js';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
+import { propagation, printPropagation, PATHS, SETUPS, type PathName, type Setup, type PropagationFigures } from './propagation.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -55,6 +67,15 @@ const { values: opts } = parseArgs({
     results: { type: 'string', default: 'bench/results.json' },
     baseline: { type: 'string' },
     only: { type: 'string' },
+    // propagation (bench/propagation.ts)
+    changes: { type: 'string', default: '200' },
+    instances: { type: 'string', default: '3' },
+    paths: { type: 'string', default: PATHS.join(',') },
+    'change-timeout-ms': { type: 'string', default: '35000' },
+    'check-ms': { type: 'string', default: '5' },
+    refusals: { type: 'string', default: '5' },
+    'gap-ms': { type: 'string', default: '100' },
+    'in-flight': { type: 'string', default: '25' },
   },
 });
 const DURATION = Number(opts.duration ?? 10);
@@ -66,6 +87,19 @@ const MEMORY_REQUESTS = Number(opts['memory-requests']);
 const ORACLE_REQUESTS = Number(opts['oracle-requests']);
 const ONLY = opts.only ? new Set(opts.only.split(',')) : undefined;
 const wanted = (name: string) => !ONLY || ONLY.has(name);
+/** `propagation` runs both setups; `propagation-instances` or `propagation-workers` one. */
+const PROPAGATION_SETUPS: Setup[] = SETUPS.filter((s) => wanted('propagation') || wanted(`propagation-${s}`));
+/** Whether any throughput scenario (all the others) was asked for. */
+const THROUGHPUT = !ONLY || [...ONLY].some((name) => !name.startsWith('propagation'));
+const CHANGES = Number(opts.changes);
+const PROPAGATION_PATHS = opts.paths.split(',').map((name) => {
+  if (!(PATHS as readonly string[]).includes(name)) throw new Error(`--paths takes ${PATHS.join(', ')} (got ${name})`);
+  return name as PathName;
+});
+for (const [name, value] of Object.entries({ changes: CHANGES, instances: Number(opts.instances) })) {
+  if (!Number.isInteger(value) || value < (name === 'instances' ? 2 : 1))
+    throw new Error(`--${name} must be an integer of at least ${name === 'instances' ? 2 : 1}`);
+}
 
 interface Figures {
   rps: number;
@@ -330,13 +364,8 @@ function singleFigures(byName: Map<string, Figures[]>): SingleFigures {
 
 // ---------------------------------------------------------------- main
 
-async function main() {
-  let local: LocalDatabase | undefined;
-  let baseUri = process.env.MONGODB_URI;
-  if (!baseUri) {
-    local = await startLocalDatabase({ dataDir: path.join(tmp, 'db'), advertise: false, progress: (l) => console.error(l) });
-    baseUri = local.uri;
-  }
+/** The throughput scenarios (all but propagation), on a database of their own on the server at baseUri. */
+async function throughput(baseUri: string): Promise<void> {
   const dbName = `tokenauth_bench_${Date.now()}`;
   const uri = withDatabase(baseUri, dbName);
   const keys = JSON.parse(
@@ -515,6 +544,37 @@ async function main() {
     } catch {
       // best effort
     }
+  }
+}
+
+async function main() {
+  let local: LocalDatabase | undefined;
+  let baseUri = process.env.MONGODB_URI;
+  if (!baseUri) {
+    local = await startLocalDatabase({ dataDir: path.join(tmp, 'db'), advertise: false, progress: (l) => console.error(l) });
+    baseUri = local.uri;
+  }
+  try {
+    if (THROUGHPUT) await throughput(baseUri);
+    if (PROPAGATION_SETUPS.length > 0) {
+      extra.propagation = await propagation({
+        changes: CHANGES,
+        instances: Number(opts.instances),
+        workers: 2,
+        timeoutMs: Number(opts['change-timeout-ms']),
+        checkMs: Number(opts['check-ms']),
+        refusals: Number(opts.refusals),
+        gapMs: Number(opts['gap-ms']),
+        inFlight: Number(opts['in-flight']),
+        setups: PROPAGATION_SETUPS,
+        paths: PROPAGATION_PATHS,
+        replicaSetUri: baseUri,
+        localDatabase: !!local,
+        tmp,
+      });
+    }
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
     await local?.stop();
   }
 
@@ -537,6 +597,10 @@ async function main() {
 }
 
 function printTable() {
+  if (rows.length === 0 && !extra.single) {
+    if (extra.propagation) printPropagation(extra.propagation as PropagationFigures);
+    return;
+  }
   const lines = [
     '| scenario | target | req/s | p50 ms | p99 ms | server CPU µs/req | ratio req/s | ratio CPU/req | ratio p99 | note |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
@@ -573,6 +637,7 @@ function printTable() {
   }
   if (extra.memory)
     console.log(`\nRSS (MiB) before and after each of 3 rounds of ${MEMORY_REQUESTS} requests: ${(extra.memory as { rssMiB: number[] }).rssMiB.join(' -> ')}`);
+  if (extra.propagation) printPropagation(extra.propagation as PropagationFigures);
 }
 
 /** The single call: medians, ratios, per-round figures and issue 13's goals (information only). */

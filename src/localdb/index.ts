@@ -3,7 +3,9 @@
  * when MONGODB_URI is unset: secantusdb (installed on first use, see
  * secantusdb.ts) as a single-node replica set, so change streams and
  * transactions are there, on a free loopback port, with no authentication:
- * for one machine only.
+ * for one machine only. With `standalone` it answers as a standalone server
+ * instead, which refuses change streams as mongod does (for the tests and
+ * the benchmark of what the service does without them).
  *
  * `npm start` records the running server in <dataDir>/local-db.json so the CLI
  * can use the same database while the service runs; when it does not run,
@@ -30,6 +32,13 @@ export interface LocalDatabaseOptions {
   advertise: boolean;
   /** A fixed port (to start a stopped server again where clients expect it); default a free one. */
   port?: number;
+  /**
+   * Answer as a standalone server, not a single-node replica set
+   * (secantusdb's --standalone: hello names no replica set, and
+   * `$changeStream` fails with code 40573, "only supported on replica sets",
+   * as on a standalone mongod). Default false.
+   */
+  standalone?: boolean;
   progress: (line: string) => void;
 }
 
@@ -60,6 +69,7 @@ export async function startLocalDatabase(opts: LocalDatabaseOptions): Promise<Lo
     ...['-I', '-c', SERVER_MAIN, '--config', config],
     ...['--host', '127.0.0.1', '--port', String(port), '--storage-path', storage],
     ...['--log-level', 'WARNING', '--cache-size', '256M'], // a small local database: 256 MB of cache, not its 1 GB default
+    ...(opts.standalone ? ['--standalone'] : []),
   ];
   const logFile = path.join(opts.dataDir, 'secantusdb.log');
   const out = fs.openSync(logFile, 'a', 0o600);
@@ -69,7 +79,8 @@ export async function startLocalDatabase(opts: LocalDatabaseOptions): Promise<Lo
   });
   fs.closeSync(out);
   // It answers hello as a replica-set primary named "secantus", advertising
-  // 127.0.0.1:<port>: a direct connection needs no host names to match.
+  // 127.0.0.1:<port> (or, standalone, as a standalone server): a direct
+  // connection needs no host names to match.
   const uri = `mongodb://127.0.0.1:${port}/?directConnection=true`;
   try {
     await waitUntilReady(child, port, uri, logFile);
