@@ -211,6 +211,20 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
       return { name, token };
     }
 
+    describe('a previous secret in its grace period (found by an outside attacker)', () => {
+      it('acts as a token that expires when its grace ends: it cannot issue a key that never expires, nor grant roles', async () => {
+        const me = await user([SM], {});
+        const rotated = (await svc.asAdmin(GENERATE, { user: me.name, grace_seconds: 60 })) as { api_key: string; api_secret: string };
+        const before = await storedKey(me.name);
+        const err = expectError(await svc.call(GENERATE, { user: me.name }, me.token), -32003);
+        expect(err.message).to.match(/expires/);
+        expectError(await svc.call('user.create', { name: `grace${++n}`, roles: [SM] }, me.token), -32003);
+        expect(await storedKey(me.name)).to.equal(before);
+        // The owner's new secret, from the rotation, still works.
+        expect(await authenticates(tokenOf(rotated))).to.equal(true);
+      });
+    });
+
     describe('deleting users (found by an outside attacker)', () => {
       it('a restricted token may delete only an enabled user whose roles it holds, so it cannot free a name to bring it back', async () => {
         const me = await user([SM], { scopes: ['user.*', 'frappe.client.*'], expires_at: inMs(HOUR) });

@@ -55,7 +55,7 @@ export class TokenJudge {
     const cached = this.cache.get(token.apiKey);
     if (cached && fits(presented, cached, Date.now())) {
       this.metrics.cache('hit');
-      return this.answer(cached, true, Date.now());
+      return this.answer(cached, presented, true, Date.now());
     }
     if (this.cache.enabled) this.metrics.cache('miss');
     // Joining a lookup already under way costs nothing: only a new one is charged.
@@ -69,11 +69,16 @@ export class TokenJudge {
     const record = await pending;
     const right = fits(presented, record, Date.now());
     if (charged && right) this.limits.refundLookup(client);
-    return this.answer(record, right, Date.now());
+    return this.answer(record, presented, right, Date.now());
   }
 
-  /** Expiry is told only to a caller who gave a right secret; to anyone else it is a wrong secret. */
-  private answer(record: KeyRecord | null, right: boolean, now: number): Verdict {
+  /**
+   * Expiry is told only to a caller who gave a right secret; to anyone else it is a wrong secret.
+   * A caller who gave the previous secret, in its grace period, is a token that expires when the
+   * grace ends (found by an outside attacker: it could issue keys that never expire, and so outlive
+   * a rotation made after a leak); containment then bounds what it may issue or change.
+   */
+  private answer(record: KeyRecord | null, presented: Buffer, right: boolean, now: number): Verdict {
     if (!record) return refused(this.metrics, 'unknown_key');
     if (!right) return refused(this.metrics, 'wrong_secret');
     if (now >= record.expiresAt) return refused(this.metrics, 'expired');
@@ -86,9 +91,14 @@ export class TokenJudge {
         userId: record.userId,
         roles: record.roles,
         apiKey: record.apiKey,
-        expiresAt: record.expiresAtIso,
+        expiresAt: sameDigest(presented, record.digest) ? record.expiresAtIso : graceEnd(record),
         scopes: record.scopes,
       },
     };
   }
+}
+
+/** When a previous secret stops: the end of its grace, or the key's own expiry if that comes first. */
+function graceEnd(record: KeyRecord): string {
+  return new Date(Math.min(record.previousUntil, record.expiresAt)).toISOString();
 }
