@@ -1,25 +1,10 @@
 /** src/auth/last-use.ts on its own: when a key's last use is written. */
 import { expect } from 'chai';
-import { ObjectId } from 'mongodb';
 import { LastUse, LAST_USED_EVERY_MS } from '../src/auth/last-use.js';
-import { NO_DIGEST, type KeyRecord } from '../src/auth/key-record.js';
+import type { KeyRecord } from '../src/auth/key-record.js';
+import { keyRecord } from './key-records.js';
 
-function record(apiKey: string, lastUsedAt = 0): KeyRecord {
-  return {
-    apiKey,
-    digest: NO_DIGEST,
-    previousDigest: NO_DIGEST,
-    previousUntil: 0,
-    expiresAt: Infinity,
-    expiresAtIso: null,
-    userId: new ObjectId(),
-    user: 'u',
-    roles: [],
-    enabled: true,
-    scopes: [],
-    lastUsedAt,
-  };
-}
+const record = (apiKey: string, lastUsedAt = 0): KeyRecord => keyRecord(apiKey, { lastUsedAt });
 
 const settle = () => new Promise((r) => setImmediate(r));
 

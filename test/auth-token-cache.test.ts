@@ -2,24 +2,10 @@
 import { expect } from 'chai';
 import { ObjectId } from 'mongodb';
 import { TokenCache } from '../src/auth/token-cache.js';
-import { NO_DIGEST, type KeyRecord } from '../src/auth/key-record.js';
+import type { KeyRecord } from '../src/auth/key-record.js';
+import { keyRecord } from './key-records.js';
 
-function record(apiKey: string, userId: ObjectId): KeyRecord {
-  return {
-    apiKey,
-    digest: NO_DIGEST,
-    previousDigest: NO_DIGEST,
-    previousUntil: 0,
-    expiresAt: Infinity,
-    expiresAtIso: null,
-    userId,
-    user: 'u',
-    roles: [],
-    enabled: true,
-    scopes: [],
-    lastUsedAt: 0,
-  };
-}
+const record = (apiKey: string, userId: ObjectId): KeyRecord => keyRecord(apiKey, { userId });
 
 /** A lookup whose answers the test gives, one read at a time. */
 function fakeDatabase() {

@@ -1,33 +1,18 @@
 /** src/auth/verdict.ts on its own: the cache, limits and last use are real; the database is a map. */
 import { expect } from 'chai';
-import { ObjectId } from 'mongodb';
 import type { Metrics } from '../src/metrics.js';
 import { TokenJudge, fits } from '../src/auth/verdict.js';
 import { TokenCache } from '../src/auth/token-cache.js';
 import { GuessLimits } from '../src/auth/guess-limits.js';
 import { LastUse } from '../src/auth/last-use.js';
-import { NO_DIGEST, type KeyRecord } from '../src/auth/key-record.js';
+import type { KeyRecord } from '../src/auth/key-record.js';
+import { keyRecord } from './key-records.js';
 import { newApiKey, newApiSecret, secretDigest, type TokenParts } from '../src/auth/token.js';
 
 const LIMIT = 3;
 
-function record(apiKey: string, secret: string, more: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    apiKey,
-    digest: secretDigest(secret),
-    previousDigest: NO_DIGEST,
-    previousUntil: 0,
-    expiresAt: Infinity,
-    expiresAtIso: null,
-    userId: new ObjectId(),
-    user: 'someone',
-    roles: ['Role'],
-    enabled: true,
-    scopes: [],
-    lastUsedAt: 0,
-    ...more,
-  };
-}
+const record = (apiKey: string, secret: string, more: Partial<KeyRecord> = {}): KeyRecord =>
+  keyRecord(apiKey, { digest: secretDigest(secret), user: 'someone', roles: ['Role'], ...more });
 
 function setup(cacheTtlMs = 60_000) {
   const rows = new Map<string, KeyRecord>();
