@@ -192,6 +192,25 @@ describe('failure limits across instances', function () {
     }
   });
 
+  it('counts a burst from one client exactly, across instances, with one write in flight per instance', async () => {
+    const [storeA, storeB] = [storeOf(a.app), storeOf(b)];
+    const from = seen.length;
+    // 40 adds of weight 1 or 2 at once, half on each instance: every count from 1 to the total is told once.
+    const weights = Array.from({ length: 40 }, (_, i) => 1 + (i % 3 === 0 ? 1 : 0));
+    const told = await Promise.all(weights.map((w, i) => (i % 2 ? storeB : storeA).add('client', 'burst', w, WINDOW_MS)));
+    const total = weights.reduce((s, w) => s + w, 0);
+    expect((await windows().findOne({ _id: 'c|burst' }))?.n, 'the stored count').to.equal(total);
+    // Each add is told a count with its own add in it, never past the total; the last one told, the total.
+    // (Told counts are distinct on MongoDB; a server that answers a concurrent first upsert with no
+    // document makes us read the window afresh, which may already hold later adds: higher, the safe side.)
+    const counts = told.map((t) => t.n);
+    expect(Math.max(...counts), counts.join(' ')).to.equal(total);
+    told.forEach((t, i) => expect(t.n, `add ${i}`).to.be.within(weights[i]!, total));
+    // B's writes for the burst: fewer than its adds (it coalesced the ones that came while one was in flight).
+    const bWrites = seen.slice(from).filter((e) => e.commandName === 'findAndModify' && e.command.findAndModify === 'failure_counts');
+    expect(bWrites.length, 'B wrote fewer times than it was asked to add').to.be.within(1, weights.length / 2 - 1);
+  });
+
   it('closes windows by the database clock and removes them, now and every minute', async () => {
     const store = storeOf(b);
     expect(await store.add('client', 'cleanup-closing', 2, 1000)).to.include({ n: 2 });

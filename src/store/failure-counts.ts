@@ -17,6 +17,14 @@
  * counted as closed whether or not they were removed yet; the service
  * removes them every minute, from every instance (idempotent).
  *
+ * One write in flight per document per instance. Refusals of one client
+ * that arrive while its count is being written wait for that write and go
+ * together in the next one, each told the count as if its own add had been
+ * the last: a burst of wrong guesses from one address costs each instance
+ * one write at a time, not one per guess (it was a hot document: concurrent
+ * upserts of one document conflict and retry inside the server, and slowed
+ * every other client's writes), and the count stays exact.
+ *
  * Comparisons with $$NOW go through $toLong: a date compared with $$NOW
  * directly is always false on the local database (secantusdb), and the
  * same expression is right on MongoDB.
@@ -48,8 +56,16 @@ export function failureCountId(what: Counted, name: string): string {
   return `${what === 'client' ? 'c' : 'k'}|${name}`;
 }
 
+interface Waiter {
+  weight: number;
+  resolve: (w: FailureWindow) => void;
+  reject: (err: unknown) => void;
+}
+
 export class FailureCountStore {
   private cleanup: NodeJS.Timeout | undefined;
+  /** Documents with a write in flight, each with the adds waiting for the next one (empty: none yet). */
+  private readonly waiting = new Map<string, Waiter[]>();
 
   constructor(
     private readonly counts: Collection<FailureCountDoc>,
@@ -61,8 +77,39 @@ export class FailureCountStore {
    * Adds `weight` refusals to the window of a client or an api_key, opening
    * a window of `windowMs` if none runs; the window as it stands after.
    */
-  async add(what: Counted, name: string, weight: number, windowMs: number): Promise<FailureWindow> {
-    const _id = failureCountId(what, name);
+  add(what: Counted, name: string, weight: number, windowMs: number): Promise<FailureWindow> {
+    const id = failureCountId(what, name);
+    return new Promise((resolve, reject) => {
+      const waiter = { weight, resolve, reject };
+      const queue = this.waiting.get(id);
+      if (queue) queue.push(waiter);
+      else this.write(id, [waiter], windowMs);
+    });
+  }
+
+  /** Writes `batch` as one add; then the adds that came meanwhile, as the next. */
+  private write(id: string, batch: Waiter[], windowMs: number): void {
+    this.waiting.set(id, []);
+    const total = batch.reduce((sum, w) => sum + w.weight, 0);
+    this.upsert(id, total, windowMs)
+      .then(
+        (window) => {
+          // In arrival order: each sees the count up to and including its own add.
+          let n = window.n - total;
+          for (const w of batch) w.resolve({ n: (n += w.weight), expiresAt: window.expiresAt });
+        },
+        (err: unknown) => {
+          for (const w of batch) w.reject(err);
+        },
+      )
+      .finally(() => {
+        const next = this.waiting.get(id) ?? [];
+        if (next.length > 0) this.write(id, next, windowMs);
+        else this.waiting.delete(id);
+      });
+  }
+
+  private async upsert(_id: string, weight: number, windowMs: number): Promise<FailureWindow> {
     const running = { $gt: [{ $toLong: '$expires_at' }, { $toLong: '$$NOW' }] };
     const pipeline = [
       {
