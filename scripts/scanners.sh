@@ -9,10 +9,10 @@
 #
 # Both go into a per-user cache outside the clone (as the local database
 # does, src/localdb/secantusdb.ts), so every clone and every test run shares
-# one install, made once; a second run only checks the versions (well under a
-# second). Each is made in a private folder and renamed into place when
-# complete, so a half-made install is never used. A change of pins gets a new
-# folder.
+# one install, made once (86 s with nothing cached); a second run only checks
+# the versions (0.2 s). Each is made in a private folder and renamed into
+# place when complete, so a half-made install is never used. A change of pins
+# gets a new folder.
 #
 # Prints two lines, `gitleaks <binary>` and `detect-secrets <python>`; the
 # python runs the scanner as `python -m detect_secrets` (a venv's console
@@ -51,7 +51,7 @@ if [ "$("$gitleaks" version 2>/dev/null || true)" != "$GITLEAKS_VERSION" ]; then
   rm -rf "$gitleaks_dir" # a broken or half-removed copy, never a good one (the check above ran it)
   staging=$(mktemp -d "$gitleaks_dir.installing-XXXXXX")
   trap 'rm -rf "$staging"' EXIT
-  echo "Building gitleaks $GITLEAKS_VERSION with $("$go" version | cut -d' ' -f3) into $gitleaks_dir (first use only, under a minute)..." >&2
+  echo "Building gitleaks $GITLEAKS_VERSION with $("$go" version | cut -d' ' -f3) into $gitleaks_dir (first use only, a minute or two)..." >&2
   # The version is stamped in as gitleaks' own release build does, so `gitleaks version` can be checked above.
   if ! out=$(GOBIN="$staging" GOFLAGS=-buildvcs=false "$go" install -trimpath \
     -ldflags "-s -w -X $GITLEAKS_MODULE/version.Version=$GITLEAKS_VERSION" "$GITLEAKS_MODULE@$GITLEAKS_VERSION" 2>&1); then
