@@ -93,7 +93,7 @@ function plant(): { text: string; planted: Planted[] } {
   for (const [kind, count] of kinds) for (let i = 0; i < count; i++) candidates.push({ kind, value: nearMiss(kind, i) });
   const lines = ['# tokenauth clients, staging and production', ''];
   const planted: Planted[] = [];
-  // Interleaved (secret, near-miss, secret, ...) so a scanner that stops early or skips lines shows up; every other one as a token.
+  // Interleaved (secret, near-miss, secret, ...) so a scanner that stops early or skips lines shows up; every other pair written inside key:secret tokens.
   const order = candidates.slice(0, 100).flatMap((c, i) => [c, candidates[100 + i]!]);
   order.forEach((c, i) => {
     const asToken = i % 4 < 2;
