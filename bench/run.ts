@@ -626,7 +626,6 @@ function printTable() {
   if (rows.length === 0 && !extra.single) {
     if (extra.propagation) printPropagation(extra.propagation as PropagationFigures);
     if (extra.leaks) printLeaks(extra.leaks as LeakFigures);
-    if (extra.leaks) printLeaks(extra.leaks as LeakFigures);
     return;
   }
   const lines = [
@@ -666,6 +665,7 @@ function printTable() {
   if (extra.memory)
     console.log(`\nRSS (MiB) before and after each of 3 rounds of ${MEMORY_REQUESTS} requests: ${(extra.memory as { rssMiB: number[] }).rssMiB.join(' -> ')}`);
   if (extra.propagation) printPropagation(extra.propagation as PropagationFigures);
+  if (extra.leaks) printLeaks(extra.leaks as LeakFigures);
 }
 
 /** The single call: medians, ratios, per-round figures and issue 13's goals (information only). */

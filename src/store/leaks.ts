@@ -74,7 +74,9 @@ export class LeakStore {
    */
   async end(secretHash: string, apiKey: string | undefined, action: LeakAction, graceSeconds: number, now = new Date()): Promise<LeakFound> {
     const named = apiKey === undefined ? {} : { api_key: apiKey };
-    const key = await this.keys.findOne({ ...named, $or: [{ secret_hash: secretHash }, { previous_secret_hash: secretHash }] });
+    // Two finds, not one $or: each uses its index on every server (the local one scans the collection for an $or).
+    const key =
+      (await this.keys.findOne({ ...named, secret_hash: secretHash })) ?? (await this.keys.findOne({ ...named, previous_secret_hash: secretHash }));
     if (!key) return { key: null };
     let found: LeakFound;
     try {
@@ -97,7 +99,8 @@ export class LeakStore {
   }
 
   private async revoke(key: KeyDoc, h: string, now: Date): Promise<LeakFound> {
-    const live = { $or: [{ secret_hash: h }, { previous_secret_hash: h, previous_valid_until: { $gt: now } }] };
+    // Live where it was found: the current secret, or the previous one in its grace.
+    const live = key.secret_hash === h ? { secret_hash: h } : { previous_secret_hash: h, previous_valid_until: { $gt: now } };
     const gone = await this.keys.findOneAndDelete({ _id: key._id, ...live });
     if (!gone) return { key, ended: null };
     await this.usage.deleteOne({ _id: gone.api_key }).catch(() => {}); // only a time; never reused
