@@ -75,8 +75,7 @@ export class LeakStore {
   async end(secretHash: string, apiKey: string | undefined, action: LeakAction, graceSeconds: number, now = new Date()): Promise<LeakFound> {
     const named = apiKey === undefined ? {} : { api_key: apiKey };
     // Two finds, not one $or: each uses its index on every server (the local one scans the collection for an $or).
-    const key =
-      (await this.keys.findOne({ ...named, secret_hash: secretHash })) ?? (await this.keys.findOne({ ...named, previous_secret_hash: secretHash }));
+    const key = (await this.keys.findOne({ ...named, secret_hash: secretHash })) ?? (await this.keys.findOne({ ...named, previous_secret_hash: secretHash }));
     if (!key) return { key: null };
     let found: LeakFound;
     try {
