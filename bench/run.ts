@@ -32,6 +32,14 @@
  * `AUTH_CACHE_TTL_MS=2000 npm run bench -- --only propagation` measures
  * them with a 2 s cache.
  *
+ * leaks (issue 16; bench/leaks.ts says how it is measured): a signed
+ * secret-scanning report of --leak-tokens tokens, half of them live, to one
+ * of --leak-instances instances, until every live one is refused by every
+ * instance; then an unsigned flood of the endpoint and a bystander's calls:
+ *
+ *   npm run bench -- --only leaks [--leak-tokens 1000] [--leak-instances 2]
+ *                    [--flood-seconds 5] [--flood-connections 64] [--bystander-connections 8]
+ *
  * `--baseline <checkout>` also runs another built checkout of the service
  * (its dist/main.js) on the same database, and compares the single call
  * before and after, alternating them in one run: the figure a change to the
@@ -55,6 +63,7 @@ import { withDatabase } from '../src/config.js';
 import type { ResultOf } from '../src/rpc/spec.js';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
 import { propagation, printPropagation, PATHS, SETUPS, type PathName, type Setup, type PropagationFigures } from './propagation.js';
+import { leaks, printLeaks, type LeakFigures } from './leaks.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -76,6 +85,12 @@ const { values: opts } = parseArgs({
     refusals: { type: 'string', default: '5' },
     'gap-ms': { type: 'string', default: '100' },
     'in-flight': { type: 'string', default: '25' },
+    // leaks (bench/leaks.ts)
+    'leak-tokens': { type: 'string', default: '1000' },
+    'leak-instances': { type: 'string', default: '2' },
+    'flood-seconds': { type: 'string', default: '5' },
+    'flood-connections': { type: 'string', default: '64' },
+    'bystander-connections': { type: 'string', default: '8' },
   },
 });
 const DURATION = Number(opts.duration ?? 10);
@@ -90,7 +105,7 @@ const wanted = (name: string) => !ONLY || ONLY.has(name);
 /** `propagation` runs both setups; `propagation-instances` or `propagation-workers` one. */
 const PROPAGATION_SETUPS: Setup[] = SETUPS.filter((s) => wanted('propagation') || wanted(`propagation-${s}`));
 /** Whether any throughput scenario (all the others) was asked for. */
-const THROUGHPUT = !ONLY || [...ONLY].some((name) => !name.startsWith('propagation'));
+const THROUGHPUT = !ONLY || [...ONLY].some((name) => !name.startsWith('propagation') && name !== 'leaks');
 const CHANGES = Number(opts.changes);
 const PROPAGATION_PATHS = opts.paths.split(',').map((name) => {
   if (!(PATHS as readonly string[]).includes(name)) throw new Error(`--paths takes ${PATHS.join(', ')} (got ${name})`);
@@ -573,6 +588,17 @@ async function main() {
         tmp,
       });
     }
+    if (wanted('leaks')) {
+      extra.leaks = await leaks({
+        baseUri,
+        tmp,
+        instances: Number(opts['leak-instances']),
+        tokens: Number(opts['leak-tokens']),
+        floodSeconds: Number(opts['flood-seconds']),
+        floodConnections: Number(opts['flood-connections']),
+        bystanderConnections: Number(opts['bystander-connections']),
+      });
+    }
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await local?.stop();
@@ -599,6 +625,7 @@ async function main() {
 function printTable() {
   if (rows.length === 0 && !extra.single) {
     if (extra.propagation) printPropagation(extra.propagation as PropagationFigures);
+    if (extra.leaks) printLeaks(extra.leaks as LeakFigures);
     return;
   }
   const lines = [
@@ -638,6 +665,7 @@ function printTable() {
   if (extra.memory)
     console.log(`\nRSS (MiB) before and after each of 3 rounds of ${MEMORY_REQUESTS} requests: ${(extra.memory as { rssMiB: number[] }).rssMiB.join(' -> ')}`);
   if (extra.propagation) printPropagation(extra.propagation as PropagationFigures);
+  if (extra.leaks) printLeaks(extra.leaks as LeakFigures);
 }
 
 /** The single call: medians, ratios, per-round figures and issue 13's goals (information only). */

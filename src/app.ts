@@ -16,6 +16,7 @@ import { methodTable } from './methods/index.js';
 import type { Services } from './rpc/spec.js';
 import { Metrics } from './metrics.js';
 import { RowRate } from './rpc/row-rate.js';
+import { ScanningKeys } from './auth/scanning-keys.js';
 
 export interface App {
   services: Services;
@@ -41,10 +42,20 @@ export async function openServices(config: Config, uri: string): Promise<Service
     cacheSize: config.authCacheSize,
     failures: { limit: config.authFailureLimit, windowMs: config.authFailureWindowMs, maxTracked: 100_000 },
   });
-  return { storage, auth, metrics, limits: { maxGraceSeconds: config.maxGraceSeconds }, rowRate: new RowRate(config.maxRowsPerSecond) };
+  return {
+    storage,
+    auth,
+    metrics,
+    limits: { maxGraceSeconds: config.maxGraceSeconds },
+    rowRate: new RowRate(config.maxRowsPerSecond),
+    leaks: { policy: config.leakPolicy, graceSeconds: config.leakGraceSeconds },
+  };
 }
 
 export async function startApp(config: Config, uri: string, log: Logger): Promise<App> {
+  const { keysFile, keysUrl, keysRefreshMs, maxBodyBytes, maxTokens } = config.secretScanning;
+  // The file is read first (a bad one stops the start); the URL is asked in the background, never waited for.
+  const scanningKeys = await ScanningKeys.load({ file: keysFile, url: keysUrl, refreshMs: keysRefreshMs }, log);
   const services = await openServices(config, uri);
   // Follow other instances' changes before serving, so the first requests already find a trusted cache.
   await services.auth.followEvents(
@@ -67,6 +78,7 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
     maxBatchRows: config.maxBatchRows,
     maxResponseBytes: config.maxResponseBytes,
     corsOrigins: config.corsOrigins,
+    secretScanning: { keys: scanningKeys, limits: { maxBodyBytes, maxTokens } },
   });
   server.headersTimeout = config.headersTimeoutMs;
   server.requestTimeout = config.requestTimeoutMs;

@@ -15,6 +15,9 @@ import { useLocalDatabase, type LocalDatabase } from './localdb/index.js';
 import { ADMINISTRATOR } from './store/users.js';
 import { AppError, ERRORS, toAppError, type RpcError } from './errors.js';
 import { operator } from './auth/verify.js';
+import { reportLeak } from './methods/leaks.js';
+import type { Services } from './rpc/spec.js';
+import type { Logger } from './log.js';
 
 const TOKEN_ENV = 'TOKENAUTH_TOKEN';
 const DEFAULT_TIMEOUT_S = 30;
@@ -25,6 +28,7 @@ const HELP = `Usage:
   tokenauth execute <method> [--args JSON-array] [--kwargs JSON-object] [--print-token]
   tokenauth call <method> --url URL [--token KEY:SECRET] [--args JSON-array | --kwargs JSON-object]
                  [--timeout SECONDS] [--print-token]
+  tokenauth report-leak <token> [--url WHERE-FOUND]
   tokenauth --help
 
 execute   Run a method as ${ADMINISTRATOR}, directly against the database, and print
@@ -45,6 +49,14 @@ call      Call a method of a running service over JSON-RPC, as the token's user,
           --kwargs   named params (sent as a params object); one of the two, not both
           --timeout  seconds to wait for the reply (default ${DEFAULT_TIMEOUT_S})
           --print-token  as for execute
+
+report-leak
+          A secret was found where it must not be (a bare tas_... secret, or
+          api_key:api_secret): apply the leak policy (LEAK_POLICY: revoke the key pair,
+          or let the secret expire after LEAK_GRACE_SECONDS), audited as key.leaked with
+          --url, where it was found. Prints what happened: the label (true_positive: a
+          secret of ours), what was ended (revoked, expires, or null: nothing was live),
+          and whose key it was. Runs against the database, as execute does.
 
 Examples:
   tokenauth execute frappe.core.doctype.user.user.generate_keys --args '["Administrator"]'
@@ -83,16 +95,25 @@ class RemoteError extends Error {
 /** The service could not be asked, or did not answer in JSON-RPC. */
 class TransportError extends Error {}
 
-async function execute(method: string, args: unknown, kwargs: unknown): Promise<unknown> {
+/** Runs `work` against the database (MONGODB_URI, or the local one), closing it after. */
+async function withServices<T>(work: (services: Services, log: Logger) => Promise<T>): Promise<T> {
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const log = createLogger(config.logLevel, process.stderr);
-  if (!methodTable.some((m) => m.name === method)) throw new AppError('method_not_found', `Method not found: ${method}`);
-
   let local: LocalDatabase | undefined;
   const uri = config.mongodbUri ?? (local = await useLocalDatabase({ dataDir: config.dataDir, advertise: false, progress: (l) => console.error(l) })).uri;
   const services = await openServices(config, uri);
-  const dispatcher = createDispatcher({ metrics: services.metrics, log });
   try {
+    return await work(services, log);
+  } finally {
+    await services.storage.close();
+    await local?.stop();
+  }
+}
+
+async function execute(method: string, args: unknown, kwargs: unknown): Promise<unknown> {
+  if (!methodTable.some((m) => m.name === method)) throw new AppError('method_not_found', `Method not found: ${method}`);
+  return withServices(async (services, log) => {
+    const dispatcher = createDispatcher({ metrics: services.metrics, log });
     const admin = await services.storage.users.get(ADMINISTRATOR);
     const caller = operator(admin);
     const params = dispatcher.toNamed(method, args, kwargs);
@@ -104,10 +125,16 @@ async function execute(method: string, args: unknown, kwargs: unknown): Promise<
       log: log.child({ door: 'cli' }),
       services,
     });
-  } finally {
-    await services.storage.close();
-    await local?.stop();
-  }
+  });
+}
+
+/** The operator's leak report: what happened, in full (the operator holds the database anyway). */
+function reportLeakHere(token: string, url: string | undefined): Promise<unknown> {
+  return withServices(async (services, log) => {
+    const by = { actor: ADMINISTRATOR, via: 'cli' as const, address: 'cli', requestId: `cli-${process.pid}`, log: log.child({ door: 'cli' }) };
+    const { named: _named, ...outcome } = await reportLeak(services, { token, url }, by);
+    return { ...outcome, policy: services.leaks.policy };
+  });
 }
 
 /**
@@ -221,6 +248,14 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const [command, method, ...rest] = positionals;
+  if (command === 'report-leak') {
+    if (!method) throw new UsageError('report-leak needs the token, as it was found');
+    if (rest.length > 0) throw new UsageError('report-leak takes one token');
+    const stray = ['args', 'kwargs', 'token', 'timeout', 'print-token'].filter((f) => values[f as keyof typeof values] !== undefined);
+    if (stray.length > 0) throw new UsageError(`report-leak takes only --url (not --${stray[0]})`);
+    console.log(JSON.stringify(await reportLeakHere(method, values.url), null, 2));
+    return 0;
+  }
   // Only the command word is echoed: a stray argument could be a secret.
   if (command !== 'execute' && command !== 'call') throw new UsageError(`unknown command: ${command}`);
   if (!method) throw new UsageError(`${command} needs a method name`);

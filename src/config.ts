@@ -64,6 +64,24 @@ export interface Config {
   keyEventsStaleMs: number;
   /** How long change events are kept; an instance whose feed was down longer forgets its whole cache. */
   keyEventsRetentionMs: number;
+  /** What a reported leak does to a live secret (src/methods/leaks.ts), and how long `expire` leaves it working. */
+  leakPolicy: LeakPolicy;
+  leakGraceSeconds: number;
+  /** GitHub's secret-scanning signing keys: a file, a URL (cached), both or neither (the endpoint is then off). */
+  secretScanning: SecretScanningConfig;
+}
+
+export const LEAK_POLICIES = ['revoke', 'expire'] as const;
+export type LeakPolicy = (typeof LEAK_POLICIES)[number];
+
+export interface SecretScanningConfig {
+  keysFile: string | undefined;
+  keysUrl: string | undefined;
+  /** How long an answer of keysUrl is used before it is asked again. */
+  keysRefreshMs: number;
+  /** Largest report body, and most tokens in one report. */
+  maxBodyBytes: number;
+  maxTokens: number;
 }
 
 export const KEY_EVENTS_MODES = ['auto', 'change_stream', 'poll'] as const;
@@ -140,6 +158,16 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`KEY_EVENTS_MODE must be one of ${KEY_EVENTS_MODES.join(', ')} (got ${JSON.stringify(env.KEY_EVENTS_MODE)})`);
   }
 
+  const leakPolicy = (env.LEAK_POLICY?.trim() || 'revoke') as LeakPolicy;
+  if (!LEAK_POLICIES.includes(leakPolicy)) {
+    throw new ConfigError(`LEAK_POLICY must be one of ${LEAK_POLICIES.join(', ')} (got ${JSON.stringify(env.LEAK_POLICY)})`);
+  }
+  const keysUrl = env.SECRET_SCANNING_KEYS_URL?.trim() || undefined;
+  if (keysUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(keysUrl)) {
+    throw new ConfigError(`SECRET_SCANNING_KEYS_URL must be an http(s) URL (got ${JSON.stringify(keysUrl)})`);
+  }
+  const keysFile = env.SECRET_SCANNING_KEYS_FILE?.trim() || undefined;
+
   const host = env.HOST?.trim() || '127.0.0.1';
   if (/\s/.test(host)) throw new ConfigError(`HOST must be a host name or address (got ${JSON.stringify(env.HOST)})`);
 
@@ -173,6 +201,16 @@ export function loadConfig(env: Env = process.env): Config {
     keyEventsStaleMs: integer(env, 'KEY_EVENTS_STALE_MS', 1000, 0, 60_000),
     // At least 5 s: more than twice the pollers' re-read window (2 s, event-feed.ts).
     keyEventsRetentionMs: integer(env, 'KEY_EVENTS_RETENTION_MS', 3_600_000, 5000, 7 * 86_400_000),
+    leakPolicy,
+    // An hour: time for whoever is paged to rotate; a leaked secret working longer than that is the risk `revoke` avoids.
+    leakGraceSeconds: integer(env, 'LEAK_GRACE_SECONDS', 3600, 0, 7 * 86_400),
+    secretScanning: {
+      keysFile: keysFile === undefined ? undefined : path.resolve(keysFile),
+      keysUrl,
+      keysRefreshMs: integer(env, 'SECRET_SCANNING_KEYS_REFRESH_MS', 3_600_000, 10_000, 7 * 86_400_000),
+      maxBodyBytes: integer(env, 'SECRET_SCANNING_MAX_BODY_BYTES', 512 * 1024, 1024, 16 * 1024 * 1024),
+      maxTokens: integer(env, 'SECRET_SCANNING_MAX_TOKENS', 1000, 1, 100_000),
+    },
     dataDir: path.resolve(env.DATA_DIR?.trim() || path.join(packageRoot, 'data')),
   };
 }

@@ -112,6 +112,23 @@ export class Authenticator {
     return verdict;
   }
 
+  /** Seconds a client over its failure limit waits before it may fail again, or 0 (memory only: no database work). */
+  guessWait(client: string): number {
+    return this.limits.clientWait(client);
+  }
+
+  /**
+   * A failed guess made without a token check (an unsigned secret-scanning
+   * report, a leak report of a secret that was not live), counted like a
+   * refused token against the client and the api_key it named: the seconds
+   * to wait when the client was already over its limit (a 429), else 0.
+   */
+  async countGuess(client: string, apiKey: string | null): Promise<number> {
+    const wait = await this.limits.countRefusal(client, apiKey, 1);
+    if (wait > 0) this.metrics.authFailure('rate_limited');
+    return wait;
+  }
+
   /**
    * Another instance saw this client go over its failure limit (a
    * `client_blocked` event): its wrong guesses get 429 here too until `until`.

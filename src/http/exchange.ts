@@ -26,6 +26,8 @@ import { SECURITY_HEADERS } from './headers.js';
 export interface Door {
   readonly name: DoorName;
   readonly readsBody: boolean;
+  /** Its own body limit, when smaller than MAX_BODY_BYTES (a door anyone may call without a token). */
+  readonly maxBodyBytes?: number;
   /** The error body of a request refused before any call ran; undefined: none (the status says it all). */
   errorBody(x: Exchange, err: AppError): unknown;
   /** The HTTP status of such a refusal (Frappe's where they differ). */
@@ -109,8 +111,9 @@ export class Exchange {
   route: Route | undefined;
   /** cors: the request's origin, when it is allowed (its answer then carries the CORS headers). */
   origin: string | undefined;
-  /** body: the request body as UTF-8 text. */
+  /** body: the request body as UTF-8 text, and as received (a signature covers the bytes). */
   body = '';
+  bytes: Buffer | undefined;
   /** envelope: the JSON-RPC request, parsed once. */
   parsed: Parsed | undefined;
   /** envelope: how many calls the token check is charged for (a batch's length). */

@@ -20,6 +20,7 @@ import { oldClient } from './steps/old-client.js';
 import { envelope } from './steps/envelope.js';
 import { credentials } from './steps/credentials.js';
 import { context } from './steps/context.js';
+import { admit, serveSigned } from './steps/secret-scanning.js';
 
 export interface PipelineConfig {
   services: Services;
@@ -37,7 +38,9 @@ export function pipeline(config: PipelineConfig): (x: Exchange) => Promise<void>
     refuseSecretInUrl, // a token in the query string: 400 (Frappe's door: 417)
     cors(config.corsOrigins), // the allowed origin noted; OPTIONS answered
     verb, // 405 with Allow
+    admit(doors.secretScanning), // a secret-scanning report: unsigned, an unknown key or a client over its limit refused before its body is read
     body(config.body), // read, at most MAX_BODY_BYTES: 413; bytes in flight per client (429) and in all (503)
+    serveSigned(doors.secretScanning), // a secret-scanning report: its signature checked, answered here, with no token check
     oldClient(doors.jsonrpc, doors.rest), // a form with cmd posted to /: the REST door
     envelope(doors.jsonrpc, config.maxBatch), // JSON-RPC parsed once: ids for refusals, a batch's weight
     credentials(config.services.auth), // the token check: 401, 429 after a tarpit, 503

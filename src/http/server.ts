@@ -15,6 +15,8 @@ import { pipeline } from './pipeline.js';
 import { jsonRpcDoor } from './doors/jsonrpc.js';
 import { frappeDoor } from './doors/frappe.js';
 import { metricsDoor } from './doors/metrics.js';
+import { secretScanningDoor, type SecretScanningLimits } from './doors/secret-scanning.js';
+import type { ScanningKeys } from '../auth/scanning-keys.js';
 import { serveWebApp } from './web.js';
 
 export interface HttpDeps {
@@ -38,6 +40,8 @@ export interface HttpDeps {
   maxResponseBytes: number;
   /** Origins allowed to call from a browser (CORS); empty: CORS off. */
   corsOrigins: readonly string[];
+  /** GitHub's signing keys and the report's limits; no keys configured: the endpoint is not served. */
+  secretScanning?: { keys: ScanningKeys; limits: SecretScanningLimits } | undefined;
 }
 
 export function createHttpServer(deps: HttpDeps): http.Server {
@@ -48,6 +52,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       jsonrpc: jsonRpcDoor(deps.jsonrpc, deps),
       rest: frappeDoor(deps.dispatcher),
       metrics: metricsDoor(services.metrics),
+      secretScanning: deps.secretScanning?.keys.enabled ? secretScanningDoor(deps.secretScanning.keys, services, deps.secretScanning.limits) : undefined,
     },
     body: { perRequest: deps.maxBodyBytes, perClient: deps.maxBodyBytesPerClient, inFlight: deps.maxBodyBytesInFlight },
     maxBatch: deps.maxBatch,

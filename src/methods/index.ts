@@ -12,6 +12,7 @@ import { userCreate, userGet, userUpdate, userDelete } from './users.js';
 import { userList } from './user-list.js';
 import { keysGet, keysList, keysUpdate, keysRevoke } from './keys.js';
 import { auditList } from './audit.js';
+import { keysReportLeak } from './leaks.js';
 import { rpcDiscover } from './discover.js';
 import {
   frappeGetList,
@@ -38,6 +39,7 @@ export const methodTable: readonly MethodSpec[] = [
   keysList,
   keysUpdate,
   keysRevoke,
+  keysReportLeak,
   auditList,
   rpcDiscover(() => methodTable),
   // Frappe's client API (frappe/client.py), for User: frappe-client.ts.

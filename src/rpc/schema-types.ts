@@ -32,7 +32,14 @@ export type UserName = string;
  * via the `definition` "auditAction".
  */
 export type AuditAction =
-  "user.create" | "user.update" | "user.delete" | "keys.generate" | "keys.rotate" | "keys.update" | "keys.revoke";
+  | "user.create"
+  | "user.update"
+  | "user.delete"
+  | "keys.generate"
+  | "keys.rotate"
+  | "keys.update"
+  | "keys.revoke"
+  | "key.leaked";
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
  * via the `definition` "timestamp".
@@ -55,6 +62,14 @@ export type AuthAuditListResult = {
   api_key?: ApiKey;
   address: string;
   request_id: string;
+  /**
+   * key.leaked: where the secret was found, as the reporter said (anything shaped like a secret withheld).
+   */
+  url?: string;
+  /**
+   * key.leaked: who found it (github, report_leak, cli) and, from GitHub, where (content, commit, ...).
+   */
+  source?: string;
 }[];
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -273,6 +288,10 @@ export interface MethodTypes {
     params: AuthKeysListParams;
     result: AuthKeysListResult;
   };
+  "auth.keys.report_leak": {
+    params: AuthKeysReportLeakParams;
+    result: AuthKeysReportLeakResult;
+  };
   "auth.keys.revoke": {
     params: AuthKeysRevokeParams;
     result: AuthKeysRevokeResult;
@@ -411,6 +430,29 @@ export interface AuthKeysListParams {
    * Only this user's key.
    */
   user?: UserName;
+}
+/**
+ * This interface was referenced by `MethodTypes`'s JSON-Schema
+ * via the `definition` "auth.keys.report_leak.params".
+ */
+export interface AuthKeysReportLeakParams {
+  /**
+   * The leaked secret as found: a bare api_secret (tas_...) or api_key:api_secret.
+   */
+  token: string;
+  /**
+   * Where it was found (kept in the audit entry; anything shaped like a secret is withheld).
+   */
+  url?: string;
+}
+/**
+ * The same answer whatever the token was: whether it was live is not told (see docs/api.md#leaked-secrets).
+ *
+ * This interface was referenced by `MethodTypes`'s JSON-Schema
+ * via the `definition` "auth.keys.report_leak.result".
+ */
+export interface AuthKeysReportLeakResult {
+  received: true;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema

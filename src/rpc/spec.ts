@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { ErrorKind } from '../errors.js';
 import type { RowRate } from './row-rate.js';
 import type { MethodTypes } from './schema-types.js';
+import type { LeakPolicy } from '../config.js';
 
 export interface Services {
   storage: Storage;
@@ -18,10 +19,12 @@ export interface Services {
   limits: { maxGraceSeconds: number };
   /** Rows each caller may read per second. */
   rowRate: RowRate;
+  /** What a reported leak does (LEAK_POLICY, LEAK_GRACE_SECONDS): methods/leaks.ts. */
+  leaks: { policy: LeakPolicy; graceSeconds: number };
 }
 
 /** Where a call came in: the label of its log line and its metrics. */
-export type DoorName = 'jsonrpc' | 'rest' | 'metrics' | 'cli' | 'internal';
+export type DoorName = 'jsonrpc' | 'rest' | 'metrics' | 'secret_scanning' | 'cli' | 'internal';
 
 export interface CallContext {
   caller: Caller;

@@ -1,6 +1,6 @@
 import type { Collection, Filter, ObjectId } from 'mongodb';
 
-export type AuditAction = 'user.create' | 'user.update' | 'user.delete' | 'keys.generate' | 'keys.rotate' | 'keys.update' | 'keys.revoke';
+export type AuditAction = 'user.create' | 'user.update' | 'user.delete' | 'keys.generate' | 'keys.rotate' | 'keys.update' | 'keys.revoke' | 'key.leaked';
 
 /** One change, who made it and from where. Never a secret: there is no field that could hold one. */
 export interface AuditEntry {
@@ -13,6 +13,9 @@ export interface AuditEntry {
   api_key?: string;
   address: string;
   request_id: string;
+  /** key.leaked: where the secret was found, and who found it (never the secret: see methods/leaks.ts). */
+  url?: string;
+  source?: string;
 }
 
 export interface PublicAuditEntry extends Omit<AuditEntry, 'at'> {

@@ -42,6 +42,8 @@ export interface KeyDoc {
   last_used_at?: Date | null;
   /** Bumped by every change to the key: how many rotations and updates it has seen. */
   revision?: number;
+  /** Digests of secrets reported leaked while this key held them, so a report acts once (store/leaks.ts). */
+  leaked_hashes?: string[];
 }
 // Fields marked optional may be missing from keys written before they existed.
 

@@ -12,6 +12,7 @@ import { KeyStore } from './keys.js';
 import { AuditStore } from './audit.js';
 import { FailureCountStore } from './failure-counts.js';
 import { KeyEvents } from './key-events.js';
+import { LeakStore } from './leaks.js';
 
 /**
  * Told the _id of every user whose record or key was just written (and the
@@ -28,6 +29,8 @@ export class Storage {
   /** Failed-authentication counts shared by the instances (src/auth/guess-limits.ts). */
   readonly failureCounts: FailureCountStore;
   readonly keyEvents: KeyEvents;
+  /** Ending leaked secrets (src/methods/leaks.ts). */
+  readonly leaks: LeakStore;
   private readonly listeners: ChangeListener[] = [];
 
   private constructor(
@@ -55,6 +58,7 @@ export class Storage {
     };
     this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
     this.users = new UserStore(collection('users'), this.keys, changed);
+    this.leaks = new LeakStore(collection('api_keys'), collection('key_usage'), collection('leaked_secrets'), changed);
     this.audit = new AuditStore(collection('audit_log'));
     this.failureCounts = new FailureCountStore(collection('failure_counts'), this.keyEvents);
   }
@@ -97,6 +101,7 @@ export class Storage {
     await this.db.collection('audit_log').createIndex({ at: -1 }, { name: 'at_desc' }, undefined);
     await this.db.collection('failure_counts').createIndex({ expires_at: 1 }, { name: 'expires_at' }, undefined);
     await KeyEvents.createIndexes(this.db);
+    await LeakStore.createIndexes(this.db);
     try {
       await this.users.ensure(ADMINISTRATOR, [SYSTEM_MANAGER]);
     } catch (err) {

@@ -84,6 +84,7 @@ const EXAMPLES: Record<string, Record<string, unknown>> = {
   'auth.keys.list': { start: 0, limit: 50, user: 'svc@example.com' },
   'auth.keys.update': { user: 'svc@example.com', expires_at: null, scopes: ['*'] },
   'auth.keys.revoke': { user: 'svc@example.com' },
+  'auth.keys.report_leak': { token: 'tas_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', url: 'https://github.com/o/r/blob/x/a.env' },
   'auth.audit.list': { start: 0, limit: 10, user: 'Administrator', action: 'keys.generate' },
   'rpc.discover': {},
   'frappe.client.get_list': {

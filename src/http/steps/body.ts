@@ -1,6 +1,6 @@
 /**
  * Step 5, body: the whole body as UTF-8 text, at most `limit` bytes
- * (MAX_BODY_BYTES). More is refused with 413 (body_too_large) and the
+ * (MAX_BODY_BYTES, or the door's own smaller limit). More is refused with 413 (body_too_large) and the
  * connection is closed, before any of it is parsed. A client that hangs up
  * mid-upload, or is cut off by a timeout, is routine, not a fault of ours:
  * one info line, no stack, and no answer.
@@ -53,7 +53,7 @@ class InFlight {
 
 export function body(limits: BodyLimits): Step {
   const inFlight = new InFlight(limits);
-  return (x) => (x.door.readsBody ? read(x, limits.perRequest, inFlight) : true);
+  return (x) => (x.door.readsBody ? read(x, Math.min(limits.perRequest, x.door.maxBodyBytes ?? Infinity), inFlight) : true);
 }
 
 function read(x: Exchange, limit: number, inFlight: InFlight): boolean | Promise<boolean> {
@@ -105,7 +105,8 @@ function read(x: Exchange, limit: number, inFlight: InFlight): boolean | Promise
     req.on('end', () => {
       if (settled) return;
       settle();
-      x.body = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+      x.bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      x.body = x.bytes.toString('utf8');
       resolve(true);
     });
     // Node reports a client gone mid-upload as an 'error' and then a 'close'.

@@ -13,9 +13,19 @@
 import { AppError, toAppError } from '../../errors.js';
 import type { Authenticator } from '../../auth/verify.js';
 import { performance } from 'node:perf_hooks';
-import type { Step } from '../exchange.js';
+import type { Exchange, Step } from '../exchange.js';
 
 const TARPIT_MS = 1000;
+
+/**
+ * A client over its failure limit: 429 with Retry-After, TARPIT_MS after the
+ * request began (so whether a lookup ran first does not show).
+ */
+export function tarpit(x: Exchange, retryAfter: number): void {
+  const refusal = new AppError('rate_limited', 'Too many failed authentication attempts');
+  x.res.setHeader('Retry-After', String(retryAfter));
+  setTimeout(() => x.fail(refusal), Math.max(0, TARPIT_MS - (performance.now() - x.started)));
+}
 
 export function credentials(auth: Authenticator): Step {
   return async (x) => {
@@ -34,10 +44,7 @@ export function credentials(auth: Authenticator): Step {
     }
     x.log.info({ req_id: x.id, outcome: 'authentication_failed', reason: verdict.reason }, 'request refused');
     if (verdict.reason === 'rate_limited') {
-      const refusal = new AppError('rate_limited', 'Too many failed authentication attempts');
-      x.res.setHeader('Retry-After', String(verdict.retryAfter));
-      // Counted from the request's start, so whether a lookup ran first does not show.
-      setTimeout(() => x.fail(refusal), Math.max(0, TARPIT_MS - (performance.now() - x.started)));
+      tarpit(x, verdict.retryAfter);
       return false;
     }
     x.res.setHeader('WWW-Authenticate', 'token');

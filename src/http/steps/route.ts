@@ -7,6 +7,7 @@
  *   /api/resource/User[/<name>]      the same door, User documents (resource.ts)
  *   GET /?cmd=<name>                 an old Frappe client: the REST door, as /api/method/<cmd>
  *   GET /metrics                     Prometheus (doors/metrics.ts)
+ *   POST /api/secret-scanning/github GitHub's leak reports, signed, no token (doors/secret-scanning.ts), when keys are configured
  *
  * /api/ paths are read the way Frappe reads them (frappe/api/__init__.py
  * mounts v1 at both prefixes with strict_slashes off, so a trailing slash is
@@ -14,11 +15,14 @@
  */
 import { AppError } from '../../errors.js';
 import type { Door, Exchange, Route, Step } from '../exchange.js';
+import { SECRET_SCANNING_PATH, type SecretScanningDoor } from '../doors/secret-scanning.js';
 
 export interface Doors {
   jsonrpc: Door;
   rest: Door;
   metrics: Door;
+  /** Absent when no signing keys are configured: the path is then the REST door's 404. */
+  secretScanning?: SecretScanningDoor | undefined;
 }
 
 const POST = ['POST'] as const;
@@ -48,6 +52,11 @@ export function route(doors: Doors): Step {
     if (path === '/rpc' || path === '/') {
       if (path === '/' && x.query !== '' && oldClientQuery(x.query)) return toRest(x, doors.rest, ROOT);
       x.door = doors.jsonrpc;
+      x.allow = POST;
+      return true;
+    }
+    if (path === SECRET_SCANNING_PATH && doors.secretScanning) {
+      x.door = doors.secretScanning;
       x.allow = POST;
       return true;
     }

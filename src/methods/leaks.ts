@@ -1,0 +1,174 @@
+/**
+ * What a leak report does, whoever sends it: GitHub's secret scanning
+ * (doors/secret-scanning.ts), a caller of auth.keys.report_leak, or the
+ * operator (`tokenauth report-leak`).
+ *
+ * A reported token is a bare secret (tas_...: what usually leaks, and what
+ * a scanner's pattern for our secrets matches) or api_key:api_secret. Its
+ * shape and checksum are checked first: a token that fails them is no
+ * secret of ours, and costs no lookup. Otherwise the key holding it is
+ * found and, if the secret is live (the current one, or the previous one in
+ * its grace), LEAK_POLICY applies (store/leaks.ts): `revoke` ends the key
+ * pair at once on every instance; `expire` leaves the secret working for
+ * LEAK_GRACE_SECONDS, time to rotate. Each secret ended gets an audit entry
+ * `key.leaked` (with where it was found and who reported it) and a warning
+ * in the log; neither ever holds the token, nor does anything reported back.
+ */
+import { createHash } from 'node:crypto';
+import { AppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { isWellFormedApiKey, isWellFormedSecret, hashSecret } from '../auth/token.js';
+import type { KeyDoc } from '../store/keys.js';
+import { method, type Services } from '../rpc/spec.js';
+
+/** Where a reported token comes from, for its audit entry and log line. */
+export interface Reporter {
+  /** The audit entry's actor: the reporting user, or the scanner. */
+  actor: string;
+  /** Who found it: github (and GitHub's `source`), report_leak, cli. */
+  via: 'github' | 'report_leak' | 'cli';
+  address: string;
+  requestId: string;
+  log: Logger;
+}
+
+export interface LeakReport {
+  token: string;
+  url?: string | undefined;
+  /** GitHub's `source` (content, commit, pull_request_comment, ...). */
+  source?: string | undefined;
+}
+
+export type LeakLabel = 'true_positive' | 'false_positive';
+
+/** What happened to one reported token. Only the operator is shown more than `label`. */
+export interface LeakOutcome {
+  /** true_positive: a secret of ours that a key holds or held (ended now, or earlier by a report); else false_positive. */
+  label: LeakLabel;
+  /** What this report did: nothing (null), revoked the key, or made the secret expire. */
+  ended: 'revoked' | 'expires' | null;
+  /** The key's owner and api_key, when a key holds or held the secret. */
+  user?: string;
+  api_key?: string;
+  /** expires: when the secret stops working. */
+  until?: string;
+  /** The api_key the token named, if any (the failure limits count it). */
+  named?: string;
+}
+
+/** One of our secrets, anywhere in a text (token.ts: tas_ and 30 alphanumerics). */
+const SECRET_SHAPE = /tas_[0-9A-Za-z]{30}/g;
+const MAX_TEXT = 2048;
+
+/** A reported text fit for the audit log: nothing shaped like a secret, bounded. */
+export function withheld(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  return text.replace(SECRET_SHAPE, 'tas_[withheld]').slice(0, MAX_TEXT);
+}
+
+/** The SHA-256 of a reported token, hex: what GitHub's feedback names it by. */
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** A reported token -> its secret (and api_key), or null when it cannot be one of ours. */
+export function parseLeaked(token: string): { apiKey?: string; secret: string } | null {
+  const colon = token.indexOf(':');
+  if (colon < 0) return isWellFormedSecret(token) ? { secret: token } : null;
+  const apiKey = token.slice(0, colon);
+  const secret = token.slice(colon + 1);
+  return isWellFormedApiKey(apiKey) && isWellFormedSecret(secret) ? { apiKey, secret } : null;
+}
+
+/** Applies the leak policy to one reported token. */
+export async function reportLeak(services: Services, report: LeakReport, by: Reporter): Promise<LeakOutcome> {
+  const parsed = parseLeaked(report.token);
+  if (!parsed) return { label: 'false_positive', ended: null };
+  const named = parsed.apiKey === undefined ? {} : { named: parsed.apiKey };
+  const h = hashSecret(parsed.secret);
+  const { storage } = services;
+  const found = await storage.leaks.end(h, parsed.apiKey, services.leaks.policy, services.leaks.graceSeconds);
+  if (!found.key) return { label: (await storage.leaks.wasEnded(h)) ? 'true_positive' : 'false_positive', ended: null, ...named };
+  const known = { user: found.key.user, api_key: found.key.api_key, ...named };
+  if (!found.ended) return { label: 'true_positive', ended: null, ...known };
+  const until = found.ended === 'expires' ? found.until.toISOString() : undefined;
+  await recordLeak(services, found.key, report, by, found.ended, until);
+  return { label: 'true_positive', ended: found.ended, ...known, ...(until === undefined ? {} : { until }) };
+}
+
+/**
+ * Reports of many tokens (GitHub sends them in batches), each distinct
+ * token handled once, `concurrency` at a time; the outcomes by token.
+ */
+export async function reportLeaks(services: Services, reports: readonly LeakReport[], by: Reporter, concurrency = 32): Promise<Map<string, LeakOutcome>> {
+  const distinct = new Map<string, LeakReport>();
+  for (const r of reports) if (!distinct.has(r.token)) distinct.set(r.token, r);
+  const queue = [...distinct.values()];
+  const outcomes = new Map<string, LeakOutcome>();
+  const worker = async () => {
+    for (let r = queue.shift(); r !== undefined; r = queue.shift()) outcomes.set(r.token, await reportLeak(services, r, by));
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  return outcomes;
+}
+
+/**
+ * The audit entry and the warning. The change is done by now, so a record
+ * that cannot be written is logged at error level instead of failing the
+ * report (as audited() does for every other change).
+ */
+async function recordLeak(services: Services, key: KeyDoc, report: LeakReport, by: Reporter, ended: 'revoked' | 'expires', until?: string) {
+  const url = withheld(report.url);
+  const source = withheld(report.source === undefined ? by.via : `${by.via}:${report.source}`);
+  const entry = {
+    at: new Date(),
+    actor: by.actor,
+    action: 'key.leaked' as const,
+    target: key.user,
+    api_key: key.api_key,
+    address: by.address,
+    request_id: by.requestId,
+    ...(url === undefined ? {} : { url }),
+    ...(source === undefined ? {} : { source }),
+  };
+  by.log.warn(
+    { req_id: by.requestId, target: key.user, api_key: key.api_key, source, url, ended, until },
+    ended === 'revoked' ? 'leaked secret reported: key pair revoked' : 'leaked secret reported: it stops working at the end of the leak grace',
+  );
+  try {
+    await services.storage.audit.record(entry);
+  } catch (err) {
+    by.log.error({ err, audit: entry }, 'audit record not written');
+  }
+}
+
+/**
+ * auth.keys.report_leak: any authenticated caller may report a token it
+ * found. The answer is the same whatever the token was, and a report that
+ * ends no live secret counts as a failed guess of the caller (and of the
+ * api_key the token named), so the method is no better an oracle than
+ * presenting the token itself: one bit per try, within the same failure
+ * limit, and under `revoke` a live secret dies by being asked about.
+ * A local operator (the CLI; no token) is not counted.
+ */
+export const keysReportLeak = method({
+  name: 'auth.keys.report_leak',
+  summary: 'Report a leaked secret (a bare api_secret or api_key:api_secret); a live one is revoked or set to expire, by the leak policy.',
+  roles: [],
+  readOnly: false,
+  async handler({ token, url }, ctx) {
+    const { caller, services } = ctx;
+    const counted = caller.apiKey !== null;
+    // The same client name as auth.verify's token checks: one allowance of guesses per caller.
+    const client = `caller ${caller.apiKey ?? caller.user}`;
+    const limited = (wait: number) => new AppError('rate_limited', 'Too many failed token checks', { retry_after: wait });
+    if (counted && services.auth.guessWait(client) > 0) throw limited(services.auth.guessWait(client));
+    const by: Reporter = { actor: caller.user, via: 'report_leak', address: ctx.address, requestId: ctx.requestId, log: ctx.log };
+    const outcome = await reportLeak(services, { token, url }, by);
+    if (counted && outcome.ended === null) {
+      const wait = await services.auth.countGuess(client, outcome.named ?? null);
+      if (wait > 0) throw limited(wait);
+    }
+    return { received: true as const };
+  },
+});
