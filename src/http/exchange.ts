@@ -86,7 +86,7 @@ function pushCors(headers: string[], origin: string): void {
     'Vary',
     'Origin',
     'Access-Control-Expose-Headers',
-    'X-Request-Id, Retry-After',
+    'X-Request-Id, Retry-After, RateLimit, RateLimit-Policy',
   );
 }
 

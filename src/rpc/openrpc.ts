@@ -32,6 +32,7 @@ const COMMON_ERRORS: readonly ErrorKind[] = [
   'permission_denied',
   'invalid_params',
   'rate_limited',
+  'out_of_credits',
   'storage_unavailable',
   'too_large',
   'internal',
