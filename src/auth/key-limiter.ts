@@ -271,7 +271,9 @@ export class KeyLimiter {
         }
       }
       if (!short) return { ok: true, tightest: this.take(key, charge, now) };
-      if (short.emptyUntil > now || round >= MAX_ROUNDS || (short instanceof RateBucket && charge.calls > short.rule.limit)) {
+      // After the database had too little, a call is refused here only if it needs more than was left then.
+      const hopeless = short.emptyUntil > now && short.need(charge) - short.have > short.known;
+      if (hopeless || round >= MAX_ROUNDS || (short instanceof RateBucket && charge.calls > short.rule.limit)) {
         return { ok: false, error: short.refusal(charge, now) };
       }
       const need = short.need(charge);
@@ -322,12 +324,24 @@ export class KeyLimiter {
     const stored = await this.leases.read(apiKey);
     const credits = stored?.credits;
     return {
-      credits: limits.credits ? (credits ? (credits.refill && credits.period < periodOf(credits.refill, now) ? credits.refill.amount : credits.remaining) : 0) : null,
+      credits: limits.credits
+        ? credits
+          ? credits.refill && credits.period < periodOf(credits.refill, now)
+            ? credits.refill.amount
+            : credits.remaining
+          : 0
+        : null,
       ratelimits: limits.ratelimits.map((rule) => {
         const w = stored?.rate_windows?.[rule.name];
         const cur = Math.floor(now / rule.duration_ms);
         const used = w?.window === cur ? w.used : 0;
-        return { name: rule.name, limit: rule.limit, durationMs: rule.duration_ms, remaining: Math.max(0, rule.limit - used), resetAt: (cur + 1) * rule.duration_ms };
+        return {
+          name: rule.name,
+          limit: rule.limit,
+          durationMs: rule.duration_ms,
+          remaining: Math.max(0, rule.limit - used),
+          resetAt: (cur + 1) * rule.duration_ms,
+        };
       }),
     };
   }

@@ -46,7 +46,8 @@ export function checkLimits(holder: KeyLimits | null | undefined, key: LimitCred
   if (!holder.credits || (key.self && key.kept.credits)) return;
   const kept = key.kept.credits ? ' (kept from the key: give credits to bound them)' : '';
   if (!key.credits) throw new AppError('permission_denied', `a key without credits${kept} can spend more than this token, which has credits`);
-  if (key.credits.refill) throw new AppError('permission_denied', `a token with credits cannot give a key a refill${kept}: the refill would grant credits nobody paid for`);
+  if (key.credits.refill)
+    throw new AppError('permission_denied', `a token with credits cannot give a key a refill${kept}: the refill would grant credits nobody paid for`);
 }
 
 /** The credits the call grants, to be spent from the token's balance first (0: none granted). */

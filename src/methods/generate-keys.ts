@@ -71,7 +71,12 @@ export const generateKeys = method({
 async function checkRotation(
   ctx: CallContext,
   target: UserDoc,
-  asked: { expiresAt: Date | null | undefined; scopes: string[] | undefined; ratelimits: RateLimitRule[] | undefined; credits: CreditsSetting | null | undefined },
+  asked: {
+    expiresAt: Date | null | undefined;
+    scopes: string[] | undefined;
+    ratelimits: RateLimitRule[] | undefined;
+    credits: CreditsSetting | null | undefined;
+  },
 ): Promise<{ scopes: string[]; expiresAt: Date | null; ratelimits: RateLimitRule[] }> {
   const { expiresAt, scopes, ratelimits, credits } = asked;
   const current = await currentKey(ctx, target);
