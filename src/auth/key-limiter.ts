@@ -258,7 +258,26 @@ export class KeyLimiter {
    * reached for a lease the request needs.
    */
   async admit(apiKey: string, limits: KeyLimits, charge: Charge): Promise<Admission> {
+    return this.admitNow(apiKey, limits, charge) ?? this.admitLater(this.stateOf(apiKey, limits), charge);
+  }
+
+  /**
+   * The common case, without a promise: every limit's share has room, so the
+   * request is admitted (and charged) at once. undefined: it must wait for a
+   * lease, or be refused (admit).
+   */
+  admitNow(apiKey: string, limits: KeyLimits, charge: Charge): Admission | undefined {
     const key = this.stateOf(apiKey, limits);
+    const now = Date.now();
+    key.lastUsed = now;
+    for (const b of key.buckets) {
+      b.roll(now);
+      if (b.have < b.need(charge)) return undefined;
+    }
+    return { ok: true, tightest: this.take(key, charge, now) };
+  }
+
+  private async admitLater(key: KeyState, charge: Charge): Promise<Admission> {
     for (let round = 0; ; round++) {
       const now = Date.now();
       key.lastUsed = now;
@@ -286,20 +305,19 @@ export class KeyLimiter {
     }
   }
 
-  /** Charges every bucket (each has room: checked just before, with no await between). */
+  /** Charges every bucket (each has room: checked just before, with no await between); the tightest rate limit's state. */
   private take(key: KeyState, charge: Charge, now: number): RateState | undefined {
-    let tightest: RateState | undefined;
     for (const b of key.buckets) {
       b.have -= b.need(charge);
       b.lastUsed = now;
       // Running low: take the next share before a call has to wait for it.
       if (b.have < b.size / 4 && !b.pending && b.emptyUntil <= now) void b.fill(1, now).catch(() => {});
     }
+    let tightest: RateBucket | undefined;
     for (const r of key.rates) {
-      const s = r.state(now);
-      if (!tightest || s.remaining < tightest.remaining || (s.remaining === tightest.remaining && s.resetAt < tightest.resetAt)) tightest = s;
+      if (!tightest || r.left() < tightest.left() || (r.left() === tightest.left() && r.endOf(r.tag) < tightest.endOf(tightest.tag))) tightest = r;
     }
-    return tightest;
+    return tightest?.state(now);
   }
 
   /**
