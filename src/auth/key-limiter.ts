@@ -49,7 +49,7 @@ export interface LimitSnapshot {
 
 /** Lease sizes: the first lease of a bucket, and the most one instance takes at once. */
 const FIRST_LEASE = 8;
-export const MAX_LEASE = 1000;
+export const MAX_LEASE = 5000;
 /** A lease spent within this grows the next (doubles); one that lasts longer than SLOW_MS shrinks it. */
 const FAST_MS = 1000;
 const SLOW_MS = 10_000;
@@ -310,8 +310,8 @@ export class KeyLimiter {
     for (const b of key.buckets) {
       b.have -= b.need(charge);
       b.lastUsed = now;
-      // Running low: take the next share before a call has to wait for it.
-      if (b.have < b.size / 4 && !b.pending && b.emptyUntil <= now) void b.fill(1, now).catch(() => {});
+      // Half spent: take the next share now, so no call waits for it even when the database is slow to answer.
+      if (b.have < b.size / 2 && !b.pending && b.emptyUntil <= now) void b.fill(1, now).catch(() => {});
     }
     let tightest: RateBucket | undefined;
     for (const r of key.rates) {
