@@ -89,8 +89,7 @@ describe('containment of rate limits and credits', () => {
       const target = await svc.newUser();
       expect(expectError(await svc.call(GENERATE, { user: target }, token), -32003).message).to.match(/without credits/);
       expect(
-        expectError(await svc.call(GENERATE, { user: target, credits: { remaining: 1, refill: { amount: 1, interval: 'daily' } } }, token), -32003)
-          .message,
+        expectError(await svc.call(GENERATE, { user: target, credits: { remaining: 1, refill: { amount: 1, interval: 'daily' } } }, token), -32003).message,
       ).to.match(/refill/);
       // Those refusals cost a call each: 20 - 2 = 18. Granting 10 costs this call (1) and the 10 granted.
       const made = expectResult(await svc.call(GENERATE, { user: target, credits: { remaining: 10 } }, token));
