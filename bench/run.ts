@@ -16,7 +16,10 @@
  * the ratios service/jayson and each against the floor, and whether issue
  * 13's goals hold (information only: the exit code never depends on them).
  *
- * Scenarios: single, batch, flood, nocache, cluster, memory, and three that are
+ * Scenarios: single, limits (the single call with a key carrying two rate
+ * limits and credits against a plain key, side by side), exactness (three
+ * instances, --connections each, against one key with 10,000 credits: the
+ * calls admitted), batch, flood, nocache, cluster, memory, and three that are
  * not throughput: abuse (a bystander's latency while two clients send the
  * heaviest batches allowed), oracle (how long a refusal takes for an
  * unknown api_key, a known one with a wrong secret, a malformed token) and
@@ -438,6 +441,38 @@ async function throughput(baseUri: string): Promise<void> {
       extra.single = s;
     }
 
+    if (wanted('limits')) {
+      const name = 'bench-limited@example.com';
+      const limited = keyFor(uri, name, {
+        ratelimits: [
+          { name: 'per_second', limit: 1_000_000, duration_ms: 1000 },
+          { name: 'per_minute', limit: 100_000_000, duration_ms: 60_000 },
+        ],
+        credits: { remaining: 1_000_000_000_000 },
+      });
+      const call = JSON.stringify(rpc('frappe.auth.get_logged_user'));
+      const round = { duration: SINGLE_DURATION };
+      await load(svc, call, limited, { duration: 3 });
+      const byName = await rotate('key limits', [
+        ['plain key', () => load(svc, call, auth, round)],
+        ['two rate limits + credits', () => load(svc, call, limited, round)],
+      ]);
+      const plain = mergeRounds(byName.get('plain key')!);
+      const withLimits = mergeRounds(byName.get('two rate limits + credits')!);
+      rows.push({ scenario: 'single call, key limits', target: 'plain key', figures: plain });
+      rows.push({
+        scenario: 'single call, key limits',
+        target: 'two rate limits + credits',
+        figures: withLimits,
+        ratio: round2(withLimits.rps / plain.rps),
+        cpuRatio: round2(withLimits.cpuUs / plain.cpuUs),
+        note: `goal: at least 0.9x the plain key's req/s`,
+      });
+      extra.limits = { plain, withLimits, rpsRatio: round2(withLimits.rps / plain.rps), cpuRatio: round2(withLimits.cpuUs / plain.cpuUs) };
+    }
+
+    if (wanted('exactness')) extra.exactness = await exactness(uri, common);
+
     if (before && wanted('batch')) {
       const batch = (target: Target) => () =>
         load(target, JSON.stringify(Array.from({ length: 50 }, (_, i) => rpc('frappe.auth.get_logged_user', i + 1))), auth);
@@ -562,6 +597,79 @@ async function throughput(baseUri: string): Promise<void> {
   }
 }
 
+/** A user made with `key` (generate_keys params) by the CLI on `uri`; its Authorization header. */
+function keyFor(uri: string, name: string, key: Record<string, unknown>): Record<string, string> {
+  const cli = (method: string, kwargs: unknown) =>
+    execFileSync(process.execPath, ['dist/cli.js', 'execute', method, '--kwargs', JSON.stringify(kwargs)], {
+      env: { ...process.env, MONGODB_URI: uri },
+    }).toString();
+  cli('user.create', { name, roles: [] });
+  const k = JSON.parse(cli('frappe.core.doctype.user.user.generate_keys', { user: name, ...key })) as { api_key: string; api_secret: string };
+  return { authorization: `token ${k.api_key}:${k.api_secret}` };
+}
+
+const EXACT_CREDITS = 10_000;
+
+interface ExactnessFigures {
+  instances: number;
+  connectionsEach: number;
+  credits: number;
+  sent: number;
+  accepted: number;
+  refused: number;
+  other: number;
+  /** Left on the key's document once every instance gave back its unused shares (the rest: spent, or lost with an instance). */
+  leftAfterIdle: number;
+  holds: boolean;
+}
+
+/**
+ * Three instances on one database, CONNECTIONS connections each, all at once
+ * against one key with EXACT_CREDITS credits, sending twice as many calls as
+ * there are credits: the calls admitted must be at most the credits (never
+ * more) and at least 99% of them.
+ */
+async function exactness(uri: string, common: Record<string, string>): Promise<ExactnessFigures> {
+  const INSTANCES = 3;
+  const auth = keyFor(uri, 'bench-credits@example.com', { credits: { remaining: EXACT_CREDITS } });
+  const targets = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => serve(`service-exact-${i + 1}`, ['dist/main.js'], common)));
+  const perInstance = Math.ceil((2 * EXACT_CREDITS) / INSTANCES);
+  const results = await Promise.all(
+    targets.map((t) =>
+      autocannon({
+        url: `${t.url}/rpc`,
+        method: 'POST',
+        connections: CONNECTIONS,
+        amount: perInstance,
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify(rpc('frappe.auth.get_logged_user')),
+      }),
+    ),
+  );
+  const accepted = results.reduce((n, r) => n + r['2xx'], 0);
+  const refused = results.reduce((n, r) => n + r['4xx'], 0);
+  const sent = results.reduce((n, r) => n + r.requests.total, 0);
+  // Unused shares go back after the instances' idle time (IDLE_MS, 2 s).
+  await new Promise((r) => setTimeout(r, 5000));
+  const client = await MongoClient.connect(uri);
+  const doc = await client.db().collection('api_keys').findOne({ user: 'bench-credits@example.com' });
+  await client.close();
+  const leftAfterIdle = (doc?.credits as { remaining: number } | undefined)?.remaining ?? -1;
+  const figures = {
+    instances: INSTANCES,
+    connectionsEach: CONNECTIONS,
+    credits: EXACT_CREDITS,
+    sent,
+    accepted,
+    refused,
+    other: sent - accepted - refused,
+    leftAfterIdle,
+    holds: accepted <= EXACT_CREDITS && accepted >= EXACT_CREDITS * 0.99,
+  };
+  console.error(`  exactness: ${accepted} of ${EXACT_CREDITS} credits admitted (${sent} sent, ${refused} refused), ${leftAfterIdle} left after idle`);
+  return figures;
+}
+
 async function main() {
   let local: LocalDatabase | undefined;
   let baseUri = process.env.MONGODB_URI;
@@ -660,6 +768,16 @@ function printTable() {
       `\noracle: median refusal over ${o.requests} requests each: unknown api_key ${o.unknownMs} ms, known api_key + wrong secret ${o.knownMs} ms, ` +
         `malformed ${o.malformedMs} ms; known/unknown ${o.knownToUnknown}, malformed/unknown ${o.malformedToUnknown} ` +
         `(statuses ${JSON.stringify(o.statuses)})`,
+    );
+  }
+  if (extra.limits) {
+    const l = extra.limits as { rpsRatio: number; cpuRatio: number };
+    console.log(`\nkey limits: ${l.rpsRatio}x the plain key's req/s (goal: at least 0.9), ${l.cpuRatio}x its server CPU per request`);
+  }
+  if (extra.exactness) {
+    const e = extra.exactness as ExactnessFigures;
+    console.log(
+      `\nexactness: ${e.instances} instances x ${e.connectionsEach} connections, ${e.sent} calls against ${e.credits} credits: ${e.accepted} admitted, ${e.refused} refused, ${e.leftAfterIdle} left unspent after idle (${e.holds ? 'holds' : 'FAILS'}: at most ${e.credits}, at least ${e.credits * 0.99})`,
     );
   }
   if (extra.memory)

@@ -16,6 +16,8 @@ export const ERRORS = {
   not_found: { rpc: -32004, http: 404, excType: 'DoesNotExistError', message: 'Not found' },
   conflict: { rpc: -32009, http: 409, excType: 'DuplicateEntryError', message: 'Already exists' },
   rate_limited: { rpc: -32029, http: 429, excType: 'TooManyRequestsError', message: 'Too many requests' },
+  // A key's credits spent (docs/limits.md): the same code and status as a rate limit, told apart by error.data.credits.
+  out_of_credits: { rpc: -32029, http: 429, excType: 'TooManyRequestsError', message: 'Out of credits' },
   // Also /readyz's status while the database does not answer, or the service is shutting down.
   storage_unavailable: { rpc: -32050, http: 503, excType: 'ServiceUnavailableError', message: 'Storage unavailable' },
   // Request bodies in flight from all clients together past MAX_BODY_BYTES_IN_FLIGHT: try again shortly.

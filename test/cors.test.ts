@@ -26,7 +26,7 @@ function expectNoCors(res: Response, where: string): void {
 function expectCors(res: Response, where: string): void {
   expect(res.headers.get('access-control-allow-origin'), where).to.equal(TOOLS);
   expect(res.headers.get('vary'), where).to.equal('Origin');
-  expect(res.headers.get('access-control-expose-headers'), where).to.equal('X-Request-Id, Retry-After');
+  expect(res.headers.get('access-control-expose-headers'), where).to.equal('X-Request-Id, Retry-After, RateLimit, RateLimit-Policy');
   // frappe-js-sdk's axios client sets withCredentials: true; without this the browser drops the reply.
   expect(res.headers.get('access-control-allow-credentials'), where).to.equal('true');
 }

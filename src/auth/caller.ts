@@ -4,6 +4,7 @@
  */
 import type { ObjectId } from 'mongodb';
 import type { AuthFailure } from '../metrics.js';
+import type { KeyLimits } from '../store/key-limits.js';
 
 export interface Caller {
   user: string;
@@ -15,6 +16,8 @@ export interface Caller {
   expiresAt: string | null;
   /** Method-name patterns the token may call (see auth/scopes.ts); empty: no limit beyond the roles. */
   scopes: readonly string[];
+  /** The token's rate limits and credits (auth/key-limiter.ts); null or missing: none (the CLI's operator has none). */
+  limits?: KeyLimits | null;
 }
 
 /** The local operator (CLI, tests' direct calls): acts as the given user, holding no token. */

@@ -10,9 +10,10 @@
  */
 import { AppError } from '../errors.js';
 import type { Caller } from './caller.js';
+import { checkLimits, type LimitCredential } from './limit-containment.js';
 
 /** The parts of a caller containment looks at (the CLI's operator() is unscoped and never expires). */
-export type Holder = Pick<Caller, 'scopes' | 'expiresAt' | 'roles'>;
+export type Holder = Pick<Caller, 'scopes' | 'expiresAt' | 'roles' | 'limits'>;
 
 /** Scopes that limit nothing: none at all (the stored meaning of []), or '*' among them. */
 export function unscoped(scopes: readonly string[]): boolean {
@@ -20,11 +21,12 @@ export function unscoped(scopes: readonly string[]): boolean {
 }
 
 /**
- * A token limited by scope or by time. Only such a token can be exceeded, so
- * only its calls are checked (and pay for the extra reads).
+ * A token limited by scope, by time, or by rate limits or credits. Only such
+ * a token can be exceeded, so only its calls are checked (and pay for the
+ * extra reads).
  */
-export function restricted(caller: Pick<Caller, 'scopes' | 'expiresAt'>): boolean {
-  return !unscoped(caller.scopes) || caller.expiresAt !== null;
+export function restricted(caller: Pick<Caller, 'scopes' | 'expiresAt' | 'limits'>): boolean {
+  return !unscoped(caller.scopes) || caller.expiresAt !== null || !!caller.limits;
 }
 
 /**
@@ -75,6 +77,8 @@ export interface Credential {
    * could take over a more powerful account by rotating its key).
    */
   otherOwner?: { name: string; roles: readonly string[] } | undefined;
+  /** Its rate limits and credits (limit-containment.ts). */
+  limits?: LimitCredential;
 }
 
 const NEEDS_UNRESTRICTED = 'needs a token without scopes or expiry';
@@ -105,6 +109,7 @@ export function checkCredential(caller: Holder, key: Credential): void {
     const kept = key.kept?.expiresAt ? ' (kept from the key: give expires_at to shorten it)' : '';
     throw new AppError('permission_denied', `expires_at must be no later than this token's expiry ${caller.expiresAt}; the key would ${would}${kept}`);
   }
+  if (key.limits) checkLimits(caller.limits, key.limits);
 }
 
 export interface UserFields {

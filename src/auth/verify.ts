@@ -22,6 +22,10 @@
  *   last-use.ts      last_used_at, written at most once a minute per key
  *   event-feed.ts    following changes made by other instances (event-readers.ts reads them)
  *   caller.ts        the types: Caller, Verdict, Client
+ *
+ * Beside it, what a token may spend once it is let in: key-limiter.ts (its
+ * rate limits and credits, exact across instances), used by the pipeline's
+ * key-limits step.
  */
 import type { ObjectId } from 'mongodb';
 import type { Storage } from '../store/storage.js';
@@ -37,6 +41,7 @@ import { GuessLimits } from './guess-limits.js';
 import { LastUse } from './last-use.js';
 import { TokenJudge, rateLimited, refused } from './verdict.js';
 import { EventFeed, type FeedOptions, type FeedState } from './event-feed.js';
+import { KeyLimiter } from './key-limiter.js';
 
 export { operator, type Caller, type Client, type Refusal, type Verdict } from './caller.js';
 
@@ -59,6 +64,8 @@ export class Authenticator {
   private readonly limits: GuessLimits;
   private readonly judge: TokenJudge;
   private feed: EventFeed | undefined;
+  /** Per-key rate limits and credits. */
+  readonly keyLimits: KeyLimiter;
 
   constructor(
     private readonly storage: Storage,
@@ -72,6 +79,7 @@ export class Authenticator {
     });
     this.limits = new GuessLimits(opts.failures, storage.failureCounts);
     this.judge = new TokenJudge(this.cache, this.limits, lastUse, metrics);
+    this.keyLimits = new KeyLimiter(storage.keys.leases);
     storage.onChange((userId, apiKey) => this.forget(userId, apiKey));
   }
 
@@ -179,6 +187,7 @@ export class Authenticator {
   /** Stops following (before the database is closed). */
   async close(): Promise<void> {
     await this.feed?.stop();
+    await this.keyLimits.close(); // unspent shares go back for the other instances
   }
 
   /**

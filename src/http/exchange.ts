@@ -88,7 +88,7 @@ function pushCors(headers: string[], origin: string): void {
     'Vary',
     'Origin',
     'Access-Control-Expose-Headers',
-    'X-Request-Id, Retry-After',
+    'X-Request-Id, Retry-After, RateLimit, RateLimit-Policy',
   );
 }
 
@@ -122,6 +122,8 @@ export class Exchange {
   caller!: Caller;
   /** context: what every method receives. */
   ctx!: CallContext;
+  /** Headers a step adds to the answer (key limits: the RateLimit fields), as a flat [name, value, ...] list. */
+  headers: readonly string[] = NONE;
 
   constructor(
     readonly req: IncomingMessage,
@@ -149,7 +151,7 @@ export class Exchange {
   text(status: number, text: string, bytes = Buffer.byteLength(text)): void {
     this.count(status);
     writeSoon(() => {
-      const headers = [...JSON_HEADERS, 'X-Request-Id', this.id, 'Content-Length', String(bytes)];
+      const headers = [...JSON_HEADERS, 'X-Request-Id', this.id, 'Content-Length', String(bytes), ...this.headers];
       if (this.origin !== undefined) pushCors(headers, this.origin);
       this.res.writeHead(status, headers);
       this.res.end(text);
@@ -164,7 +166,7 @@ export class Exchange {
   empty(status: number, extra: readonly string[] = NONE): void {
     this.count(status);
     writeSoon(() => {
-      const headers = [...EMPTY_HEADERS, 'X-Request-Id', this.id, ...extra];
+      const headers = [...EMPTY_HEADERS, 'X-Request-Id', this.id, ...extra, ...this.headers];
       if (this.origin !== undefined) pushCors(headers, this.origin);
       this.res.writeHead(status, headers).end();
     });

@@ -19,6 +19,7 @@ import { body, type BodyLimits } from './steps/body.js';
 import { oldClient } from './steps/old-client.js';
 import { envelope } from './steps/envelope.js';
 import { credentials } from './steps/credentials.js';
+import { keyLimits, type CostOf } from './steps/key-limits.js';
 import { context } from './steps/context.js';
 import { admit, serveSigned } from './steps/secret-scanning.js';
 
@@ -29,6 +30,8 @@ export interface PipelineConfig {
   maxBatch: number;
   /** Origins allowed to call from a browser (CORS); empty: CORS off. */
   corsOrigins: readonly string[];
+  /** The credits each method's call spends (the method table's cost). */
+  costOf: CostOf;
 }
 
 export function pipeline(config: PipelineConfig): (x: Exchange) => Promise<void> {
@@ -44,6 +47,7 @@ export function pipeline(config: PipelineConfig): (x: Exchange) => Promise<void>
     oldClient(doors.jsonrpc, doors.rest), // a form with cmd posted to /: the REST door
     envelope(doors.jsonrpc, config.maxBatch), // JSON-RPC parsed once: ids for refusals, a batch's weight
     credentials(config.services.auth), // the token check: 401, 429 after a tarpit, 503
+    keyLimits(config.services.auth.keyLimits, config.costOf), // the key's rate limits and credits: 429 with Retry-After
     context(config.services), // the call's context, labelled with the door
   ];
   return (x) => run(steps, x);

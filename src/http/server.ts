@@ -57,6 +57,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     body: { perRequest: deps.maxBodyBytes, perClient: deps.maxBodyBytesPerClient, inFlight: deps.maxBodyBytesInFlight },
     maxBatch: deps.maxBatch,
     corsOrigins: deps.corsOrigins,
+    costOf: (m) => deps.dispatcher.cost(m),
   });
   // Node checks header and request timeouts only this often (30 s by default).
   const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {

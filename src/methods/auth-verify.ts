@@ -1,4 +1,4 @@
-import { method, type Returnable } from '../rpc/spec.js';
+import { method, type Returnable, type Services } from '../rpc/spec.js';
 import type { Identity } from '../rpc/schema-types.js';
 import { AppError } from '../errors.js';
 import { parseToken } from '../auth/token.js';
@@ -7,8 +7,23 @@ import { SYSTEM_MANAGER } from '../store/users.js';
 
 export const TOKEN_VERIFIER = 'Token Verifier';
 
-function identity(c: Caller): Returnable<Identity> {
-  return { valid: true, user: c.user, roles: c.roles, api_key: c.apiKey, scopes: c.scopes, expires_at: c.expiresAt };
+/**
+ * Who the token is, and what it may still spend: its credits and each rate
+ * limit's window as this instance knows them (for the caller's own token,
+ * after this call was charged). Checking another token spends none of it.
+ */
+async function identity(c: Caller, services: Services): Promise<Returnable<Identity>> {
+  const { credits, ratelimits } = c.apiKey === null ? { credits: null, ratelimits: [] } : await services.auth.keyLimits.snapshot(c.apiKey, c.limits);
+  return {
+    valid: true,
+    user: c.user,
+    roles: c.roles,
+    api_key: c.apiKey,
+    scopes: c.scopes,
+    expires_at: c.expiresAt,
+    credits,
+    ratelimits: ratelimits.map((r) => ({ name: r.name, limit: r.limit, remaining: r.remaining, reset_at: new Date(r.resetAt).toISOString() })),
+  };
 }
 
 /**
@@ -25,12 +40,12 @@ export const authVerify = method({
   roles: [],
   readOnly: true,
   async handler({ token }, { caller, services }) {
-    if (token === undefined) return identity(caller);
+    if (token === undefined) return identity(caller, services);
     if (!caller.roles.includes(SYSTEM_MANAGER) && !caller.roles.includes(TOKEN_VERIFIER)) {
       throw new AppError('permission_denied', `checking another token requires the role ${SYSTEM_MANAGER} or ${TOKEN_VERIFIER}`);
     }
     const verdict = await services.auth.judgeToken(parseToken(token), { address: `caller ${caller.apiKey ?? caller.user}`, weight: 1 });
-    if (verdict.ok) return identity(verdict.caller);
+    if (verdict.ok) return identity(verdict.caller, services);
     if (verdict.reason === 'rate_limited') {
       throw new AppError('rate_limited', 'Too many failed token checks', { retry_after: verdict.retryAfter });
     }

@@ -19,6 +19,8 @@ export function rpcDiscover(table: () => readonly MethodSpec[]) {
     summary: 'Describe every method of this service as an OpenRPC document.',
     roles: [],
     readOnly: true,
+    // The largest answer of the service: a key with credits pays more for it.
+    cost: 5,
     // Built on first call, once, and encoded as JSON once: the table and the
     // schema files do not change while the process runs, so asking costs no
     // work but the copy (its bytes still count against a batch's budget).

@@ -288,6 +288,8 @@ export const frappeInsertMany = method({
     "Frappe's insert_many for User: create up to 200 users, in order, and answer their names. Every document is checked before the first is written; a failure while writing leaves the earlier ones created.",
   roles: managers,
   readOnly: false,
+  // Up to 200 writes in one call.
+  cost: 10,
   errors: ['not_found', 'conflict'],
   async handler(p, ctx) {
     const docs = parsed(p.docs, '/docs', 'a list of documents');

@@ -6,6 +6,8 @@ import { SYSTEM_MANAGER, type UserDoc } from '../store/users.js';
 import { keyInfo, type KeyDoc } from '../store/keys.js';
 import { audited } from './audit.js';
 import { futureDate } from './dates.js';
+import { checkRateLimitNames, payForCredits } from './key-limit-params.js';
+import type { CreditsSetting, RateLimitRule } from '../store/key-limits.js';
 
 /**
  * Frappe's User -> API Access -> Generate Keys. The api_key is created once
@@ -21,22 +23,28 @@ export const generateKeys = method({
   roles: [SYSTEM_MANAGER],
   readOnly: false,
   errors: ['not_found', 'conflict'],
-  async handler({ user, expires_at, scopes, grace_seconds = 0 }, ctx) {
+  async handler({ user, expires_at, scopes, grace_seconds = 0, ratelimits, credits }, ctx) {
     const { services, log } = ctx;
+    checkRateLimitNames(ratelimits);
     if (grace_seconds > services.limits.maxGraceSeconds) {
       throw invalidParams([{ path: '/grace_seconds', message: `must be at most ${services.limits.maxGraceSeconds} (MAX_GRACE_SECONDS)` }]);
     }
     const target = await services.storage.users.get(user);
     let expiresAt = futureDate(expires_at, '/expires_at');
     let kept = scopes;
+    let keptRates = ratelimits;
     // A restricted token writes exactly the credential it was checked for, so a
     // revocation or widening landing in between cannot hand it a wider key.
-    if (restricted(ctx.caller)) ({ expiresAt, scopes: kept } = await checkRotation(ctx, target, expiresAt, scopes));
+    if (restricted(ctx.caller)) {
+      ({ expiresAt, scopes: kept, ratelimits: keptRates } = await checkRotation(ctx, target, { expiresAt, scopes, ratelimits, credits }));
+    }
     const apiSecret = newApiSecret();
     const { key, created } = await services.storage.keys.issueSecret(target, hashSecret(apiSecret), {
       expiresAt,
       scopes: kept,
       graceSeconds: grace_seconds,
+      ratelimits: keptRates,
+      credits,
     });
     log.info({ target: user, api_key: key.api_key, grace_seconds }, created ? 'api key created' : 'api secret rotated');
     await audited(ctx, created ? 'keys.generate' : 'keys.rotate', user, key.api_key);
@@ -47,6 +55,8 @@ export const generateKeys = method({
       expires_at: info.expires_at,
       scopes: info.scopes,
       previous_valid_until: info.previous_valid_until,
+      ratelimits: info.ratelimits,
+      credits: info.credits,
     };
   },
 });
@@ -61,21 +71,35 @@ export const generateKeys = method({
 async function checkRotation(
   ctx: CallContext,
   target: UserDoc,
-  expiresAt: Date | null | undefined,
-  scopes: string[] | undefined,
-): Promise<{ scopes: string[]; expiresAt: Date | null }> {
+  asked: {
+    expiresAt: Date | null | undefined;
+    scopes: string[] | undefined;
+    ratelimits: RateLimitRule[] | undefined;
+    credits: CreditsSetting | null | undefined;
+  },
+): Promise<{ scopes: string[]; expiresAt: Date | null; ratelimits: RateLimitRule[] }> {
+  const { expiresAt, scopes, ratelimits, credits } = asked;
   const current = await currentKey(ctx, target);
   const { caller } = ctx;
   const self = caller.userId ? caller.userId.equals(target._id) : caller.user === target.name;
   const credential = {
     scopes: scopes ?? current?.scopes ?? [],
     expiresAt: expiresAt !== undefined ? expiresAt : (current?.expires_at ?? null),
+    ratelimits: ratelimits ?? current?.ratelimits ?? [],
+  };
+  const limits = {
+    ratelimits: credential.ratelimits,
+    credits: credits !== undefined ? credits : (current?.credits ?? null),
+    kept: { ratelimits: ratelimits === undefined && current !== null, credits: credits === undefined && current !== null },
+    self,
   };
   checkCredential(caller, {
     ...credential,
     kept: { scopes: scopes === undefined && current !== null, expiresAt: expiresAt === undefined && current !== null },
     otherOwner: self ? undefined : target,
+    limits,
   });
+  await payForCredits(ctx, limits);
   return credential;
 }
 

@@ -9,6 +9,7 @@ import { keyInfo } from '../store/keys.js';
 import { audited } from './audit.js';
 import { futureDate } from './dates.js';
 import { checkCredential, restricted } from '../auth/containment.js';
+import { checkRateLimitNames, payForCredits } from './key-limit-params.js';
 
 /**
  * The owner of the key a caller may manage: System Managers manage every
@@ -52,14 +53,15 @@ export const keysList = method({
 
 export const keysUpdate = method({
   name: 'auth.keys.update',
-  summary: "Change a key's expiry or scopes; the secret stays.",
+  summary: "Change a key's expiry, scopes, rate limits or credits; the secret stays.",
   roles: [SYSTEM_MANAGER],
   readOnly: false,
   errors: ['not_found'],
-  async handler({ user, expires_at, scopes }, ctx) {
+  async handler({ user, expires_at, scopes, ratelimits, credits }, ctx) {
     const { caller, services } = ctx;
+    checkRateLimitNames(ratelimits);
     const owner = await services.storage.users.get(user);
-    let changes = { expiresAt: futureDate(expires_at, '/expires_at'), scopes };
+    let changes = { expiresAt: futureDate(expires_at, '/expires_at'), scopes, ratelimits, credits };
     if (restricted(caller)) {
       // A restricted token may not widen a key beyond itself: check the key as
       // it will be (what is asked merged with what it keeps), and write all of
@@ -69,14 +71,24 @@ export const keysUpdate = method({
       const checked = {
         scopes: scopes ?? current.scopes ?? [],
         expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : (current.expires_at ?? null),
+        ratelimits: ratelimits ?? current.ratelimits ?? [],
+      };
+      const limits = {
+        ratelimits: checked.ratelimits,
+        credits: credits !== undefined ? credits : (current.credits ?? null),
+        kept: { ratelimits: ratelimits === undefined, credits: credits === undefined },
+        self,
       };
       checkCredential(caller, {
         ...checked,
         kept: { scopes: scopes === undefined, expiresAt: changes.expiresAt === undefined },
         // The key acts with its owner's roles: widening it is widening them.
         otherOwner: self ? undefined : owner,
+        limits,
       });
-      changes = checked;
+      await payForCredits(ctx, limits);
+      // Credits kept are not written again: that would set the balance back to what was read.
+      changes = { ...checked, credits };
     }
     const key = await services.storage.keys.update(owner, changes);
     ctx.log.info({ target: user, api_key: key.api_key }, 'api key updated');

@@ -72,6 +72,11 @@ export class Dispatcher {
     return this.entries.has(name);
   }
 
+  /** The credits a call of `name` spends (its spec's cost; 1 for a name not in the table: the call is charged, then refused). */
+  cost(name: unknown): number {
+    return (typeof name === 'string' ? this.entries.get(name)?.spec.cost : undefined) ?? 1;
+  }
+
   get methods(): MethodSpec[] {
     return [...this.entries.values()].map((e) => e.spec);
   }

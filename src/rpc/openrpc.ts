@@ -31,6 +31,7 @@ const COMMON_ERRORS: readonly ErrorKind[] = [
   'authentication_failed',
   'permission_denied',
   'invalid_params',
+  // out_of_credits shares rate_limited's code (-32029), so the document lists it once.
   'rate_limited',
   'storage_unavailable',
   'too_large',

@@ -105,6 +105,28 @@ export type Scope = string;
  */
 export type Scopes = Scope[];
 /**
+ * Limits on the key's calls, each counted over its own window; names must differ. Empty: none.
+ *
+ * @maxItems 10
+ *
+ * This interface was referenced by `MethodTypes`'s JSON-Schema
+ * via the `definition` "ratelimits".
+ */
+export type Ratelimits = RateLimit[];
+/**
+ * A balance each call spends; at 0 the key is refused until its refill. null: no credits (unlimited).
+ *
+ * This interface was referenced by `MethodTypes`'s JSON-Schema
+ * via the `definition` "credits".
+ */
+export type Credits = {
+  /**
+   * Calls left (each spends its method's cost, 1 unless stated).
+   */
+  remaining: number;
+  refill?: Refill | null;
+} | null;
+/**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
  * via the `definition` "auth.keys.list.result".
  */
@@ -418,6 +440,43 @@ export interface KeyInfo {
    * Until when the secret before the last rotation still works (grace).
    */
   previous_valid_until: NullableTimestamp;
+  ratelimits: Ratelimits;
+  /**
+   * remaining: what no instance holds yet (instances lease credits ahead; see docs/limits.md); a due refill shows as done.
+   */
+  credits: Credits;
+}
+/**
+ * This interface was referenced by `MethodTypes`'s JSON-Schema
+ * via the `definition` "rateLimit".
+ */
+export interface RateLimit {
+  /**
+   * Names the limit in errors and in the RateLimit fields: letters, digits, _ and -.
+   */
+  name: string;
+  /**
+   * Calls allowed per window.
+   */
+  limit: number;
+  /**
+   * The window, in milliseconds (at most 31 days); windows start at multiples of it since the Unix epoch.
+   */
+  duration_ms: number;
+}
+/**
+ * This interface was referenced by `MethodTypes`'s JSON-Schema
+ * via the `definition` "refill".
+ */
+export interface Refill {
+  /**
+   * The balance each refill sets (not adds).
+   */
+  amount: number;
+  /**
+   * daily (at 00:00 UTC), monthly (the 1st, 00:00 UTC), or a period in milliseconds (at its multiples since the Unix epoch).
+   */
+  interval: ("daily" | "monthly") | number;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -487,6 +546,14 @@ export interface AuthKeysUpdateParams {
    */
   expires_at?: ExpiresAt;
   scopes?: Scopes;
+  /**
+   * Omitted: the key's current rate limits stay; []: none.
+   */
+  ratelimits?: Ratelimits;
+  /**
+   * Omitted: the key's current credits stay; given: the balance is set (not added to).
+   */
+  credits?: Credits;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -509,6 +576,24 @@ export interface Identity {
   api_key: ApiKey | null;
   scopes: Scopes;
   expires_at: ExpiresAt;
+  /**
+   * The token's credits left (after this call, for the caller's own); null: none set (unlimited).
+   */
+  credits: number | null;
+  /**
+   * Each rate limit of the token, as this instance knows it: calls left in the current window and when it ends.
+   */
+  ratelimits: RateLimitState[];
+}
+/**
+ * This interface was referenced by `MethodTypes`'s JSON-Schema
+ * via the `definition` "rateLimitState".
+ */
+export interface RateLimitState {
+  name: string;
+  limit: number;
+  remaining: number;
+  reset_at: Timestamp;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -792,6 +877,14 @@ export interface FrappeCoreDoctypeUserUserGenerateKeysParams {
    * How long the previous secret keeps working after this rotation (default 0; at most MAX_GRACE_SECONDS).
    */
   grace_seconds?: number;
+  /**
+   * Omitted: the key's current rate limits stay; []: none.
+   */
+  ratelimits?: Ratelimits;
+  /**
+   * Omitted: the key's current credits stay; given: the balance is set (not added to).
+   */
+  credits?: Credits;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -806,6 +899,8 @@ export interface FrappeCoreDoctypeUserUserGenerateKeysResult {
   expires_at: ExpiresAt;
   scopes: Scopes;
   previous_valid_until: NullableTimestamp;
+  ratelimits: Ratelimits;
+  credits: Credits;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema

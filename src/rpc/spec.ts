@@ -56,6 +56,8 @@ export interface MethodSpec<P = any, R = unknown> {
    * (authentication, permission, params, rate limit, storage); for discovery.
    */
   errors?: readonly ErrorKind[];
+  /** Credits a call spends from a key that has them (docs/limits.md); default 1. */
+  cost?: number;
   handler: (params: P, ctx: CallContext) => Promise<R>;
 }
 

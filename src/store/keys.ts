@@ -1,6 +1,7 @@
 import { ObjectId, type Collection, type Filter } from 'mongodb';
 import { AppError, isDuplicateKey, invalidParams } from '../errors.js';
 import { newApiKey } from './api-key.js';
+import { KeyLeases, creditsNow, newCredits, type CreditsSetting, type KeyLimitFields, type LeasedKey, type RateLimitRule } from './key-limits.js';
 
 /**
  * The user a key belongs to, as far as the key store needs one (a UserDoc
@@ -11,7 +12,7 @@ export interface KeyOwner {
   name: string;
 }
 
-export interface KeyDoc {
+export interface KeyDoc extends KeyLimitFields {
   _id: ObjectId;
   /** The owner's _id, not its name: keys never pass to a later namesake. */
   user_id: ObjectId;
@@ -57,6 +58,8 @@ export interface KeyInfo {
   expires_at: string | null;
   scopes: string[];
   previous_valid_until: string | null;
+  ratelimits: RateLimitRule[];
+  credits: { remaining: number; refill: CreditsSetting['refill'] } | null;
 }
 
 export function keyInfo(k: KeyDoc, now = Date.now()): KeyInfo {
@@ -70,6 +73,8 @@ export function keyInfo(k: KeyDoc, now = Date.now()): KeyInfo {
     expires_at: k.expires_at?.toISOString() ?? null,
     scopes: k.scopes ?? [],
     previous_valid_until: graceEnds?.toISOString() ?? null,
+    ratelimits: k.ratelimits ?? [],
+    credits: k.credits ? { remaining: creditsNow(k.credits, now), refill: k.credits.refill } : null,
   };
 }
 
@@ -78,6 +83,9 @@ export interface IssueOptions {
   expiresAt?: Date | null | undefined;
   /** undefined keeps the key's current scopes. */
   scopes?: string[] | undefined;
+  /** undefined keeps the key's current rate limits, and credits; null credits: none. */
+  ratelimits?: RateLimitRule[] | undefined;
+  credits?: CreditsSetting | null | undefined;
   /** How long the secret being replaced keeps working; 0: it stops at once. */
   graceSeconds: number;
 }
@@ -85,6 +93,8 @@ export interface IssueOptions {
 export interface KeyChanges {
   expiresAt?: Date | null | undefined;
   scopes?: string[] | undefined;
+  ratelimits?: RateLimitRule[] | undefined;
+  credits?: CreditsSetting | null | undefined;
 }
 
 /**
@@ -97,6 +107,18 @@ function expiredError(at: Date): AppError {
   return invalidParams([{ path: '/expires_at', message: `the key expired at ${at.toISOString()}: give a new expires_at, or null for none` }]);
 }
 
+/**
+ * The limit fields a write sets: only those asked for (a rotation or update
+ * keeps the others). Credits given are a new balance, with a new generation,
+ * so no instance's lease of the old one is ever returned into it.
+ */
+function limitFields(opts: Pick<KeyChanges, 'ratelimits' | 'credits'>, now: Date): Pick<KeyDoc, 'ratelimits' | 'credits'> {
+  const out: Pick<KeyDoc, 'ratelimits' | 'credits'> = {};
+  if (opts.ratelimits !== undefined) out.ratelimits = opts.ratelimits;
+  if (opts.credits !== undefined) out.credits = newCredits(opts.credits, now.getTime());
+  return out;
+}
+
 /** When a key was last used, by api_key: written often, so apart from the key itself. */
 export interface KeyUsageDoc {
   _id: string;
@@ -104,11 +126,17 @@ export interface KeyUsageDoc {
 }
 
 export class KeyStore {
+  /** The instances' leases of rate limits and credits (key-limits.ts): writes to the same documents. */
+  readonly leases: KeyLeases;
+
   constructor(
     private readonly keys: Collection<KeyDoc>,
     private readonly usage: Collection<KeyUsageDoc>,
     private readonly changed: (userId: ObjectId, apiKey?: string) => Promise<void>,
-  ) {}
+  ) {
+    // The same collection, seen through the fields the leases write.
+    this.leases = new KeyLeases(keys as unknown as Collection<LeasedKey>);
+  }
 
   /**
    * Sets a new secret on the user's key, creating the key (and its api_key,
@@ -174,6 +202,7 @@ export class KeyStore {
           user: { $literal: user.name },
           expires_at: opts.expiresAt === undefined ? { $ifNull: ['$expires_at', null] } : opts.expiresAt,
           scopes: opts.scopes === undefined ? { $ifNull: ['$scopes', []] } : { $literal: opts.scopes },
+          ...Object.fromEntries(Object.entries(limitFields(opts, now)).map(([k, v]) => [k, { $literal: v }])),
         },
       },
     ];
@@ -192,6 +221,8 @@ export class KeyStore {
       rotated_at: now,
       expires_at: opts.expiresAt ?? null,
       scopes: opts.scopes ?? [],
+      ratelimits: opts.ratelimits ?? [],
+      credits: newCredits(opts.credits ?? null, now.getTime()),
       previous_secret_hash: null,
       previous_valid_until: null,
       revision: 0,
@@ -233,6 +264,7 @@ export class KeyStore {
     const $set: Partial<KeyDoc> = {};
     if (changes.expiresAt !== undefined) $set.expires_at = changes.expiresAt;
     if (changes.scopes !== undefined) $set.scopes = changes.scopes;
+    Object.assign($set, limitFields(changes, new Date()));
     const key = await this.write(user, () => this.keys.findOneAndUpdate({ user_id: user._id }, { $set, $inc: { revision: 1 } }, { returnDocument: 'after' }));
     await this.changed(user._id, key.api_key);
     return key;

@@ -20,6 +20,8 @@ describe('auth.keys.get', () => {
         scopes: ['auth.verify'],
         expires_at: expires,
         previous_valid_until: null,
+        ratelimits: [],
+        credits: null,
         last_used_at: null,
         created_at: info.created_at,
         rotated_at: info.rotated_at,

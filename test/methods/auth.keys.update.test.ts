@@ -57,6 +57,44 @@ describe('auth.keys.update', () => {
   });
 
   describe('bad params', () => {
+    it('refuses bad rate limits and credits (-32602): names twice, out of range, refill without amount', async () => {
+      const user = await freshUser();
+      expectResult(await svc.call(GENERATE, { user }));
+      const twice = expectError(
+        await svc.call('auth.keys.update', {
+          user,
+          ratelimits: [
+            { name: 'a', limit: 1, duration_ms: 1000 },
+            { name: 'a', limit: 2, duration_ms: 2000 },
+          ],
+        }),
+        -32602,
+      );
+      expect(twice.data).to.deep.equal([{ path: '/ratelimits/1/name', message: 'the name a is given twice: each limit needs its own' }]);
+      for (const ratelimits of [
+        [{ name: 'a', limit: 0, duration_ms: 1000 }],
+        [{ name: 'a', limit: 1, duration_ms: 99 }],
+        [{ name: 'a b', limit: 1, duration_ms: 1000 }],
+        [{ name: 'a', limit: 1.5, duration_ms: 1000 }],
+        [{ name: 'a', limit: 1 }],
+        Array.from({ length: 11 }, (_, i) => ({ name: `n${i}`, limit: 1, duration_ms: 1000 })),
+      ]) {
+        expectError(await svc.call('auth.keys.update', { user, ratelimits }), -32602);
+      }
+      for (const credits of [
+        { remaining: -1 },
+        { remaining: 1e13 },
+        { remaining: 1, refill: { interval: 'daily' } },
+        { remaining: 1, refill: { amount: 0, interval: 'daily' } },
+        { remaining: 1, refill: { amount: 1, interval: 'weekly' } },
+        { remaining: 1, refill: { amount: 1, interval: 50 } },
+        { refill: null },
+      ]) {
+        expectError(await svc.call('auth.keys.update', { user, credits }), -32602);
+      }
+      expect(expectResult(await svc.call('auth.keys.get', { user }))).to.deep.include({ ratelimits: [], credits: null });
+    });
+
     it('refuses nothing to change, bad expiries and scopes, and unknown params (-32602)', async () => {
       const user = await freshUser();
       expectResult(await svc.call(GENERATE, { user }));
@@ -73,6 +111,29 @@ describe('auth.keys.update', () => {
   });
 
   describe('storage', () => {
+    it('writes rate limits and credits to the key (a new balance generation each set), keeping its secret', async () => {
+      const user = await freshUser();
+      const keys = expectResult(await svc.call(GENERATE, { user }));
+      const before = (await svc.collection('api_keys').findOne({ api_key: keys.api_key }))!;
+      const ratelimits = [{ name: 'hour', limit: 10, duration_ms: 3_600_000 }];
+      const set = { user, ratelimits, credits: { remaining: 7, refill: { amount: 7, interval: 'monthly' } } };
+      const info = expectResult(await svc.call('auth.keys.update', set));
+      expect(info).to.deep.include({ ratelimits, credits: { remaining: 7, refill: { amount: 7, interval: 'monthly' } } });
+      const doc = (await svc.collection('api_keys').findOne({ api_key: keys.api_key }))!;
+      expect(doc.secret_hash).to.equal(before.secret_hash);
+      expect(doc.ratelimits).to.deep.equal(ratelimits);
+      expect(doc.credits).to.include({ remaining: 7 });
+      expectResult(await svc.call('auth.keys.update', { user, credits: { remaining: 7 } }));
+      const again = (await svc.collection('api_keys').findOne({ api_key: keys.api_key }))!;
+      expect(again.credits.generation).to.be.a('string').and.not.equal(doc.credits.generation);
+      expect(again.credits.refill).to.equal(null);
+      // Omitted, both are kept.
+      expect(expectResult(await svc.call('auth.keys.update', { user, scopes: ['auth.verify'] }))).to.deep.include({
+        ratelimits,
+        credits: { remaining: 7, refill: null },
+      });
+    });
+
     it('writes the expiry and scopes to the key, keeps its secret hash, and audits keys.update', async () => {
       const user = await freshUser();
       const keys = expectResult(await svc.call(GENERATE, { user }));

@@ -17,13 +17,31 @@ describe('auth.verify', () => {
   describe('success', () => {
     it("returns the caller's identity without a token param", async () => {
       const result = expectResult(await svc.call('auth.verify', undefined, plain));
-      expect(result).to.deep.equal({ valid: true, user: 'plain', roles: [], api_key: plain.split(':')[0], scopes: [], expires_at: null });
+      expect(result).to.deep.equal({
+        valid: true,
+        user: 'plain',
+        roles: [],
+        api_key: plain.split(':')[0],
+        scopes: [],
+        expires_at: null,
+        credits: null,
+        ratelimits: [],
+      });
     });
 
     it('checks another token for a Token Verifier or a System Manager', async () => {
       for (const caller of [verifier, svc.adminToken]) {
         const result = expectResult(await svc.call('auth.verify', { token: other }, caller));
-        expect(result).to.deep.equal({ valid: true, user: 'other@example.com', roles: ['Reader'], api_key: other.split(':')[0], scopes: [], expires_at: null });
+        expect(result).to.deep.equal({
+          valid: true,
+          user: 'other@example.com',
+          roles: ['Reader'],
+          api_key: other.split(':')[0],
+          scopes: [],
+          expires_at: null,
+          credits: null,
+          ratelimits: [],
+        });
       }
       expect(expectResult(await svc.call('auth.verify', [other], verifier)).user).to.equal('other@example.com');
     });

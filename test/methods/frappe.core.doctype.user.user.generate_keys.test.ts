@@ -31,8 +31,19 @@ describe('frappe.core.doctype.user.user.generate_keys', () => {
   describe('success', () => {
     it('returns api_key and api_secret, and the pair authenticates', async () => {
       const keys = expectResult(await svc.call(GENERATE, { user: 'svc@example.com' }));
-      expect(keys).to.have.keys('api_key', 'api_secret', 'expires_at', 'scopes', 'previous_valid_until');
+      expect(keys).to.have.keys('api_key', 'api_secret', 'expires_at', 'scopes', 'previous_valid_until', 'ratelimits', 'credits');
       expect(expectResult(await whoami(tokenOf(keys)))).to.equal('svc@example.com');
+    });
+
+    it('issues a key with rate limits and credits, and a rotation keeps them unless given', async () => {
+      const ratelimits = [{ name: 'minute', limit: 60, duration_ms: 60_000 }];
+      const credits = { remaining: 100, refill: { amount: 100, interval: 'daily' } };
+      const keys = expectResult(await svc.call(GENERATE, { user: 'svc@example.com', ratelimits, credits }));
+      expect(keys).to.deep.include({ ratelimits, credits });
+      const rotated = expectResult(await svc.call(GENERATE, { user: 'svc@example.com' }));
+      expect(rotated).to.deep.include({ ratelimits, credits });
+      const cleared = expectResult(await svc.call(GENERATE, { user: 'svc@example.com', ratelimits: [], credits: null }));
+      expect(cleared).to.deep.include({ ratelimits: [], credits: null });
     });
 
     it('keeps the api_key and replaces the secret at once on every call', async () => {
@@ -64,6 +75,13 @@ describe('frappe.core.doctype.user.user.generate_keys', () => {
       expectError(await svc.call(GENERATE, { user: '' }), -32602);
       expectError(await svc.call(GENERATE, { user: ['x'] }), -32602);
       expectError(await svc.call(GENERATE, { user: 'svc@example.com', extra: 1 }), -32602);
+      expectError(await svc.call(GENERATE, { user: 'svc@example.com', ratelimits: [{ name: 'x', limit: -1, duration_ms: 1000 }] }), -32602);
+      expectError(await svc.call(GENERATE, { user: 'svc@example.com', credits: { remaining: 1, refill: { amount: 1, interval: 'hourly' } } }), -32602);
+      const twice = [
+        { name: 'x', limit: 1, duration_ms: 1000 },
+        { name: 'x', limit: 1, duration_ms: 1000 },
+      ];
+      expect(expectError(await svc.call(GENERATE, { user: 'svc@example.com', ratelimits: twice }), -32602).data[0].path).to.equal('/ratelimits/1/name');
     });
 
     it('refuses grace_seconds above MAX_GRACE_SECONDS or below 0 (-32602), and changes nothing', async () => {

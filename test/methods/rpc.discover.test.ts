@@ -64,6 +64,8 @@ const EXAMPLES: Record<string, Record<string, unknown>> = {
     expires_at: '2030-01-01T00:00:00Z',
     scopes: ['user.*', 'auth.verify'],
     grace_seconds: 60,
+    ratelimits: [{ name: 'burst', limit: 100, duration_ms: 1000 }],
+    credits: { remaining: 10000, refill: { amount: 10000, interval: 'monthly' } },
   },
   'auth.verify': { token: 'tak_aaaaaaaaaaaaaaaaaaaa:tas_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' },
   'frappe.auth.get_logged_user': {},
@@ -82,7 +84,13 @@ const EXAMPLES: Record<string, Record<string, unknown>> = {
   'user.delete': { name: 'svc@example.com' },
   'auth.keys.get': { user: 'svc@example.com' },
   'auth.keys.list': { start: 0, limit: 50, user: 'svc@example.com' },
-  'auth.keys.update': { user: 'svc@example.com', expires_at: null, scopes: ['*'] },
+  'auth.keys.update': {
+    user: 'svc@example.com',
+    expires_at: null,
+    scopes: ['*'],
+    ratelimits: [{ name: 'daily', limit: 50000, duration_ms: 86400000 }],
+    credits: { remaining: 5, refill: { amount: 5, interval: 3600000 } },
+  },
   'auth.keys.revoke': { user: 'svc@example.com' },
   'auth.keys.report_leak': { token: 'tas_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', url: 'https://github.com/o/r/blob/x/a.env' },
   'auth.audit.list': { start: 0, limit: 10, user: 'Administrator', action: 'keys.generate' },
@@ -215,7 +223,9 @@ describe('rpc.discover', () => {
 
     it("lists the errors every call can meet and the method's own, with the codes of src/errors.ts", () => {
       const common = ['authentication_failed', 'permission_denied', 'invalid_params', 'rate_limited', 'storage_unavailable', 'too_large', 'internal'] as const;
-      const byCode = new Map(Object.values(ERRORS).map((e) => [e.rpc as number, e.message as string]));
+      // A code several kinds share (-32029: rate_limited, out_of_credits) is listed under its first kind's message.
+      const byCode = new Map<number, string>();
+      for (const e of Object.values(ERRORS)) if (!byCode.has(e.rpc)) byCode.set(e.rpc, e.message);
       for (const spec of methodTable) {
         const m = doc.methods.find((x) => x.name === spec.name)!;
         const codes = m.errors.map((e) => e.code);

@@ -1,0 +1,77 @@
+/**
+ * Step 9, key limits: a token's rate limits and credits (auth/key-limiter.ts,
+ * docs/limits.md), on every door. A request is charged whole before any of
+ * its calls runs: each call (each of a batch's) counts against every rate
+ * limit, and spends its method's cost (the method table's `cost`, default 1)
+ * of the credits. Over a limit, or short of credits: 429 with Retry-After
+ * (JSON-RPC -32029; error.data says which limit, or `credits`), and nothing
+ * is charged. An answer to a key with rate limits carries the RateLimit-Policy
+ * and RateLimit fields (draft-ietf-httpapi-ratelimit-headers-11) of its
+ * tightest limit: the one with the fewest calls left.
+ *
+ * A key without limits costs one property read; the CLI's operator holds no
+ * token and no limits.
+ */
+import type { KeyLimiter, Admission, Charge, RateState } from '../../auth/key-limiter.js';
+import type { Exchange, Step } from '../exchange.js';
+
+/** The credits each method's call spends (the method table's `cost`). */
+export type CostOf = (method: unknown) => number;
+
+export function keyLimits(limiter: KeyLimiter, costOf: CostOf): Step {
+  return (x) => {
+    const { limits, apiKey } = x.caller;
+    if (!limits || apiKey === null) return true;
+    const charge = chargeOf(x, costOf);
+    // Admitted from the shares in hand (the common case) without a promise.
+    const now = limiter.admitNow(apiKey, limits, charge);
+    if (now) return answer(x, now, apiKey);
+    return limiter.admit(apiKey, limits, charge).then((admission) => answer(x, admission, apiKey));
+  };
+}
+
+function answer(x: Exchange, admission: Admission, apiKey: string): true {
+  if (!admission.ok) {
+    x.log.info({ req_id: x.id, outcome: admission.error.kind, api_key: apiKey }, 'request refused: key limit');
+    throw admission.error;
+  }
+  if (admission.tightest) advertise(x, admission.tightest);
+  return true;
+}
+
+/** What the request asks of the key: its calls, and their cost. */
+export function chargeOf(x: Exchange, costOf: CostOf): Charge {
+  if (x.parsed) {
+    const { request } = x.parsed;
+    const calls = Array.isArray(request) ? request : [request];
+    let n = 0;
+    let cost = 0;
+    for (const c of calls) {
+      // Only an object can be a call; anything else is answered -32600 without running.
+      if (c === null || typeof c !== 'object' || Array.isArray(c)) continue;
+      n++;
+      cost += costOf((c as { method?: unknown }).method);
+    }
+    return { calls: n, cost };
+  }
+  const route = x.route;
+  if (!route) return { calls: 1, cost: 1 }; // /metrics
+  // An old client's cmd is read by the door; it pays the default cost.
+  if (route.kind === 'method') return { calls: 1, cost: route.cmd ? 1 : costOf(route.name) };
+  return { calls: 1, cost: costOf(resourceMethod(route.kind, x.req.method ?? 'GET')) };
+}
+
+/** The method a /api/resource request runs (resource.ts's plans). */
+function resourceMethod(kind: 'collection' | 'document', verb: string): string {
+  if (kind === 'collection') return verb === 'GET' ? 'user.list' : 'user.create';
+  return verb === 'GET' ? 'user.get' : verb === 'PUT' ? 'user.update' : 'user.delete';
+}
+
+/** The draft's Structured Fields: a String item per policy, q and w (seconds, at least 1), r and t. */
+function advertise(x: Exchange, s: RateState): void {
+  const name = JSON.stringify(s.name); // [A-Za-z0-9_-]: a valid sf-string as JSON writes it
+  const window = Math.max(1, Math.ceil(s.durationMs / 1000));
+  const reset = Math.max(0, Math.ceil((s.resetAt - Date.now()) / 1000));
+  // On the Exchange's own header list: res.setHeader would send every header of the answer through its slower path.
+  x.headers = ['RateLimit-Policy', `${name};q=${s.limit};w=${window}`, 'RateLimit', `${name};r=${s.remaining};t=${reset}`];
+}
