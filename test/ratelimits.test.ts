@@ -144,6 +144,24 @@ describe('per-key rate limits', () => {
     expect(replies.filter((r) => r.status === 429)).to.have.length(35);
   });
 
+  it('never refuses a key far from its limits, however many of its calls wait at once for a share', async () => {
+    // Two limits and credits, none near: every call must be admitted, in waves that outrun the first shares.
+    const { token } = await limitedToken(
+      [
+        { name: 'minute', limit: 1_000_000, duration_ms: 60_000 },
+        { name: 'day', limit: 1_000_000, duration_ms: DAY },
+      ],
+      [],
+      { credits: { remaining: 1_000_000 } },
+    );
+    const statuses = new Map<number, number>();
+    for (let wave = 0; wave < 6; wave++) {
+      const replies = await Promise.all(Array.from({ length: 100 }, () => svc.call('frappe.auth.get_logged_user', {}, token)));
+      for (const r of replies) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(statuses)).to.deep.equal({ 200: 600 });
+  });
+
   it('stores the window counter on the key document: what was spent, by window', async () => {
     const { name, token } = await limitedToken([{ name: 'stored', limit: 100, duration_ms: DAY }]);
     expectResult(await svc.call('frappe.auth.get_logged_user', {}, token));

@@ -59,8 +59,13 @@ export const IDLE_MS = 2000;
 export const EMPTY_RECHECK_MS = 250;
 /** A key not used this long (and holding nothing) is forgotten. */
 const FORGET_MS = 60_000;
-/** Rounds of "lease, then look again" one call may wait for before it is refused. */
-const MAX_ROUNDS = 8;
+/**
+ * Rounds of "lease, then look again" one call may wait for. Each lease
+ * covers every call waiting when it is asked for, so a call needs another
+ * round only when calls that came later took the share first; past this, it
+ * is answered busy (503), never "over the limit": the limit was not reached.
+ */
+const MAX_ROUNDS = 32;
 
 /** A share of one limit held by this instance. */
 abstract class Bucket {
@@ -272,7 +277,9 @@ export class KeyLimiter {
     key.lastUsed = now;
     for (const b of key.buckets) {
       b.roll(now);
-      if (b.have < b.need(charge)) return undefined;
+      // Calls already waiting for this bucket's next share go first: a newcomer
+      // must not take the share they are waiting for.
+      if (b.have < b.need(charge) + b.demand) return undefined;
     }
     return { ok: true, tightest: this.take(key, charge, now) };
   }
@@ -284,7 +291,8 @@ export class KeyLimiter {
       let short: Bucket | undefined;
       for (const b of key.buckets) {
         b.roll(now);
-        if (b.have < b.need(charge)) {
+        // A newcomer (round 0) queues behind the calls already waiting, as in admitNow.
+        if (b.have < b.need(charge) + (round === 0 ? b.demand : 0)) {
           short = b;
           break;
         }
@@ -292,13 +300,12 @@ export class KeyLimiter {
       if (!short) return { ok: true, tightest: this.take(key, charge, now) };
       // After the database had too little, a call is refused here only if it needs more than was left then.
       const hopeless = short.emptyUntil > now && short.need(charge) - short.have > short.known;
-      if (hopeless || round >= MAX_ROUNDS || (short instanceof RateBucket && charge.calls > short.rule.limit)) {
-        return { ok: false, error: short.refusal(charge, now) };
-      }
+      if (hopeless || (short instanceof RateBucket && charge.calls > short.rule.limit)) return { ok: false, error: short.refusal(charge, now) };
+      if (round >= MAX_ROUNDS) return { ok: false, error: new AppError('busy', 'Too many calls of this key are waiting for a share of its limits; try again') };
       const need = short.need(charge);
       short.demand += need;
       try {
-        await short.fill(need - short.have, now);
+        await short.fill(Math.max(1, need - short.have), now);
       } finally {
         short.demand -= need;
       }
