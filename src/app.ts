@@ -16,6 +16,7 @@ import { methodTable } from './methods/index.js';
 import type { Services } from './rpc/spec.js';
 import { Metrics } from './metrics.js';
 import { RowRate } from './rpc/row-rate.js';
+import { Ranges } from './ip.js';
 
 export interface App {
   services: Services;
@@ -63,6 +64,7 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
     maxBodyBytesPerClient: config.maxBodyBytesPerClient,
     maxBodyBytesInFlight: config.maxBodyBytesInFlight,
     maxConnectionsPerClient: config.maxConnectionsPerClient,
+    trustedProxies: config.trustedProxies.length > 0 ? Ranges.of(config.trustedProxies) : null,
     maxBatch: config.maxBatch,
     maxBatchRows: config.maxBatchRows,
     maxResponseBytes: config.maxResponseBytes,

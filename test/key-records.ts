@@ -15,6 +15,7 @@ export function keyRecord(apiKey: string, more: Partial<KeyRecord> = {}): KeyRec
     roles: [],
     enabled: true,
     scopes: [],
+    ipAllowlist: null,
     lastUsedAt: 0,
     ...more,
   };

@@ -4,6 +4,7 @@
  */
 import type { ObjectId } from 'mongodb';
 import type { AuthFailure } from '../metrics.js';
+import type { Ranges } from '../ip.js';
 
 export interface Caller {
   user: string;
@@ -15,11 +16,13 @@ export interface Caller {
   expiresAt: string | null;
   /** Method-name patterns the token may call (see auth/scopes.ts); empty: no limit beyond the roles. */
   scopes: readonly string[];
+  /** Where the token may be used from (the key's ip_allowlist); null: anywhere. */
+  ipAllowlist: Ranges | null;
 }
 
 /** The local operator (CLI, tests' direct calls): acts as the given user, holding no token. */
 export function operator(user: { _id: ObjectId; name: string; roles: string[] }): Caller {
-  return { user: user.name, userId: user._id, roles: user.roles, apiKey: null, expiresAt: null, scopes: [] };
+  return { user: user.name, userId: user._id, roles: user.roles, apiKey: null, expiresAt: null, scopes: [], ipAllowlist: null };
 }
 
 /** Why a token was refused (the caller never learns which). */

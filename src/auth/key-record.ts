@@ -7,6 +7,7 @@ import { ObjectId } from 'mongodb';
 import type { KeyStore } from '../store/keys.js';
 import type { UserStore } from '../store/users.js';
 import { secretDigest } from './token.js';
+import { Ranges } from '../ip.js';
 
 export interface KeyRecord {
   apiKey: string;
@@ -24,6 +25,8 @@ export interface KeyRecord {
   roles: string[];
   enabled: boolean;
   scopes: readonly string[];
+  /** The key's ip_allowlist, ready to match; null: anywhere. */
+  ipAllowlist: Ranges | null;
   /** Last use this process wrote (ms), so it is written at most once a minute. */
   lastUsedAt: number;
 }
@@ -63,6 +66,7 @@ export async function readKeyRecord(storage: KeyReader, apiKey: string, lastUsed
     roles: user.roles,
     enabled: user.enabled,
     scopes: key.scopes ?? [],
+    ipAllowlist: key.ip_allowlist?.length ? Ranges.of(key.ip_allowlist) : null,
     lastUsedAt: lastUsedAt(apiKey),
   };
 }

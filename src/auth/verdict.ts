@@ -93,6 +93,7 @@ export class TokenJudge {
         apiKey: record.apiKey,
         expiresAt: sameDigest(presented, record.digest) ? record.expiresAtIso : graceEnd(record),
         scopes: record.scopes,
+        ipAllowlist: record.ipAllowlist,
       },
     };
   }

@@ -8,7 +8,7 @@ import { SYSTEM_MANAGER } from '../store/users.js';
 export const TOKEN_VERIFIER = 'Token Verifier';
 
 function identity(c: Caller): Returnable<Identity> {
-  return { valid: true, user: c.user, roles: c.roles, api_key: c.apiKey, scopes: c.scopes, expires_at: c.expiresAt };
+  return { valid: true, user: c.user, roles: c.roles, api_key: c.apiKey, scopes: c.scopes, expires_at: c.expiresAt, ip_allowlist: c.ipAllowlist?.texts ?? [] };
 }
 
 /**

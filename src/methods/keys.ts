@@ -1,6 +1,6 @@
 /**
- * A key's life after generate_keys: read its metadata, list, change expiry
- * or scopes, revoke. No method here ever returns a secret or its hash.
+ * A key's life after generate_keys: read its metadata, list, change expiry,
+ * scopes or IP allowlist, revoke. No method here ever returns a secret or its hash.
  */
 import { method, type CallContext } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
@@ -9,6 +9,7 @@ import { keyInfo } from '../store/keys.js';
 import { audited } from './audit.js';
 import { futureDate } from './dates.js';
 import { checkCredential, restricted } from '../auth/containment.js';
+import { allowlistParam } from './ip-allowlist.js';
 
 /**
  * The owner of the key a caller may manage: System Managers manage every
@@ -52,14 +53,15 @@ export const keysList = method({
 
 export const keysUpdate = method({
   name: 'auth.keys.update',
-  summary: "Change a key's expiry or scopes; the secret stays.",
+  summary: "Change a key's expiry, scopes or IP allowlist; the secret stays.",
   roles: [SYSTEM_MANAGER],
   readOnly: false,
   errors: ['not_found'],
-  async handler({ user, expires_at, scopes }, ctx) {
+  async handler({ user, expires_at, scopes, ip_allowlist }, ctx) {
     const { caller, services } = ctx;
+    const ipAllowlist = allowlistParam(ip_allowlist);
     const owner = await services.storage.users.get(user);
-    let changes = { expiresAt: futureDate(expires_at, '/expires_at'), scopes };
+    let changes = { expiresAt: futureDate(expires_at, '/expires_at'), scopes, ipAllowlist };
     if (restricted(caller)) {
       // A restricted token may not widen a key beyond itself: check the key as
       // it will be (what is asked merged with what it keeps), and write all of
@@ -69,10 +71,11 @@ export const keysUpdate = method({
       const checked = {
         scopes: scopes ?? current.scopes ?? [],
         expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : (current.expires_at ?? null),
+        ipAllowlist: ipAllowlist ?? current.ip_allowlist ?? [],
       };
       checkCredential(caller, {
         ...checked,
-        kept: { scopes: scopes === undefined, expiresAt: changes.expiresAt === undefined },
+        kept: { scopes: scopes === undefined, expiresAt: changes.expiresAt === undefined, ipAllowlist: ipAllowlist === undefined },
         // The key acts with its owner's roles: widening it is widening them.
         otherOwner: self ? undefined : owner,
       });

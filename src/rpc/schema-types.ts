@@ -90,6 +90,15 @@ export type Scope = string;
  */
 export type Scopes = Scope[];
 /**
+ * Where the token may be used from: IPv4 and IPv6 addresses and CIDR ranges (10.0.0.0/8, 2001:db8::/32, 203.0.113.7); an IPv4-mapped IPv6 address is its IPv4 address. Empty: anywhere.
+ *
+ * @maxItems 100
+ *
+ * This interface was referenced by `MethodTypes`'s JSON-Schema
+ * via the `definition` "ipAllowlist".
+ */
+export type IpAllowlist = string[];
+/**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
  * via the `definition` "auth.keys.list.result".
  */
@@ -399,6 +408,7 @@ export interface KeyInfo {
    * Until when the secret before the last rotation still works (grace).
    */
   previous_valid_until: NullableTimestamp;
+  ip_allowlist: IpAllowlist;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -445,6 +455,10 @@ export interface AuthKeysUpdateParams {
    */
   expires_at?: ExpiresAt;
   scopes?: Scopes;
+  /**
+   * CIDR ranges and addresses the token may be used from; empty: anywhere.
+   */
+  ip_allowlist?: IpAllowlist;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -467,6 +481,7 @@ export interface Identity {
   api_key: ApiKey | null;
   scopes: Scopes;
   expires_at: ExpiresAt;
+  ip_allowlist: IpAllowlist;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -747,6 +762,10 @@ export interface FrappeCoreDoctypeUserUserGenerateKeysParams {
    */
   scopes?: Scopes;
   /**
+   * CIDR ranges and addresses the token may be used from; empty: anywhere. Omitted: the key's current list stays.
+   */
+  ip_allowlist?: IpAllowlist;
+  /**
    * How long the previous secret keeps working after this rotation (default 0; at most MAX_GRACE_SECONDS).
    */
   grace_seconds?: number;
@@ -764,6 +783,7 @@ export interface FrappeCoreDoctypeUserUserGenerateKeysResult {
   expires_at: ExpiresAt;
   scopes: Scopes;
   previous_valid_until: NullableTimestamp;
+  ip_allowlist: IpAllowlist;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema

@@ -30,6 +30,8 @@ export interface KeyDoc {
   expires_at?: Date | null;
   /** Method-name patterns the token may call; empty: no limit beyond the roles. */
   scopes?: string[];
+  /** CIDR ranges the token may be used from (canonical, src/ip.ts); empty: anywhere. */
+  ip_allowlist?: string[];
   /** The secret before the last rotation, valid until previous_valid_until (a grace period). */
   previous_secret_hash?: string | null;
   previous_valid_until?: Date | null;
@@ -55,6 +57,7 @@ export interface KeyInfo {
   expires_at: string | null;
   scopes: string[];
   previous_valid_until: string | null;
+  ip_allowlist: string[];
 }
 
 export function keyInfo(k: KeyDoc, now = Date.now()): KeyInfo {
@@ -68,6 +71,7 @@ export function keyInfo(k: KeyDoc, now = Date.now()): KeyInfo {
     expires_at: k.expires_at?.toISOString() ?? null,
     scopes: k.scopes ?? [],
     previous_valid_until: graceEnds?.toISOString() ?? null,
+    ip_allowlist: k.ip_allowlist ?? [],
   };
 }
 
@@ -76,6 +80,8 @@ export interface IssueOptions {
   expiresAt?: Date | null | undefined;
   /** undefined keeps the key's current scopes. */
   scopes?: string[] | undefined;
+  /** undefined keeps the key's current ip_allowlist. */
+  ipAllowlist?: string[] | undefined;
   /** How long the secret being replaced keeps working; 0: it stops at once. */
   graceSeconds: number;
 }
@@ -83,6 +89,7 @@ export interface IssueOptions {
 export interface KeyChanges {
   expiresAt?: Date | null | undefined;
   scopes?: string[] | undefined;
+  ipAllowlist?: string[] | undefined;
 }
 
 /**
@@ -172,6 +179,7 @@ export class KeyStore {
           user: { $literal: user.name },
           expires_at: opts.expiresAt === undefined ? { $ifNull: ['$expires_at', null] } : opts.expiresAt,
           scopes: opts.scopes === undefined ? { $ifNull: ['$scopes', []] } : { $literal: opts.scopes },
+          ip_allowlist: opts.ipAllowlist === undefined ? { $ifNull: ['$ip_allowlist', []] } : { $literal: opts.ipAllowlist },
         },
       },
     ];
@@ -190,6 +198,7 @@ export class KeyStore {
       rotated_at: now,
       expires_at: opts.expiresAt ?? null,
       scopes: opts.scopes ?? [],
+      ip_allowlist: opts.ipAllowlist ?? [],
       previous_secret_hash: null,
       previous_valid_until: null,
       revision: 0,
@@ -231,6 +240,7 @@ export class KeyStore {
     const $set: Partial<KeyDoc> = {};
     if (changes.expiresAt !== undefined) $set.expires_at = changes.expiresAt;
     if (changes.scopes !== undefined) $set.scopes = changes.scopes;
+    if (changes.ipAllowlist !== undefined) $set.ip_allowlist = changes.ipAllowlist;
     const key = await this.write(user, () => this.keys.findOneAndUpdate({ user_id: user._id }, { $set, $inc: { revision: 1 } }, { returnDocument: 'after' }));
     await this.changed(user._id, key.api_key);
     return key;
