@@ -19,6 +19,7 @@ import { body, type BodyLimits } from './steps/body.js';
 import { oldClient } from './steps/old-client.js';
 import { envelope } from './steps/envelope.js';
 import { credentials } from './steps/credentials.js';
+import { ipAllowlist } from './steps/ip-allowlist.js';
 import { context } from './steps/context.js';
 
 export interface PipelineConfig {
@@ -41,6 +42,7 @@ export function pipeline(config: PipelineConfig): (x: Exchange) => Promise<void>
     oldClient(doors.jsonrpc, doors.rest), // a form with cmd posted to /: the REST door
     envelope(doors.jsonrpc, config.maxBatch), // JSON-RPC parsed once: ids for refusals, a batch's weight
     credentials(config.services.auth), // the token check: 401, 429 after a tarpit, 503
+    ipAllowlist, // the key's ip_allowlist: 403 naming the client address
     context(config.services), // the call's context, labelled with the door
   ];
   return (x) => run(steps, x);

@@ -75,7 +75,11 @@ async function checkRotation(ctx: CallContext, target: UserDoc, asked: Asked): P
   const keeps = current !== null;
   checkCredential(caller, {
     ...credential,
-    kept: { scopes: asked.scopes === undefined && keeps, expiresAt: asked.expiresAt === undefined && keeps, ipAllowlist: asked.ipAllowlist === undefined && keeps },
+    kept: {
+      scopes: asked.scopes === undefined && keeps,
+      expiresAt: asked.expiresAt === undefined && keeps,
+      ipAllowlist: asked.ipAllowlist === undefined && keeps,
+    },
     otherOwner: self ? undefined : target,
   });
   return credential;

@@ -1,5 +1,5 @@
 /**
- * Step 9, context: what every method receives (spec.ts), labelled with the
+ * Step 10, context: what every method receives (spec.ts), labelled with the
  * door, so the dispatcher logs and counts each call under it.
  */
 import { callContext, type Services } from '../../rpc/spec.js';
