@@ -305,7 +305,9 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
         const boss = await user([SM, 'Auditor'], { scopes: [GENERATE] });
         const bossBefore = await storedKey(boss.name);
         const denied = expectError(await svc.call(GENERATE, { user: boss.name, scopes: [GENERATE] }, me.token), -32003);
-        expect(denied.message).to.equal(`a key of ${boss.name} acts with roles this token's user does not hold; that needs a token without scopes, expiry or IP allowlist`);
+        expect(denied.message).to.equal(
+          `a key of ${boss.name} acts with roles this token's user does not hold; that needs a token without scopes, expiry or IP allowlist`,
+        );
         expect(await storedKey(boss.name)).to.equal(bossBefore);
         expect(await authenticates(boss.token)).to.equal(true);
       });

@@ -39,7 +39,20 @@ describe(`IP addresses and ranges (seed ${seed})`, () => {
     });
 
     it('refuse what is not one: short, octal-looking, out of range, spaces, a zone, a port, empty, too long', () => {
-      for (const bad of ['10.1', '010.0.0.1', '256.0.0.1', ' 10.0.0.1', '10.0.0.1 ', 'fe80::1%eth0', '10.0.0.1:80', '[::1]', '', 'unknown', '1::2::3', `${'1:'.repeat(40)}1`]) {
+      for (const bad of [
+        '10.1',
+        '010.0.0.1',
+        '256.0.0.1',
+        ' 10.0.0.1',
+        '10.0.0.1 ',
+        'fe80::1%eth0',
+        '10.0.0.1:80',
+        '[::1]',
+        '',
+        'unknown',
+        '1::2::3',
+        `${'1:'.repeat(40)}1`,
+      ]) {
         expect(parseAddress(bad), JSON.stringify(bad)).to.equal(null);
       }
     });

@@ -17,15 +17,32 @@ describe('auth.verify', () => {
   describe('success', () => {
     it("returns the caller's identity without a token param", async () => {
       const result = expectResult(await svc.call('auth.verify', undefined, plain));
-      expect(result).to.deep.equal({ valid: true, user: 'plain', roles: [], api_key: plain.split(':')[0], scopes: [], expires_at: null });
+      expect(result).to.deep.equal({ valid: true, user: 'plain', roles: [], api_key: plain.split(':')[0], scopes: [], expires_at: null, ip_allowlist: [] });
     });
 
     it('checks another token for a Token Verifier or a System Manager', async () => {
       for (const caller of [verifier, svc.adminToken]) {
         const result = expectResult(await svc.call('auth.verify', { token: other }, caller));
-        expect(result).to.deep.equal({ valid: true, user: 'other@example.com', roles: ['Reader'], api_key: other.split(':')[0], scopes: [], expires_at: null });
+        expect(result).to.deep.equal({
+          valid: true,
+          user: 'other@example.com',
+          roles: ['Reader'],
+          api_key: other.split(':')[0],
+          scopes: [],
+          expires_at: null,
+          ip_allowlist: [],
+        });
       }
       expect(expectResult(await svc.call('auth.verify', [other], verifier)).user).to.equal('other@example.com');
+    });
+
+    it("reports the checked token's ip_allowlist (canonical), which the verifying service enforces for its own callers", async () => {
+      await svc.asAdmin('auth.keys.update', { user: 'other@example.com', ip_allowlist: ['::ffff:203.0.113.0/120', '2001:DB8::/32'] });
+      try {
+        expect(expectResult(await svc.call('auth.verify', { token: other }, verifier)).ip_allowlist).to.deep.equal(['203.0.113.0/24', '2001:db8::/32']);
+      } finally {
+        await svc.asAdmin('auth.keys.update', { user: 'other@example.com', ip_allowlist: [] });
+      }
     });
   });
 
