@@ -42,12 +42,12 @@ const MAX_TEXT = 64;
 /** An address from text, canonical; null when it is not one. A zone (fe80::1%eth0) is not an address here: it means nothing off the host. */
 export function parseAddress(raw: string): Address | null {
   if (raw.length > MAX_TEXT || raw.includes('%')) return null;
-  const family = net.isIPv4(raw) ? 'ipv4' : net.isIPv6(raw) ? 'ipv6' : null;
-  if (family === null) return null;
-  const text = new net.SocketAddress({ address: raw, family }).address;
-  if (family === 'ipv4') return { text, family };
+  // isIPv4 takes only the canonical dotted quad (no leading zeros), so it is its own text.
+  if (net.isIPv4(raw)) return { text: raw, family: 'ipv4' };
+  if (!net.isIPv6(raw)) return null;
+  const text = new net.SocketAddress({ address: raw, family: 'ipv6' }).address;
   const mapped = MAPPED.exec(text);
-  return mapped ? { text: mapped[1]!, family: 'ipv4' } : { text, family };
+  return mapped ? { text: mapped[1]!, family: 'ipv4' } : { text, family: 'ipv6' };
 }
 
 /**
@@ -126,6 +126,15 @@ export class Ranges {
     return this.list.check(address.text, address.family);
   }
 
+  /**
+   * The same for an address as clientAddress() names it: canonical text, or
+   * a name that is no address ('unknown', 'unparsable:...'), which no range
+   * holds. Skips parsing it again: this runs on every call of a key with a list.
+   */
+  allows(client: string): boolean {
+    return this.list.check(client, client.includes(':') ? 'ipv6' : 'ipv4');
+  }
+
   /** Whether a range lies wholly inside one of these: no longer a prefix, and its first address inside. */
   covers(inner: Range): boolean {
     return this.ranges.some((outer) => prefix128(outer) <= prefix128(inner) && new Ranges([outer]).has(inner.address));
@@ -139,28 +148,42 @@ export class Ranges {
  * else (a malformed forwarded entry, a verifying token) is its own group.
  */
 export function clientGroup(address: string): string {
-  if (!address.includes(':')) return address;
-  const parsed = parseAddress(address);
-  if (parsed?.family !== 'ipv6') return address;
-  return rangeText({ address: fromBytes(masked(bytesOf(parsed), 64)), prefix: 64 });
+  if (!address.includes(':') || !net.isIPv6(address)) return address;
+  // Its low 64 bits are zero, so the canonical text is the first four groups
+  // without their trailing zeros, then "::" (that run is always the longest).
+  const groups = groupsOf(address).slice(0, 4);
+  while (groups.at(-1) === 0) groups.pop();
+  return `${groups.map((g) => g.toString(16)).join(':')}::/64`;
 }
 
-/** The 16 bytes of an IPv6 address, or the 4 of an IPv4 one (text already canonical). */
+/** The 16 bytes of an IPv6 address, or the 4 of an IPv4 one (text already checked: net.isIPv6 / isIPv4). */
 function bytesOf(a: Address): number[] {
   if (a.family === 'ipv4') return a.text.split('.').map(Number);
-  let text = a.text;
-  // inet_ntop writes some addresses with a dotted tail (::1.2.3.4): as two groups.
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [p, q, r, s] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = text.slice(0, dotted.index) + `${((p << 8) | q).toString(16)}:${((r << 8) | s).toString(16)}`;
+  const bytes: number[] = [];
+  for (const g of groupsOf(a.text)) bytes.push(g >> 8, g & 0xff);
+  return bytes;
+}
+
+/** The eight 16-bit groups of an IPv6 address (text already checked by net.isIPv6). */
+function groupsOf(text: string): number[] {
+  const gap = text.indexOf('::');
+  if (gap < 0) return groups(text, []);
+  const front = groups(text.slice(0, gap), []);
+  const back = groups(text.slice(gap + 2), []);
+  while (front.length + back.length < 8) front.push(0);
+  return front.concat(back);
+}
+
+/** Appends the groups `text` spells to `out`; a dotted IPv4 tail (::1.2.3.4, ::ffff:1.2.3.4) is two. */
+function groups(text: string, out: number[]): number[] {
+  if (text === '') return out;
+  for (const g of text.split(':')) {
+    if (g.includes('.')) {
+      const [p, q, r, s] = g.split('.').map(Number) as [number, number, number, number];
+      out.push((p << 8) | q, (r << 8) | s);
+    } else out.push(parseInt(g, 16));
   }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const groups = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const front = groups(head);
-  const back = groups(tail);
-  const all = tail === undefined ? front : [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
-  return all.flatMap((g) => [g >> 8, g & 0xff]);
+  return out;
 }
 
 /** The bytes of an IPv4 address as mapped into IPv6. */

@@ -42,10 +42,9 @@ export function clientAddress(req: IncomingMessage, trusted: Ranges | null): str
   return client;
 }
 
-/** Whether a peer (canonical) is a trusted proxy. */
-export function isTrusted(trusted: Ranges, address: string): boolean {
-  const parsed = parseAddress(address);
-  return parsed !== null && trusted.has(parsed);
+/** Whether a peer (canonical, as peerAddress gives it) is a trusted proxy. */
+export function isTrusted(trusted: Ranges, peer: string): boolean {
+  return trusted.allows(peer);
 }
 
 /** A malformed entry as a name: printable ASCII only (it reaches logs and messages), bounded, never empty. */

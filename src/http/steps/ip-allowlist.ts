@@ -11,14 +11,12 @@
  * from outside its list is what a leaked token looks like.
  */
 import { AppError } from '../../errors.js';
-import { parseAddress } from '../../ip.js';
 import type { Step } from '../exchange.js';
 
 export const ipAllowlist: Step = (x) => {
   const allowed = x.caller.ipAllowlist;
   if (allowed === null) return true;
-  const address = parseAddress(x.address);
-  if (address !== null && allowed.has(address)) return true;
+  if (allowed.allows(x.address)) return true;
   x.log.warn({ req_id: x.id, outcome: 'ip_not_allowed', api_key: x.caller.apiKey, client: x.address }, 'request refused: the key may not be used from here');
   throw new AppError('permission_denied', `This key may not be used from ${x.address}: the address is outside its ip_allowlist`);
 };
