@@ -9,7 +9,7 @@
  */
 import net from 'node:net';
 import { expect } from 'chai';
-import { useService, expectError, expectResult, expectFrappeError, tokenOf, type ServiceFixture } from './harness.js';
+import { useService, expectError, expectResult, expectFrappeError, tokenOf, ISSUED_SECRETS, type ServiceFixture } from './harness.js';
 import { allowlistBeyond, checkCredential } from '../src/auth/containment.js';
 import { AppError } from '../src/errors.js';
 import { Ranges } from '../src/ip.js';
@@ -32,7 +32,7 @@ async function request(
   svc: ServiceFixture,
   from: From,
   path: string,
-  opts: { token?: string; xff?: string; method?: string; json?: unknown } = {},
+  opts: { token?: string; xff?: string; method?: string; json?: unknown; form?: string } = {},
 ): Promise<Answer> {
   const { port } = new URL(svc.url);
   const host = from === '::1' ? '[::1]' : from;
@@ -40,10 +40,11 @@ async function request(
   if (opts.token !== undefined) headers.authorization = `token ${opts.token}`;
   if (opts.xff !== undefined) headers['x-forwarded-for'] = opts.xff;
   if (opts.json !== undefined) headers['content-type'] = 'application/json';
+  if (opts.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
   const res = await fetch(`http://${host}:${port}${path}`, {
     method: opts.method ?? (opts.json === undefined ? 'GET' : 'POST'),
     headers,
-    body: opts.json === undefined ? undefined : JSON.stringify(opts.json),
+    body: opts.form ?? (opts.json === undefined ? undefined : JSON.stringify(opts.json)),
   });
   const text = await res.text();
   let body: unknown;
@@ -230,6 +231,19 @@ describe('per-key IP allowlists (issue 15)', function () {
       expect(events, 'the change was announced to other instances').to.be.greaterThan(0);
       expect(expectResult(await svc.call(UPDATE, { user: name, ip_allowlist: [] })).ip_allowlist).to.deep.equal([]);
       await allowedEverywhere(svc, token, '::1');
+    });
+
+    it("takes the list as Frappe's clients send it: a form field holding JSON, on /api/method", async () => {
+      const name = await svc.newUser();
+      const body = new URLSearchParams({ user: name, ip_allowlist: JSON.stringify(['::ffff:203.0.113.0/120']) }).toString();
+      const reply = await request(svc, '127.0.0.1', '/api/method/frappe.core.doctype.user.user.generate_keys', {
+        token: svc.adminToken,
+        method: 'POST',
+        form: body,
+      });
+      expect(reply.status, reply.text).to.equal(200);
+      expect(reply.body.message.ip_allowlist).to.deep.equal(['203.0.113.0/24']);
+      ISSUED_SECRETS.add(reply.body.message.api_secret);
     });
 
     it('a rotation keeps the list unless given one', async () => {
