@@ -27,8 +27,9 @@ export const generateKeys = method({
     if (grace_seconds > services.limits.maxGraceSeconds) {
       throw invalidParams([{ path: '/grace_seconds', message: `must be at most ${services.limits.maxGraceSeconds} (MAX_GRACE_SECONDS)` }]);
     }
+    const ipAllowlist = allowlistParam(ip_allowlist);
     const target = await services.storage.users.get(user);
-    let asked: Asked = { expiresAt: futureDate(expires_at, '/expires_at'), scopes, ipAllowlist: allowlistParam(ip_allowlist) };
+    let asked: Asked = { expiresAt: futureDate(expires_at, '/expires_at'), scopes, ipAllowlist };
     // A restricted token writes exactly the credential it was checked for, so a
     // revocation or widening landing in between cannot hand it a wider key.
     if (restricted(ctx.caller)) asked = await checkRotation(ctx, target, asked);
