@@ -17,6 +17,7 @@ import type { Services } from './rpc/spec.js';
 import { Metrics } from './metrics.js';
 import { RowRate } from './rpc/row-rate.js';
 import { ScanningKeys } from './auth/scanning-keys.js';
+import { Ranges } from './ip.js';
 
 export interface App {
   services: Services;
@@ -74,6 +75,7 @@ export async function startApp(config: Config, uri: string, log: Logger): Promis
     maxBodyBytesPerClient: config.maxBodyBytesPerClient,
     maxBodyBytesInFlight: config.maxBodyBytesInFlight,
     maxConnectionsPerClient: config.maxConnectionsPerClient,
+    trustedProxies: config.trustedProxies.length > 0 ? Ranges.of(config.trustedProxies) : null,
     maxBatch: config.maxBatch,
     maxBatchRows: config.maxBatchRows,
     maxResponseBytes: config.maxResponseBytes,

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { packageRoot } from './paths.js';
+import { parseRange, rangeText } from './ip.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -27,6 +28,11 @@ export interface Config {
   maxBodyBytesInFlight: number;
   /** Open connections one client address may hold; more are closed at once. */
   maxConnectionsPerClient: number;
+  /**
+   * Proxies whose X-Forwarded-For is believed (CIDR ranges, canonical); empty:
+   * the client is the socket's peer. See src/http/client-address.ts.
+   */
+  trustedProxies: string[];
   /** Where `npm start` and the CLI keep the local database's files. */
   dataDir: string;
   /**
@@ -122,6 +128,19 @@ function origins(raw: string | undefined): string[] {
   return list;
 }
 
+/** TRUSTED_PROXIES: CIDR ranges or addresses, comma-separated, such as 10.0.0.0/8,fd00::/8. */
+function proxies(raw: string | undefined): string[] {
+  const list = (raw ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  return list.map((entry) => {
+    const range = parseRange(entry);
+    if (typeof range === 'string') throw new ConfigError(`TRUSTED_PROXIES: ${JSON.stringify(entry)} ${range}`);
+    return rangeText(range);
+  });
+}
+
 /** The database name is the URI's path, as every MongoDB tool reads it. */
 export function dbNameFromUri(uri: string): string | undefined {
   const m = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri);
@@ -183,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytesPerClient: integer(env, 'MAX_BODY_BYTES_PER_CLIENT', 8 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     maxBodyBytesInFlight: integer(env, 'MAX_BODY_BYTES_IN_FLIGHT', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     maxConnectionsPerClient: integer(env, 'MAX_CONNECTIONS_PER_CLIENT', 256, 1, 1_000_000),
+    trustedProxies: proxies(env.TRUSTED_PROXIES),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 600_000, 0, 3_600_000),
     authCacheSize: integer(env, 'AUTH_CACHE_SIZE', 10_000, 1, 10_000_000),
     authFailureLimit: integer(env, 'AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),

@@ -22,6 +22,7 @@ describe('token check on every call', () => {
       api_key: token.split(':')[0],
       scopes: [],
       expires_at: null,
+      ip_allowlist: [],
     });
   });
 

@@ -165,7 +165,7 @@ describe('frappe.client.* for User', () => {
         me,
       ),
     ];
-    for (const r of refusals) expect(expectError(r, -32003).message).to.match(/needs a token without scopes or expiry/);
+    for (const r of refusals) expect(expectError(r, -32003).message).to.match(/needs a token without scopes, expiry or IP allowlist/);
     expect(await ok('user.get', { name: target }))
       .to.include({ enabled: false })
       .and.deep.include({ roles: ['Auditor'] });

@@ -14,6 +14,11 @@ describe('configuration', () => {
     expect(dbNameFromUri('mongodb+srv://user:pw@cluster.example/prod')).to.equal('prod');
   });
 
+  it('reads TRUSTED_PROXIES as canonical ranges; unset: none', () => {
+    expect(loadConfig({}).trustedProxies).to.deep.equal([]);
+    expect(loadConfig({ TRUSTED_PROXIES: ' 10.0.0.0/8, FD00::/8,::ffff:192.0.2.1 ,' }).trustedProxies).to.deep.equal(['10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+  });
+
   it('names the variable and the bad value', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ PORT: 'eighty' }, /PORT must be an integer from 0 to 65535 \(got "eighty"\)/],
@@ -22,6 +27,8 @@ describe('configuration', () => {
       [{ MONGODB_URI: 'postgres://x/y' }, /MONGODB_URI must look like mongodb:\/\//],
       [{ MONGODB_URI: 'mongodb://x/bad.name' }, /database name/],
       [{ HOST: 'a b' }, /HOST/],
+      [{ TRUSTED_PROXIES: '10.0.0.0/8,proxy.internal' }, /^TRUSTED_PROXIES: "proxy.internal" is not an IP address or CIDR range/],
+      [{ TRUSTED_PROXIES: '10.0.0.1/8' }, /^TRUSTED_PROXIES: "10.0.0.1\/8" has bits set past its \/8: the range is 10.0.0.0\/8$/],
     ];
     for (const [env, message] of cases) {
       expect(() => loadConfig(env), JSON.stringify(env)).to.throw(ConfigError, message);

@@ -179,7 +179,7 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
           const grants = current
             ? (asked.roles !== undefined && !sameSet(asked.roles, current.roles)) || (asked.enabled === true && !current.enabled)
             : (asked.roles?.length ?? 0) > 0;
-          if (grants) return refused(() => checkUserChange(caller, asked, current), /needs a token without scopes or expiry/);
+          if (grants) return refused(() => checkUserChange(caller, asked, current), /needs a token without scopes, expiry or IP allowlist/);
           const out = checkUserChange(caller, asked, current);
           if (current) {
             expect(out).to.not.have.property('roles');
@@ -233,10 +233,10 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
         const stronger = await user([SM, 'Auditor']);
         const before = [await storedUser(disabled.name), await storedUser(stronger.name)];
         expect(expectError(await svc.call('user.delete', { name: disabled.name }, me.token), -32003).message).to.equal(
-          'deleting a disabled user needs a token without scopes or expiry',
+          'deleting a disabled user needs a token without scopes, expiry or IP allowlist',
         );
         expect(expectError(await svc.call('frappe.client.delete', { doctype: 'User', name: stronger.name }, me.token), -32003).message).to.equal(
-          `deleting ${stronger.name}, who holds roles this token's user does not hold, needs a token without scopes or expiry`,
+          `deleting ${stronger.name}, who holds roles this token's user does not hold, needs a token without scopes, expiry or IP allowlist`,
         );
         expect([await storedUser(disabled.name), await storedUser(stronger.name)]).to.deep.equal(before);
         const peer = await user([SM]);
@@ -305,7 +305,9 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
         const boss = await user([SM, 'Auditor'], { scopes: [GENERATE] });
         const bossBefore = await storedKey(boss.name);
         const denied = expectError(await svc.call(GENERATE, { user: boss.name, scopes: [GENERATE] }, me.token), -32003);
-        expect(denied.message).to.equal(`a key of ${boss.name} acts with roles this token's user does not hold; that needs a token without scopes or expiry`);
+        expect(denied.message).to.equal(
+          `a key of ${boss.name} acts with roles this token's user does not hold; that needs a token without scopes, expiry or IP allowlist`,
+        );
         expect(await storedKey(boss.name)).to.equal(bossBefore);
         expect(await authenticates(boss.token)).to.equal(true);
       });
@@ -329,7 +331,7 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
         const other = await user([]);
         const before = await storedUser(other.name);
         const err = expectError(await svc.call('user.update', { name: other.name, roles: [SM] }, me.token), -32003);
-        expect(err.message).to.equal('changing roles needs a token without scopes or expiry');
+        expect(err.message).to.equal('changing roles needs a token without scopes, expiry or IP allowlist');
         expectError(await svc.call('user.update', { name: me.name, roles: [SM, 'Auditor'] }, me.token), -32003);
         expect(await storedUser(other.name)).to.equal(before);
         // Removing roles is changing them too.
@@ -339,7 +341,7 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
         expect(await storedUser(auditor.name)).to.equal(auditorBefore);
 
         expect(expectError(await svc.call('user.create', { name: `new${n}`, roles: [SM] }, me.token), -32003).message).to.equal(
-          'changing roles needs a token without scopes or expiry',
+          'changing roles needs a token without scopes, expiry or IP allowlist',
         );
         expectError(await svc.call('user.get', { name: `new${n}` }), -32004); // nothing was created
 
@@ -347,7 +349,7 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
         await svc.asAdmin('user.update', { name: off.name, enabled: false });
         const offBefore = await storedUser(off.name);
         expect(expectError(await svc.call('user.update', { name: off.name, enabled: true }, me.token), -32003).message).to.equal(
-          'enabling a user needs a token without scopes or expiry',
+          'enabling a user needs a token without scopes, expiry or IP allowlist',
         );
         expect(await storedUser(off.name)).to.equal(offBefore);
       });
@@ -419,7 +421,7 @@ describe(`containment: a token never makes a credential beyond itself (seed ${se
           403,
           'PermissionError',
         );
-        expect(message).to.equal('changing roles needs a token without scopes or expiry');
+        expect(message).to.equal('changing roles needs a token without scopes, expiry or IP allowlist');
         expect(await storedUser(other.name)).to.equal(before);
         expectFrappeError(
           await rest(svc, 'POST', '/api/resource/User', { token: me.token, ...json({ name: `rest${++n}`, roles: [SM] }) }),

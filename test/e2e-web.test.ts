@@ -184,6 +184,7 @@ describe('web page in Chromium (/app)', function () {
     text: string;
     expires: string | null;
     scopes: string[];
+    ipAllowlist: string[];
     graceEnd: string | null;
   }
 
@@ -200,6 +201,7 @@ describe('web page in Chromium (/app)', function () {
     expect(text).to.include('This secret will not be shown again.');
     const expires = (await dialog.locator('#new-expires time').count()) ? await dialog.locator('#new-expires time').getAttribute('datetime') : null;
     const scopes = await dialog.locator('#new-scopes code').allTextContents();
+    const ipAllowlist = await dialog.locator('#new-ip-allowlist code').allTextContents();
     const graceEnd = (await dialog.locator('#secret-grace').count()) ? await dialog.locator('#secret-grace time').getAttribute('datetime') : null;
 
     // Copy: the clipboard holds the secret, and the dialog says so.
@@ -224,7 +226,7 @@ describe('web page in Chromium (/app)', function () {
     const stored = await inPage<string>('JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.cookie');
     expect(stored).not.to.include(secret);
     expect(consoleLines.join('\n')).not.to.include(secret);
-    return { key, secret, token: `${key}:${secret}`, text, expires, scopes, graceEnd };
+    return { key, secret, token: `${key}:${secret}`, text, expires, scopes, ipAllowlist, graceEnd };
   }
 
   /** The error shown next to a field, in plain words; the field is marked and describes it first. */
@@ -543,6 +545,49 @@ describe('web page in Chromium (/app)', function () {
     const me = expectResult(await svc.call('auth.verify', {}, token));
     expect(me).to.include({ api_key: issued.api_key, expires_at: expiresAt });
     expect(me.scopes).to.deep.equal([]);
+    await expectOnlySameOrigin();
+  });
+
+  it('binds a key to an IP allowlist on Generate Keys and Edit; the token follows it; a bad entry is told by the field', async () => {
+    const name = 'ip.web';
+    await svc.asAdmin('user.create', { name, roles: ['Token Verifier'] });
+    await signInAsAdmin();
+    const access = await openUser(name);
+    await access.getByText('none yet').waitFor();
+    const list = access.getByLabel('IP allowlist', { exact: true });
+
+    // What is no address at all is told before anything is sent; a range the service refuses, in its words, by the field.
+    await list.fill('localhost');
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await expectFieldError(access, 'IP allowlist', '“localhost”: write an address (203.0.113.7, 2001:db8::1) or a CIDR range');
+    await list.fill('10.1.2.3/8');
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await expectFieldError(access, 'IP allowlist', '“10.1.2.3/8” has bits set past its /8: the range is 10.0.0.0/8.');
+    expect(await inPage('document.activeElement?.name')).to.equal('ip_allowlist');
+    expectError(await svc.call('auth.keys.get', { user: name }), -32004); // nothing was made
+
+    // The page's own address (127.0.0.1), written as a mapped IPv6 address: kept as IPv4.
+    await list.fill('::ffff:127.0.0.1, 2001:db8::/32');
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    const shown = await takeSecret();
+    expect(shown.ipAllowlist).to.deep.equal(['127.0.0.1', '2001:db8::/32']);
+    await access.locator('#ip-allowlist code.range', { hasText: '2001:db8::/32' }).waitFor();
+    expect(await access.locator('#ip-allowlist code.range').allTextContents()).to.deep.equal(['127.0.0.1', '2001:db8::/32']);
+    expect(expectResult(await svc.call('auth.verify', {}, shown.token)).ip_allowlist).to.deep.equal(['127.0.0.1', '2001:db8::/32']);
+
+    // Edit: it starts from the list as it is; leaving out 127.0.0.1 shuts the token out from here at once.
+    await access.getByRole('button', { name: 'Edit expiry and scopes' }).click();
+    const dialog = page.getByRole('dialog', { name: `Edit the expiry and scopes of ${name}’s key` });
+    await dialog.waitFor();
+    expect(await dialog.getByLabel('IP allowlist', { exact: true }).inputValue()).to.equal('127.0.0.1\n2001:db8::/32');
+    await dialog.getByLabel('IP allowlist', { exact: true }).fill('2001:db8::/32');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    await page.locator('#status', { hasText: `Saved the expiry and scopes of ${name}’s key. Its secret did not change.` }).waitFor();
+    await access.locator('#ip-allowlist', { hasText: /^2001:db8::\/32$/ }).waitFor();
+    const refused = expectError(await svc.call('auth.verify', {}, shown.token), -32003, 403);
+    expect(refused.message).to.equal('This key may not be used from 127.0.0.1: the address is outside its ip_allowlist');
+    expect((await keyInfo(name)).ip_allowlist).to.deep.equal(['2001:db8::/32']);
     await expectOnlySameOrigin();
   });
 

@@ -139,6 +139,12 @@ for (const mode of ['change_stream', 'poll'] as const) {
       expect((await rpc(b.app, 'auth.verify', token)).body.result.scopes).to.deep.equal(['auth.verify']);
     });
 
+    it('an ip_allowlist set by auth.keys.update applies on the other instance within a second', async () => {
+      const { name, token } = await cachedUser();
+      await change('ip_allowlist', token, () => a.asAdmin('auth.keys.update', { user: name, ip_allowlist: ['203.0.113.0/24'] }), -32003);
+      expect((await rpc(b.app, 'frappe.auth.get_logged_user', token)).body.error.message).to.include('127.0.0.1');
+    });
+
     it('a disabled user is refused on the other instance within a second', async () => {
       const { name, token } = await cachedUser();
       await change('disable', token, () => a.asAdmin('user.update', { name, enabled: false }));

@@ -16,6 +16,7 @@ export function keyRecord(apiKey: string, more: Partial<KeyRecord> = {}): KeyRec
     enabled: true,
     scopes: [],
     limits: null,
+    ipAllowlist: null,
     lastUsedAt: 0,
     ...more,
   };

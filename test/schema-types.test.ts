@@ -48,7 +48,7 @@ function declarations() {
     method({ ...base, name: 'frappe.core.doctype.user.user.generate_keys', async handler(p) {
       // @ts-expect-error grace_seconds is a number
       const s: string = p.grace_seconds ?? 0;
-      return { api_key: s, api_secret: s, expires_at: null, scopes: [], previous_valid_until: null, ratelimits: [], credits: null };
+      return { api_key: s, api_secret: s, expires_at: null, scopes: [], previous_valid_until: null, ratelimits: [], credits: null, ip_allowlist: [] };
     } }),
     // An optional param used as if always given.
     method({ ...base, name: 'auth.keys.list', async handler(p) {

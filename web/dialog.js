@@ -3,7 +3,7 @@
 // the DOM when it closes, and focus goes back to where it was.
 
 import { h, id, time } from './dom.js';
-import { ANY_METHOD } from './keyfields.js';
+import { ANY_METHOD, ANYWHERE } from './keyfields.js';
 
 /** Shows the dialog; resolves with its returnValue once it closes and is gone. */
 function open(dialog) {
@@ -124,7 +124,7 @@ export async function formDialog({ title, body = [], fields, confirm, submit }) 
  * DOM with it and this function drops its references; the secret is never
  * logged or stored.
  */
-export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, scopes = [], previousValidUntil = null }) {
+export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, scopes = [], ipAllowlist = [], previousValidUntil = null }) {
   const titleId = id('dialog-title');
   const warnId = id('dialog-warning');
   const secretEl = h('code', { id: 'new-secret', class: 'secret' }, apiSecret);
@@ -180,6 +180,12 @@ export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, 
       h('div', {}, h('dt', {}, 'api_secret'), h('dd', {}, secretEl)),
       h('div', {}, h('dt', {}, 'Expires'), h('dd', { id: 'new-expires' }, time(expiresAt, 'never'))),
       h('div', {}, h('dt', {}, 'Scopes'), h('dd', { id: 'new-scopes' }, scopes.length ? scopes.map((s) => h('code', { class: 'scope' }, s)) : ANY_METHOD)),
+      h(
+        'div',
+        {},
+        h('dt', {}, 'IP allowlist'),
+        h('dd', { id: 'new-ip-allowlist' }, ipAllowlist.length ? ipAllowlist.map((r) => h('code', { class: 'range' }, r)) : ANYWHERE),
+      ),
     ),
     // A rotation with grace: the programs still on the old secret have until then to switch.
     previousValidUntil

@@ -1,6 +1,6 @@
 // The inputs that Generate Keys and "Edit expiry and scopes" share: when the
-// key expires, which methods it may call, and (on a rotation) how long the
-// old secret keeps working. Each field reads itself into the param the
+// key expires, which methods it may call, where from (its IP allowlist), and
+// (on a rotation) how long the old secret keeps working. Each field reads itself into the param the
 // service takes, says what is wrong next to itself in plain words, and takes
 // the service's -32602 problems for its own path.
 
@@ -190,6 +190,64 @@ export function scopesField({ mode, current = [], known = true }) {
     const item = sent[Number(path.split('/')[2])];
     if (item !== undefined) return /pattern/.test(message) ? `“${item}” is not a method-name pattern: ${NOT_A_SCOPE}.` : `“${item}” ${message}.`;
     return `Scopes ${message}.`;
+  };
+  return f;
+}
+
+/** The service's bounds on an ip_allowlist (schemas/common.json ipAllowlist). */
+const MAX_RANGES = 100;
+const MAX_RANGE_LENGTH = 64;
+/** Characters an address or range can hold; the service checks the rest, and its words are shown by the field. */
+const RANGE_CHARS = /^[0-9A-Fa-f:.]+(\/[0-9]+)?$/;
+const NOT_A_RANGE = 'write an address (203.0.113.7, 2001:db8::1) or a CIDR range (10.0.0.0/8, 2001:db8::/32)';
+/** Where a key without an ip_allowlist works, in the words every part of the page uses. */
+export const ANYWHERE = 'anywhere';
+
+export function allowlistWords(list) {
+  return list.length ? list.join(', ') : ANYWHERE;
+}
+
+/**
+ * "IP allowlist". mode as for scopesField: on 'first' and 'rotate' empty
+ * leaves the param out (anywhere / the current list stays); on 'edit' the
+ * field shows the current list, and empty means anywhere (sent as []).
+ */
+export function allowlistField({ mode, current = [], known = true }) {
+  const input = h('textarea', {
+    id: id('ip-allowlist'),
+    name: 'ip_allowlist',
+    rows: '2',
+    spellcheck: 'false',
+    autocapitalize: 'off',
+    autocomplete: 'off',
+    class: 'scopes',
+  });
+  if (mode === 'edit') input.value = current.join('\n');
+  const what = 'Addresses and CIDR ranges the token may be used from, one a line or separated by commas, such as 10.0.0.0/8 or 2001:db8::/32.';
+  const hint =
+    mode === 'first'
+      ? `Optional. ${what} Empty: ${ANYWHERE}.`
+      : mode === 'rotate'
+        ? `Optional. ${what} Empty: the current list stays${known ? ` (${allowlistWords(current)})` : ''}.`
+        : `${what} Empty: ${ANYWHERE}.`;
+  const f = field({ label: 'IP allowlist', control: input, hint });
+  let sent = [];
+
+  f.read = () => {
+    const ranges = parseScopes(input.value);
+    const bad = ranges.filter((r) => r.length > MAX_RANGE_LENGTH || !RANGE_CHARS.test(r));
+    if (bad.length > 0) return { error: `${bad.map((r) => `“${r}”`).join(', ')}: ${NOT_A_RANGE}.` };
+    if (ranges.length > MAX_RANGES) return { error: `At most ${MAX_RANGES} entries; this has ${ranges.length}.` };
+    sent = ranges;
+    if (mode !== 'edit') return { value: ranges.length ? ranges : undefined };
+    const same = ranges.length === current.length && ranges.every((r) => current.includes(r));
+    return { value: same ? undefined : ranges };
+  };
+  // The service names the entry and says what is wrong with it ("10.1.2.3/8" has bits set past its /8: ...).
+  f.plain = (message, path) => {
+    const item = sent[Number(path.split('/')[2])];
+    if (item !== undefined) return `“${item}”${message.replace(/^"(?:[^"\\]|\\.)*"/, '')}.`;
+    return `IP allowlist ${message}.`;
   };
   return f;
 }

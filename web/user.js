@@ -1,11 +1,24 @@
 // One user, and its API Access: the key's metadata; Generate Keys with its
-// options (expiry, scopes, grace for the old secret); Edit expiry and scopes;
+// options (expiry, scopes, IP allowlist, grace for the old secret); Edit
+// expiry and scopes (and the IP allowlist);
 // Revoke keys.
 
 import { h, fill, time, details, localTime, id } from './dom.js';
 import { confirmDialog, formDialog, secretDialog } from './dialog.js';
 import { RpcError } from './rpc.js';
-import { expiryField, scopesField, graceField, readFields, showProblems, scopeWords, duration, ANY_METHOD } from './keyfields.js';
+import {
+  expiryField,
+  scopesField,
+  allowlistField,
+  graceField,
+  readFields,
+  showProblems,
+  scopeWords,
+  allowlistWords,
+  duration,
+  ANY_METHOD,
+  ANYWHERE,
+} from './keyfields.js';
 import { rolesCell } from './users.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
@@ -58,6 +71,7 @@ async function apiAccess(section, ctx, user, focus) {
   const fields = {
     expires_at: expiryField({ mode, current: key?.expires_at ?? null, expired, known: key !== undefined }),
     scopes: scopesField({ mode, current: key?.scopes ?? [], known: key !== undefined }),
+    ip_allowlist: allowlistField({ mode, current: key?.ip_allowlist ?? [], known: key !== undefined }),
     // Grace only means something when there is an old secret to keep.
     grace_seconds: key === null ? null : graceField(),
   };
@@ -88,6 +102,14 @@ async function apiAccess(section, ctx, user, focus) {
         ['Last used', time(key.last_used_at, 'never')],
         ['Expires', expired ? [time(key.expires_at), ' ', h('strong', { class: 'off' }, '(expired)')] : time(key.expires_at, 'never')],
         ['Scopes', key.scopes.length ? key.scopes.map((s) => h('code', { class: 'scope' }, s)) : h('span', { class: 'muted' }, ANY_METHOD)],
+        [
+          'IP allowlist',
+          h(
+            'span',
+            { id: 'ip-allowlist' },
+            key.ip_allowlist.length ? key.ip_allowlist.map((r) => h('code', { class: 'range' }, r)) : h('span', { class: 'muted' }, ANYWHERE),
+          ),
+        ],
         key.previous_valid_until ? ['Old secret works until', h('span', { id: 'old-secret-until' }, time(key.previous_valid_until))] : null,
       ].filter(Boolean),
     );
@@ -130,6 +152,11 @@ async function apiAccess(section, ctx, user, focus) {
             : 'A new api_secret replaces the current one at once: anything still using the current secret stops working until it is given the new one.',
           expiryWords(key, params),
           params.scopes ? `The token may call only: ${params.scopes.join(', ')}.` : key ? `The scopes stay: ${scopeWords(key.scopes)}.` : null,
+          params.ip_allowlist
+            ? `The token may be used only from: ${params.ip_allowlist.join(', ')}.`
+            : key
+              ? `The IP allowlist stays: ${allowlistWords(key.ip_allowlist)}.`
+              : null,
           self ? 'This is the key you are signed in with: after you copy the new secret you will be signed out, and can sign in again with it.' : null,
         ],
         confirm: 'Generate new secret',
@@ -152,6 +179,7 @@ async function apiAccess(section, ctx, user, focus) {
       apiSecret: issued.api_secret,
       expiresAt: issued.expires_at,
       scopes: issued.scopes,
+      ipAllowlist: issued.ip_allowlist,
       previousValidUntil: issued.previous_valid_until,
     });
     const until = issued.previous_valid_until;
@@ -166,6 +194,7 @@ async function apiAccess(section, ctx, user, focus) {
     const changes = {
       expires_at: expiryField({ mode: 'edit', current: key.expires_at, expired }),
       scopes: scopesField({ mode: 'edit', current: key.scopes }),
+      ip_allowlist: allowlistField({ mode: 'edit', current: key.ip_allowlist }),
     };
     const saved = await formDialog({
       title: `Edit the expiry and scopes of ${user}’s key`,
@@ -173,10 +202,10 @@ async function apiAccess(section, ctx, user, focus) {
         [
           'The api_key ',
           h('code', {}, key.api_key),
-          ' and its secret stay the same: only when the token stops working and which methods it may call change, at once.',
+          ' and its secret stay the same: only when the token stops working, which methods it may call and where it may be used from change, at once.',
         ],
         self
-          ? 'This is the key you are signed in with: scopes that leave out the methods this page calls (user.*, auth.* and generate_keys) would shut the page out.'
+          ? 'This is the key you are signed in with: scopes that leave out the methods this page calls (user.*, auth.* and generate_keys), or an IP allowlist without your address, would shut the page out.'
           : null,
       ],
       fields: Object.values(changes).map((f) => f.el),
@@ -184,7 +213,7 @@ async function apiAccess(section, ctx, user, focus) {
       submit: async () => {
         const params = readFields(changes);
         if (!params) return null;
-        if (Object.keys(params).length === 0) throw new Error('Nothing to save: change the expiry or the scopes, or press Cancel.');
+        if (Object.keys(params).length === 0) throw new Error('Nothing to save: change the expiry, the scopes or the IP allowlist, or press Cancel.');
         try {
           return { value: await ctx.api('auth.keys.update', { user, ...params }) };
         } catch (err) {

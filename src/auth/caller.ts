@@ -5,6 +5,7 @@
 import type { ObjectId } from 'mongodb';
 import type { AuthFailure } from '../metrics.js';
 import type { KeyLimits } from '../store/key-limits.js';
+import type { Ranges } from '../ip.js';
 
 export interface Caller {
   user: string;
@@ -18,11 +19,13 @@ export interface Caller {
   scopes: readonly string[];
   /** The token's rate limits and credits (auth/key-limiter.ts); null or missing: none (the CLI's operator has none). */
   limits?: KeyLimits | null;
+  /** Where the token may be used from (the key's ip_allowlist); null: anywhere. */
+  ipAllowlist: Ranges | null;
 }
 
 /** The local operator (CLI, tests' direct calls): acts as the given user, holding no token. */
 export function operator(user: { _id: ObjectId; name: string; roles: string[] }): Caller {
-  return { user: user.name, userId: user._id, roles: user.roles, apiKey: null, expiresAt: null, scopes: [] };
+  return { user: user.name, userId: user._id, roles: user.roles, apiKey: null, expiresAt: null, scopes: [], ipAllowlist: null };
 }
 
 /** Why a token was refused (the caller never learns which). */

@@ -1,8 +1,10 @@
 /**
  * Containment: whatever a call made with a token creates or changes can
- * never do more, or live longer, than that token itself. Otherwise a token
- * scoped to one method (say auth.keys.update) could give itself, or a key it
- * is handed, every method, and a short-lived token could outlive its expiry.
+ * never do more, live longer, or be used from more places than that token
+ * itself. Otherwise a token scoped to one method (say auth.keys.update)
+ * could give itself, or a key it is handed, every method, a short-lived
+ * token could outlive its expiry, and a token bound to one network could
+ * mint a key that works from anywhere.
  *
  * Pure: the handlers read what they need (the key as it is, the target user),
  * ask here, and write only after a yes, so a refusal changes nothing.
@@ -11,9 +13,10 @@
 import { AppError } from '../errors.js';
 import type { Caller } from './caller.js';
 import { checkLimits, type LimitCredential } from './limit-containment.js';
+import { Ranges, parseRange } from '../ip.js';
 
-/** The parts of a caller containment looks at (the CLI's operator() is unscoped and never expires). */
-export type Holder = Pick<Caller, 'scopes' | 'expiresAt' | 'roles' | 'limits'>;
+/** The parts of a caller containment looks at (the CLI's operator() is unscoped, never expires, has no limits, and works anywhere). */
+export type Holder = Pick<Caller, 'scopes' | 'expiresAt' | 'roles' | 'limits'> & Partial<Pick<Caller, 'ipAllowlist'>>;
 
 /** Scopes that limit nothing: none at all (the stored meaning of []), or '*' among them. */
 export function unscoped(scopes: readonly string[]): boolean {
@@ -21,12 +24,12 @@ export function unscoped(scopes: readonly string[]): boolean {
 }
 
 /**
- * A token limited by scope, by time, or by rate limits or credits. Only such
- * a token can be exceeded, so only its calls are checked (and pay for the
- * extra reads).
+ * A token limited by scope, by time, by address, or by rate limits or
+ * credits. Only such a token can be exceeded, so only its calls are checked
+ * (and pay for the extra reads).
  */
-export function restricted(caller: Pick<Caller, 'scopes' | 'expiresAt' | 'limits'>): boolean {
-  return !unscoped(caller.scopes) || caller.expiresAt !== null || !!caller.limits;
+export function restricted(caller: Pick<Holder, 'scopes' | 'expiresAt' | 'ipAllowlist' | 'limits'>): boolean {
+  return !unscoped(caller.scopes) || caller.expiresAt !== null || (caller.ipAllowlist ?? null) !== null || !!caller.limits;
 }
 
 /**
@@ -59,6 +62,21 @@ export function expiryWithin(holder: string | null, expiresAt: Date | null): boo
   return expiresAt !== null && expiresAt.getTime() <= Date.parse(holder);
 }
 
+/**
+ * The entries of a key's ip_allowlist (canonical; [] is anywhere) that a
+ * token allowed only from `holder` does not cover: each must lie wholly
+ * inside one of the holder's ranges. [] itself is wider than any list, and
+ * comes back as ['anywhere'].
+ */
+export function allowlistBeyond(holder: Ranges | null, requested: readonly string[]): string[] {
+  if (holder === null) return [];
+  if (requested.length === 0) return ['anywhere'];
+  return requested.filter((entry) => {
+    const range = parseRange(entry);
+    return typeof range === 'string' || !holder.covers(range);
+  });
+}
+
 /** The roles in `roles` the holder lacks. */
 export function rolesBeyond(holder: readonly string[], roles: readonly string[]): string[] {
   return roles.filter((r) => !holder.includes(r));
@@ -69,8 +87,10 @@ export interface Credential {
   /** [] means no limit. */
   scopes: readonly string[];
   expiresAt: Date | null;
-  /** Which of the two were not asked for but kept from the key (for the message). */
-  kept?: { scopes?: boolean; expiresAt?: boolean };
+  /** Canonical ranges; [] means anywhere. Absent: not part of this check. */
+  ipAllowlist?: readonly string[];
+  /** Which of these were not asked for but kept from the key (for the message). */
+  kept?: { scopes?: boolean; expiresAt?: boolean; ipAllowlist?: boolean };
   /**
    * The key's owner when that is not the caller: the key acts with the
    * owner's roles, so the caller must hold them all (else a scoped token
@@ -81,7 +101,7 @@ export interface Credential {
   limits?: LimitCredential;
 }
 
-const NEEDS_UNRESTRICTED = 'needs a token without scopes or expiry';
+const NEEDS_UNRESTRICTED = 'needs a token without scopes, expiry or IP allowlist';
 
 function showScopes(scopes: readonly string[]): string {
   return scopes.length === 0 ? '[] (no limit)' : JSON.stringify(scopes);
@@ -108,6 +128,14 @@ export function checkCredential(caller: Holder, key: Credential): void {
     const would = key.expiresAt ? `expire at ${key.expiresAt.toISOString()}` : 'never expire';
     const kept = key.kept?.expiresAt ? ' (kept from the key: give expires_at to shorten it)' : '';
     throw new AppError('permission_denied', `expires_at must be no later than this token's expiry ${caller.expiresAt}; the key would ${would}${kept}`);
+  }
+  const beyond = allowlistBeyond(caller.ipAllowlist ?? null, key.ipAllowlist ?? []);
+  if (beyond.length > 0) {
+    const kept = key.kept?.ipAllowlist ? ' (kept from the key: give ip_allowlist to narrow it)' : '';
+    throw new AppError(
+      'permission_denied',
+      `ip_allowlist ${JSON.stringify(key.ipAllowlist ?? [])}${kept} is wider than this token's ip_allowlist ${JSON.stringify(caller.ipAllowlist?.texts)}: ${beyond.join(', ')} lies outside it`,
+    );
   }
   if (key.limits) checkLimits(caller.limits, key.limits);
 }

@@ -8,6 +8,7 @@ import type { KeyStore } from '../store/keys.js';
 import type { UserStore } from '../store/users.js';
 import { secretDigest } from './token.js';
 import { limitsOf, type KeyLimits } from '../store/key-limits.js';
+import { Ranges } from '../ip.js';
 
 export interface KeyRecord {
   apiKey: string;
@@ -27,6 +28,8 @@ export interface KeyRecord {
   scopes: readonly string[];
   /** Rate limits and credits; null: none. */
   limits: KeyLimits | null;
+  /** The key's ip_allowlist, ready to match; null: anywhere. */
+  ipAllowlist: Ranges | null;
   /** Last use this process wrote (ms), so it is written at most once a minute. */
   lastUsedAt: number;
 }
@@ -67,6 +70,7 @@ export async function readKeyRecord(storage: KeyReader, apiKey: string, lastUsed
     enabled: user.enabled,
     scopes: key.scopes ?? [],
     limits: limitsOf(key),
+    ipAllowlist: key.ip_allowlist?.length ? Ranges.of(key.ip_allowlist) : null,
     lastUsedAt: lastUsedAt(apiKey),
   };
 }

@@ -94,6 +94,7 @@ export class TokenJudge {
         expiresAt: sameDigest(presented, record.digest) ? record.expiresAtIso : graceEnd(record),
         scopes: record.scopes,
         limits: record.limits,
+        ipAllowlist: record.ipAllowlist,
       },
     };
   }

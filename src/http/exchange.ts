@@ -17,6 +17,8 @@ import type { CallContext, DoorName } from '../rpc/spec.js';
 import type { Parsed } from '../rpc/envelope.js';
 import { writeSoon } from './flush.js';
 import { SECURITY_HEADERS } from './headers.js';
+import { clientAddress } from './client-address.js';
+import type { Ranges } from '../ip.js';
 
 /**
  * Where a request is answered: each door names itself (the label of its
@@ -130,6 +132,8 @@ export class Exchange {
     readonly res: ServerResponse,
     readonly log: Logger,
     private readonly metrics: Metrics,
+    /** TRUSTED_PROXIES; null: the socket's peer is the client. */
+    private readonly trustedProxies: Ranges | null = null,
   ) {
     const header = req.headers['x-request-id'];
     // A client's id is echoed, logged and audited: never one shaped like a secret (tas_...), which would then be kept.
@@ -140,11 +144,14 @@ export class Exchange {
     this.query = q < 0 ? '' : url.slice(q + 1);
   }
 
-  private peer: string | undefined;
+  private client: string | undefined;
 
-  /** The address the failure limits and the audit log know the client by (read once: each read asks the socket). */
+  /**
+   * The client's address (client-address.ts): what its key's IP allowlist,
+   * the per-client limits and the audit log know it by. Worked out once.
+   */
   get address(): string {
-    return (this.peer ??= this.req.socket.remoteAddress ?? 'unknown');
+    return (this.client ??= clientAddress(this.req, this.trustedProxies));
   }
 
   /** JSON text as it is; `bytes` is its UTF-8 length when the caller measured it already. */

@@ -20,6 +20,7 @@ import { oldClient } from './steps/old-client.js';
 import { envelope } from './steps/envelope.js';
 import { credentials } from './steps/credentials.js';
 import { keyLimits, type CostOf } from './steps/key-limits.js';
+import { ipAllowlist } from './steps/ip-allowlist.js';
 import { context } from './steps/context.js';
 import { admit, serveSigned } from './steps/secret-scanning.js';
 
@@ -47,6 +48,7 @@ export function pipeline(config: PipelineConfig): (x: Exchange) => Promise<void>
     oldClient(doors.jsonrpc, doors.rest), // a form with cmd posted to /: the REST door
     envelope(doors.jsonrpc, config.maxBatch), // JSON-RPC parsed once: ids for refusals, a batch's weight
     credentials(config.services.auth), // the token check: 401, 429 after a tarpit, 503
+    ipAllowlist, // the key's ip_allowlist: 403 naming the client address (before the limits: a call from elsewhere spends nothing)
     keyLimits(config.services.auth.keyLimits, config.costOf), // the key's rate limits and credits: 429 with Retry-After
     context(config.services), // the call's context, labelled with the door
   ];

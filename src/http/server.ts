@@ -18,6 +18,8 @@ import { metricsDoor } from './doors/metrics.js';
 import { secretScanningDoor, type SecretScanningLimits } from './doors/secret-scanning.js';
 import type { ScanningKeys } from '../auth/scanning-keys.js';
 import { serveWebApp } from './web.js';
+import { isTrusted } from './client-address.js';
+import { clientGroup, peerAddress, type Ranges } from '../ip.js';
 
 export interface HttpDeps {
   /** True once shutdown began: answer what is in flight, then close the connection. */
@@ -33,6 +35,8 @@ export interface HttpDeps {
   maxBodyBytesInFlight: number;
   /** Open connections per client address (MAX_CONNECTIONS_PER_CLIENT). */
   maxConnectionsPerClient: number;
+  /** TRUSTED_PROXIES (client-address.ts); null: none. */
+  trustedProxies: Ranges | null;
   maxBatch: number;
   /** A batch's budget: the rows its calls may ask for in all (MAX_BATCH_ROWS). */
   maxBatchRows: number;
@@ -61,7 +65,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
   });
   // Node checks header and request timeouts only this often (30 s by default).
   const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
-    const x = new Exchange(req, res, log, services.metrics);
+    const x = new Exchange(req, res, log, services.metrics, deps.trustedProxies);
     if (deps.draining()) res.setHeader('Connection', 'close');
     const { path } = x;
     if (path === '/app' || path.startsWith('/app/')) return serveWebApp(req, res, path);
@@ -72,7 +76,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       x.fail(new AppError('internal'));
     });
   });
-  limitConnections(server, deps.maxConnectionsPerClient, log);
+  limitConnections(server, deps.maxConnectionsPerClient, deps.trustedProxies, log);
   return server;
 }
 
@@ -97,16 +101,24 @@ async function probe(deps: HttpDeps, x: Exchange): Promise<void> {
 }
 
 /**
- * At most `max` open connections per client address; more are closed as
- * they come, before a byte is read (found by an outside attacker: one
- * address held 7,300 idle connections). Logged once per address while it
- * stays over.
+ * At most `max` open connections per client address (an IPv6 client: per
+ * /64); more are closed as they come, before a byte is read (found by an
+ * outside attacker: one address held 7,300 idle connections). Logged once
+ * per address while it stays over.
+ *
+ * Before a byte is read, the client behind a proxy is unknown: every
+ * connection comes from the proxy. So a trusted proxy (TRUSTED_PROXIES) is
+ * not limited here, or it would be throttled as one client; it must bound
+ * the connections of the clients behind it itself, and the limits per
+ * client address that follow (bodies, failed guesses) see each of them.
  */
-function limitConnections(server: http.Server, max: number, log: Logger): void {
+function limitConnections(server: http.Server, max: number, trusted: Ranges | null, log: Logger): void {
   const open = new Map<string, number>();
   const warned = new Set<string>();
   server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
+    const peer = peerAddress(socket.remoteAddress);
+    if (trusted !== null && isTrusted(trusted, peer)) return;
+    const address = clientGroup(peer);
     const n = (open.get(address) ?? 0) + 1;
     if (n > max) {
       if (!warned.has(address)) log.warn({ client: address, max }, 'connection refused: too many open connections from this address');

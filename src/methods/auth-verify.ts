@@ -21,6 +21,7 @@ async function identity(c: Caller, services: Services): Promise<Returnable<Ident
     api_key: c.apiKey,
     scopes: c.scopes,
     expires_at: c.expiresAt,
+    ip_allowlist: c.ipAllowlist?.texts ?? [],
     credits,
     ratelimits: ratelimits.map((r) => ({ name: r.name, limit: r.limit, remaining: r.remaining, reset_at: new Date(r.resetAt).toISOString() })),
   };

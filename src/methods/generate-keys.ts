@@ -8,6 +8,7 @@ import { audited } from './audit.js';
 import { futureDate } from './dates.js';
 import { checkRateLimitNames, payForCredits } from './key-limit-params.js';
 import type { CreditsSetting, RateLimitRule } from '../store/key-limits.js';
+import { allowlistParam } from './ip-allowlist.js';
 
 /**
  * Frappe's User -> API Access -> Generate Keys. The api_key is created once
@@ -23,29 +24,20 @@ export const generateKeys = method({
   roles: [SYSTEM_MANAGER],
   readOnly: false,
   errors: ['not_found', 'conflict'],
-  async handler({ user, expires_at, scopes, grace_seconds = 0, ratelimits, credits }, ctx) {
+  async handler({ user, expires_at, scopes, ip_allowlist, grace_seconds = 0, ratelimits, credits }, ctx) {
     const { services, log } = ctx;
     checkRateLimitNames(ratelimits);
     if (grace_seconds > services.limits.maxGraceSeconds) {
       throw invalidParams([{ path: '/grace_seconds', message: `must be at most ${services.limits.maxGraceSeconds} (MAX_GRACE_SECONDS)` }]);
     }
+    const ipAllowlist = allowlistParam(ip_allowlist);
     const target = await services.storage.users.get(user);
-    let expiresAt = futureDate(expires_at, '/expires_at');
-    let kept = scopes;
-    let keptRates = ratelimits;
+    let asked: Asked = { expiresAt: futureDate(expires_at, '/expires_at'), scopes, ipAllowlist, ratelimits };
     // A restricted token writes exactly the credential it was checked for, so a
     // revocation or widening landing in between cannot hand it a wider key.
-    if (restricted(ctx.caller)) {
-      ({ expiresAt, scopes: kept, ratelimits: keptRates } = await checkRotation(ctx, target, { expiresAt, scopes, ratelimits, credits }));
-    }
+    if (restricted(ctx.caller)) asked = await checkRotation(ctx, target, asked, credits);
     const apiSecret = newApiSecret();
-    const { key, created } = await services.storage.keys.issueSecret(target, hashSecret(apiSecret), {
-      expiresAt,
-      scopes: kept,
-      graceSeconds: grace_seconds,
-      ratelimits: keptRates,
-      credits,
-    });
+    const { key, created } = await services.storage.keys.issueSecret(target, hashSecret(apiSecret), { ...asked, credits, graceSeconds: grace_seconds });
     log.info({ target: user, api_key: key.api_key, grace_seconds }, created ? 'api key created' : 'api secret rotated');
     await audited(ctx, created ? 'keys.generate' : 'keys.rotate', user, key.api_key);
     const info = keyInfo(key);
@@ -57,45 +49,56 @@ export const generateKeys = method({
       previous_valid_until: info.previous_valid_until,
       ratelimits: info.ratelimits,
       credits: info.credits,
+      ip_allowlist: info.ip_allowlist,
     };
   },
 });
 
+/** What a call asks of the key; undefined: what the key has stays. */
+interface Asked {
+  expiresAt: Date | null | undefined;
+  scopes: string[] | undefined;
+  ipAllowlist: string[] | undefined;
+  ratelimits: RateLimitRule[] | undefined;
+}
+
 /**
- * A restricted token (scoped or expiring) may only issue a key within
- * itself: the key as it will be, with the scopes and expiry it keeps when
- * none are given (a new key keeps none: unscoped, never expiring), and, for
- * another user's key, that user's roles. Checked before anything is written;
- * returns the credential checked, which is the one to write.
+ * A restricted token (scoped, expiring, bound to addresses, or limited by
+ * rate or credits) may only issue a key within itself: the key as it will
+ * be, with the scopes, expiry, ip_allowlist and limits it keeps when none are given (a new key keeps none:
+ * unscoped, never expiring, usable anywhere), and, for another user's key,
+ * that user's roles. Checked before anything is written; returns the
+ * credential checked, which is the one to write.
  */
 async function checkRotation(
   ctx: CallContext,
   target: UserDoc,
-  asked: {
-    expiresAt: Date | null | undefined;
-    scopes: string[] | undefined;
-    ratelimits: RateLimitRule[] | undefined;
-    credits: CreditsSetting | null | undefined;
-  },
-): Promise<{ scopes: string[]; expiresAt: Date | null; ratelimits: RateLimitRule[] }> {
-  const { expiresAt, scopes, ratelimits, credits } = asked;
+  asked: Asked,
+  credits: CreditsSetting | null | undefined,
+): Promise<{ scopes: string[]; expiresAt: Date | null; ipAllowlist: string[]; ratelimits: RateLimitRule[] }> {
   const current = await currentKey(ctx, target);
   const { caller } = ctx;
   const self = caller.userId ? caller.userId.equals(target._id) : caller.user === target.name;
   const credential = {
-    scopes: scopes ?? current?.scopes ?? [],
-    expiresAt: expiresAt !== undefined ? expiresAt : (current?.expires_at ?? null),
-    ratelimits: ratelimits ?? current?.ratelimits ?? [],
+    scopes: asked.scopes ?? current?.scopes ?? [],
+    expiresAt: asked.expiresAt !== undefined ? asked.expiresAt : (current?.expires_at ?? null),
+    ipAllowlist: asked.ipAllowlist ?? current?.ip_allowlist ?? [],
+    ratelimits: asked.ratelimits ?? current?.ratelimits ?? [],
   };
   const limits = {
     ratelimits: credential.ratelimits,
     credits: credits !== undefined ? credits : (current?.credits ?? null),
-    kept: { ratelimits: ratelimits === undefined && current !== null, credits: credits === undefined && current !== null },
+    kept: { ratelimits: asked.ratelimits === undefined && current !== null, credits: credits === undefined && current !== null },
     self,
   };
+  const keeps = current !== null;
   checkCredential(caller, {
     ...credential,
-    kept: { scopes: scopes === undefined && current !== null, expiresAt: expiresAt === undefined && current !== null },
+    kept: {
+      scopes: asked.scopes === undefined && keeps,
+      expiresAt: asked.expiresAt === undefined && keeps,
+      ipAllowlist: asked.ipAllowlist === undefined && keeps,
+    },
     otherOwner: self ? undefined : target,
     limits,
   });

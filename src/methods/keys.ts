@@ -1,6 +1,6 @@
 /**
- * A key's life after generate_keys: read its metadata, list, change expiry
- * or scopes, revoke. No method here ever returns a secret or its hash.
+ * A key's life after generate_keys: read its metadata, list, change expiry,
+ * scopes or IP allowlist, revoke. No method here ever returns a secret or its hash.
  */
 import { method, type CallContext } from '../rpc/spec.js';
 import { AppError } from '../errors.js';
@@ -10,6 +10,7 @@ import { audited } from './audit.js';
 import { futureDate } from './dates.js';
 import { checkCredential, restricted } from '../auth/containment.js';
 import { checkRateLimitNames, payForCredits } from './key-limit-params.js';
+import { allowlistParam } from './ip-allowlist.js';
 
 /**
  * The owner of the key a caller may manage: System Managers manage every
@@ -53,15 +54,16 @@ export const keysList = method({
 
 export const keysUpdate = method({
   name: 'auth.keys.update',
-  summary: "Change a key's expiry, scopes, rate limits or credits; the secret stays.",
+  summary: "Change a key's expiry, scopes, IP allowlist, rate limits or credits; the secret stays.",
   roles: [SYSTEM_MANAGER],
   readOnly: false,
   errors: ['not_found'],
-  async handler({ user, expires_at, scopes, ratelimits, credits }, ctx) {
+  async handler({ user, expires_at, scopes, ip_allowlist, ratelimits, credits }, ctx) {
     const { caller, services } = ctx;
     checkRateLimitNames(ratelimits);
+    const ipAllowlist = allowlistParam(ip_allowlist);
     const owner = await services.storage.users.get(user);
-    let changes = { expiresAt: futureDate(expires_at, '/expires_at'), scopes, ratelimits, credits };
+    let changes = { expiresAt: futureDate(expires_at, '/expires_at'), scopes, ipAllowlist, ratelimits, credits };
     if (restricted(caller)) {
       // A restricted token may not widen a key beyond itself: check the key as
       // it will be (what is asked merged with what it keeps), and write all of
@@ -71,6 +73,7 @@ export const keysUpdate = method({
       const checked = {
         scopes: scopes ?? current.scopes ?? [],
         expiresAt: changes.expiresAt !== undefined ? changes.expiresAt : (current.expires_at ?? null),
+        ipAllowlist: ipAllowlist ?? current.ip_allowlist ?? [],
         ratelimits: ratelimits ?? current.ratelimits ?? [],
       };
       const limits = {
@@ -81,7 +84,7 @@ export const keysUpdate = method({
       };
       checkCredential(caller, {
         ...checked,
-        kept: { scopes: scopes === undefined, expiresAt: changes.expiresAt === undefined },
+        kept: { scopes: scopes === undefined, expiresAt: changes.expiresAt === undefined, ipAllowlist: ipAllowlist === undefined },
         // The key acts with its owner's roles: widening it is widening them.
         otherOwner: self ? undefined : owner,
         limits,

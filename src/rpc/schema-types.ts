@@ -127,6 +127,15 @@ export type Credits = {
   refill?: Refill | null;
 } | null;
 /**
+ * Where the token may be used from: IPv4 and IPv6 addresses and CIDR ranges (10.0.0.0/8, 2001:db8::/32, 203.0.113.7); an IPv4-mapped IPv6 address is its IPv4 address. Empty: anywhere.
+ *
+ * @maxItems 100
+ *
+ * This interface was referenced by `MethodTypes`'s JSON-Schema
+ * via the `definition` "ipAllowlist".
+ */
+export type IpAllowlist = string[];
+/**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
  * via the `definition` "auth.keys.list.result".
  */
@@ -445,6 +454,7 @@ export interface KeyInfo {
    * remaining: what no instance holds yet (instances lease credits ahead; see docs/limits.md); a due refill shows as done.
    */
   credits: Credits;
+  ip_allowlist: IpAllowlist;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -554,6 +564,10 @@ export interface AuthKeysUpdateParams {
    * Omitted: the key's current credits stay; given: the balance is set (not added to).
    */
   credits?: Credits;
+  /**
+   * CIDR ranges and addresses the token may be used from; empty: anywhere.
+   */
+  ip_allowlist?: IpAllowlist;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -584,6 +598,7 @@ export interface Identity {
    * Each rate limit of the token, as this instance knows it: calls left in the current window and when it ends.
    */
   ratelimits: RateLimitState[];
+  ip_allowlist: IpAllowlist;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema
@@ -874,6 +889,10 @@ export interface FrappeCoreDoctypeUserUserGenerateKeysParams {
    */
   scopes?: Scopes;
   /**
+   * CIDR ranges and addresses the token may be used from; empty: anywhere. Omitted: the key's current list stays.
+   */
+  ip_allowlist?: IpAllowlist;
+  /**
    * How long the previous secret keeps working after this rotation (default 0; at most MAX_GRACE_SECONDS).
    */
   grace_seconds?: number;
@@ -901,6 +920,7 @@ export interface FrappeCoreDoctypeUserUserGenerateKeysResult {
   previous_valid_until: NullableTimestamp;
   ratelimits: Ratelimits;
   credits: Credits;
+  ip_allowlist: IpAllowlist;
 }
 /**
  * This interface was referenced by `MethodTypes`'s JSON-Schema

@@ -31,6 +31,8 @@ export interface KeyDoc extends KeyLimitFields {
   expires_at?: Date | null;
   /** Method-name patterns the token may call; empty: no limit beyond the roles. */
   scopes?: string[];
+  /** CIDR ranges the token may be used from (canonical, src/ip.ts); empty: anywhere. */
+  ip_allowlist?: string[];
   /** The secret before the last rotation, valid until previous_valid_until (a grace period). */
   previous_secret_hash?: string | null;
   previous_valid_until?: Date | null;
@@ -60,6 +62,7 @@ export interface KeyInfo {
   previous_valid_until: string | null;
   ratelimits: RateLimitRule[];
   credits: { remaining: number; refill: CreditsSetting['refill'] } | null;
+  ip_allowlist: string[];
 }
 
 export function keyInfo(k: KeyDoc, now = Date.now()): KeyInfo {
@@ -75,6 +78,7 @@ export function keyInfo(k: KeyDoc, now = Date.now()): KeyInfo {
     previous_valid_until: graceEnds?.toISOString() ?? null,
     ratelimits: k.ratelimits ?? [],
     credits: k.credits ? { remaining: creditsNow(k.credits, now), refill: k.credits.refill } : null,
+    ip_allowlist: k.ip_allowlist ?? [],
   };
 }
 
@@ -86,6 +90,8 @@ export interface IssueOptions {
   /** undefined keeps the key's current rate limits, and credits; null credits: none. */
   ratelimits?: RateLimitRule[] | undefined;
   credits?: CreditsSetting | null | undefined;
+  /** undefined keeps the key's current ip_allowlist. */
+  ipAllowlist?: string[] | undefined;
   /** How long the secret being replaced keeps working; 0: it stops at once. */
   graceSeconds: number;
 }
@@ -95,6 +101,7 @@ export interface KeyChanges {
   scopes?: string[] | undefined;
   ratelimits?: RateLimitRule[] | undefined;
   credits?: CreditsSetting | null | undefined;
+  ipAllowlist?: string[] | undefined;
 }
 
 /**
@@ -203,6 +210,7 @@ export class KeyStore {
           expires_at: opts.expiresAt === undefined ? { $ifNull: ['$expires_at', null] } : opts.expiresAt,
           scopes: opts.scopes === undefined ? { $ifNull: ['$scopes', []] } : { $literal: opts.scopes },
           ...Object.fromEntries(Object.entries(limitFields(opts, now)).map(([k, v]) => [k, { $literal: v }])),
+          ip_allowlist: opts.ipAllowlist === undefined ? { $ifNull: ['$ip_allowlist', []] } : { $literal: opts.ipAllowlist },
         },
       },
     ];
@@ -223,6 +231,7 @@ export class KeyStore {
       scopes: opts.scopes ?? [],
       ratelimits: opts.ratelimits ?? [],
       credits: newCredits(opts.credits ?? null, now.getTime()),
+      ip_allowlist: opts.ipAllowlist ?? [],
       previous_secret_hash: null,
       previous_valid_until: null,
       revision: 0,
@@ -265,6 +274,7 @@ export class KeyStore {
     if (changes.expiresAt !== undefined) $set.expires_at = changes.expiresAt;
     if (changes.scopes !== undefined) $set.scopes = changes.scopes;
     Object.assign($set, limitFields(changes, new Date()));
+    if (changes.ipAllowlist !== undefined) $set.ip_allowlist = changes.ipAllowlist;
     const key = await this.write(user, () => this.keys.findOneAndUpdate({ user_id: user._id }, { $set, $inc: { revision: 1 } }, { returnDocument: 'after' }));
     await this.changed(user._id, key.api_key);
     return key;

@@ -12,7 +12,7 @@ describe('auth.keys.get', () => {
     it("answers the key's metadata, never its secret or hash", async () => {
       const user = await freshUser();
       const expires = new Date(Date.now() + 3_600_000).toISOString();
-      const keys = expectResult(await svc.call(GENERATE, { user, scopes: ['auth.verify'], expires_at: expires }));
+      const keys = expectResult(await svc.call(GENERATE, { user, scopes: ['auth.verify'], expires_at: expires, ip_allowlist: ['2001:db8::/32'] }));
       const info = expectResult(await svc.call('auth.keys.get', { user }));
       expect(info).to.deep.equal({
         user,
@@ -22,6 +22,7 @@ describe('auth.keys.get', () => {
         previous_valid_until: null,
         ratelimits: [],
         credits: null,
+        ip_allowlist: ['2001:db8::/32'],
         last_used_at: null,
         created_at: info.created_at,
         rotated_at: info.rotated_at,

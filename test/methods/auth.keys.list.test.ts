@@ -19,9 +19,11 @@ describe('auth.keys.list', () => {
 
     it("lists one user's key by user, as auth.keys.get shows it, and nothing for a user without one", async () => {
       const { name } = await svc.newUserWithToken([], { scopes: ['auth.verify'] });
+      await svc.asAdmin('auth.keys.update', { user: name, ip_allowlist: ['198.51.100.0/24'] });
       const listed = expectResult(await svc.call('auth.keys.list', { user: name }));
       expect(listed).to.deep.equal([expectResult(await svc.call('auth.keys.get', { user: name }))]);
       expect(listed[0].scopes).to.deep.equal(['auth.verify']);
+      expect(listed[0].ip_allowlist).to.deep.equal(['198.51.100.0/24']);
       expect(expectResult(await svc.call('auth.keys.list', { user: await svc.newUser() }))).to.deep.equal([]);
     });
   });

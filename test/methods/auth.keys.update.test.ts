@@ -37,6 +37,20 @@ describe('auth.keys.update', () => {
       expectResult(await svc.call('auth.verify', {}, tokenOf(keys)));
       expectError(await svc.call('user.get', { name: user }, tokenOf(keys)), -32003);
     });
+
+    it('sets and clears the ip_allowlist and keeps the secret: the same token is bound by it at once', async () => {
+      const user = await freshUser();
+      const keys = expectResult(await svc.call(GENERATE, { user }));
+      await works(tokenOf(keys));
+      const info = expectResult(await svc.call('auth.keys.update', { user, ip_allowlist: ['192.0.2.0/24'] }));
+      expect(info.ip_allowlist).to.deep.equal(['192.0.2.0/24']);
+      const refused = expectError(await whoami(tokenOf(keys)), -32003, 403);
+      expect(refused.message).to.equal('This key may not be used from 127.0.0.1: the address is outside its ip_allowlist');
+      expect(expectResult(await svc.call('auth.keys.update', { user, ip_allowlist: ['127.0.0.0/8'] })).ip_allowlist).to.deep.equal(['127.0.0.0/8']);
+      await works(tokenOf(keys));
+      expect(expectResult(await svc.call('auth.keys.update', { user, ip_allowlist: [] })).ip_allowlist).to.deep.equal([]);
+      await works(tokenOf(keys));
+    });
   });
 
   describe('not found', () => {
@@ -104,9 +118,14 @@ describe('auth.keys.update', () => {
       expect(past.data).to.deep.equal([{ path: '/expires_at', message: 'must be a time in the future' }]);
       expectError(await svc.call('auth.keys.update', { user, scopes: ['user.'] }), -32602);
       expectError(await svc.call('auth.keys.update', { user, api_secret: 'x' }), -32602);
+      const bad = expectError(await svc.call('auth.keys.update', { user, ip_allowlist: ['10.0.0.0/8', '10.0.0.256'] }), -32602);
+      expect(bad.data).to.deep.equal([
+        { path: '/ip_allowlist/1', message: '"10.0.0.256" is not an IP address or CIDR range (such as 10.0.0.0/8, 2001:db8::/32 or 203.0.113.7)' },
+      ]);
+      expectError(await svc.call('auth.keys.update', { user, ip_allowlist: '10.0.0.0/8' }), -32602);
       expect(expectResult(await svc.call('auth.keys.get', { user })))
         .to.include({ expires_at: null })
-        .and.deep.include({ scopes: [] });
+        .and.deep.include({ scopes: [], ip_allowlist: [] });
     });
   });
 
@@ -139,10 +158,11 @@ describe('auth.keys.update', () => {
       const keys = expectResult(await svc.call(GENERATE, { user }));
       const before = (await svc.collection('api_keys').findOne({ api_key: keys.api_key }))!;
       const later = new Date(Date.now() + 3_600_000).toISOString();
-      expectResult(await svc.call('auth.keys.update', { user, expires_at: later, scopes: ['user.*'] }));
+      expectResult(await svc.call('auth.keys.update', { user, expires_at: later, scopes: ['user.*'], ip_allowlist: ['::ffff:10.0.0.0/104'] }));
       const after = (await svc.collection('api_keys').findOne({ api_key: keys.api_key }))!;
       expect(after.expires_at.toISOString()).to.equal(later);
       expect(after.scopes).to.deep.equal(['user.*']);
+      expect(after.ip_allowlist).to.deep.equal(['10.0.0.0/8']);
       expect(after.secret_hash).to.equal(before.secret_hash);
       expect(after.revision).to.be.above(before.revision ?? 0);
       const [entry] = expectResult(await svc.call('auth.audit.list', { user, action: 'keys.update' }));

@@ -26,6 +26,7 @@ describe('auth.verify', () => {
         expires_at: null,
         credits: null,
         ratelimits: [],
+        ip_allowlist: [],
       });
     });
 
@@ -41,9 +42,19 @@ describe('auth.verify', () => {
           expires_at: null,
           credits: null,
           ratelimits: [],
+          ip_allowlist: [],
         });
       }
       expect(expectResult(await svc.call('auth.verify', [other], verifier)).user).to.equal('other@example.com');
+    });
+
+    it("reports the checked token's ip_allowlist (canonical), which the verifying service enforces for its own callers", async () => {
+      await svc.asAdmin('auth.keys.update', { user: 'other@example.com', ip_allowlist: ['::ffff:203.0.113.0/120', '2001:DB8::/32'] });
+      try {
+        expect(expectResult(await svc.call('auth.verify', { token: other }, verifier)).ip_allowlist).to.deep.equal(['203.0.113.0/24', '2001:db8::/32']);
+      } finally {
+        await svc.asAdmin('auth.keys.update', { user: 'other@example.com', ip_allowlist: [] });
+      }
     });
   });
 

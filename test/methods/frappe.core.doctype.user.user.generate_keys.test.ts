@@ -31,7 +31,7 @@ describe('frappe.core.doctype.user.user.generate_keys', () => {
   describe('success', () => {
     it('returns api_key and api_secret, and the pair authenticates', async () => {
       const keys = expectResult(await svc.call(GENERATE, { user: 'svc@example.com' }));
-      expect(keys).to.have.keys('api_key', 'api_secret', 'expires_at', 'scopes', 'previous_valid_until', 'ratelimits', 'credits');
+      expect(keys).to.have.keys('api_key', 'api_secret', 'expires_at', 'scopes', 'previous_valid_until', 'ratelimits', 'credits', 'ip_allowlist');
       expect(expectResult(await whoami(tokenOf(keys)))).to.equal('svc@example.com');
     });
 
@@ -53,6 +53,16 @@ describe('frappe.core.doctype.user.user.generate_keys', () => {
       expect(second.api_secret).to.not.equal(first.api_secret);
       expectError(await whoami(tokenOf(first)), -32001, 401);
       expect(expectResult(await whoami(tokenOf(second)))).to.equal('svc@example.com');
+    });
+
+    it('issues a key bound to ip_allowlist (canonical, one entry per range): usable only from there', async () => {
+      const user = await freshUser();
+      const keys = expectResult(await svc.call(GENERATE, { user, ip_allowlist: ['10.0.0.0/8', '::ffff:127.0.0.1', '127.0.0.1/32'] }));
+      expect(keys.ip_allowlist).to.deep.equal(['10.0.0.0/8', '127.0.0.1']);
+      await works(tokenOf(keys)); // the tests call from 127.0.0.1
+      const elsewhere = expectResult(await svc.call(GENERATE, { user, ip_allowlist: ['10.0.0.0/8'] }));
+      const refused = expectError(await whoami(tokenOf(elsewhere)), -32003, 403);
+      expect(refused.message).to.equal('This key may not be used from 127.0.0.1: the address is outside its ip_allowlist');
     });
   });
 
@@ -112,6 +122,17 @@ describe('frappe.core.doctype.user.user.generate_keys', () => {
       }
       expectError(await svc.call('auth.keys.get', { user }), -32004);
     });
+
+    it('refuses an ip_allowlist entry that is no address or range, naming it; too many entries; a non-list (-32602)', async () => {
+      const user = await freshUser();
+      const err = expectError(await svc.call(GENERATE, { user, ip_allowlist: ['2001:db8::/129'] }), -32602);
+      expect(err.data).to.deep.equal([{ path: '/ip_allowlist/0', message: '"2001:db8::/129" has a prefix length other than 0 to 128' }]);
+      const many = Array.from({ length: 101 }, (_, i) => `10.0.0.${i}`);
+      for (const ip_allowlist of [many, '10.0.0.0/8', [''], [7], ['10.0.0.1', '10.0.0.1'], ['x'.repeat(65)]]) {
+        expectError(await svc.call(GENERATE, { user, ip_allowlist }), -32602);
+      }
+      expectError(await svc.call('auth.keys.get', { user }), -32004);
+    });
   });
 
   describe('not found', () => {
@@ -123,6 +144,15 @@ describe('frappe.core.doctype.user.user.generate_keys', () => {
   });
 
   describe('storage', () => {
+    it('stores the ip_allowlist canonical, keeps it on a rotation that names none, and replaces it on one that does', async () => {
+      const user = await freshUser();
+      const first = expectResult(await svc.call(GENERATE, { user, ip_allowlist: ['2001:DB8:0::/32', '127.0.0.0/8'] }));
+      expect((await keyDoc(first.api_key))!.ip_allowlist).to.deep.equal(['2001:db8::/32', '127.0.0.0/8']);
+      expect(expectResult(await svc.call(GENERATE, { user })).ip_allowlist).to.deep.equal(['2001:db8::/32', '127.0.0.0/8']);
+      expectResult(await svc.call(GENERATE, { user, ip_allowlist: [] }));
+      expect((await keyDoc(first.api_key))!.ip_allowlist).to.deep.equal([]);
+    });
+
     it('stores only a SHA-256 hash of the secret', async () => {
       const keys = expectResult(await svc.call(GENERATE, { user: 'svc@example.com' }));
       const doc = await svc.collection('api_keys').findOne({ api_key: keys.api_key });
@@ -152,6 +182,7 @@ describe('frappe.core.doctype.user.user.generate_keys', () => {
       expect(docs).to.have.length(1);
       expect(docs[0]).to.include({ api_key: first.api_key });
       expect(docs[0]!.scopes).to.deep.equal(['auth.verify']);
+      expect(docs[0]!.ip_allowlist).to.deep.equal([]);
       expect(docs[0]!.expires_at.toISOString()).to.equal(expires);
       const audit = expectResult(await svc.call('auth.audit.list', { user }));
       expect(

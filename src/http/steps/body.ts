@@ -8,12 +8,13 @@
  * Bodies being read are held in memory, so what they may hold together is
  * bounded too (found by an outside attacker: 1,500 connections from one
  * address, each holding 900 KB of an unfinished body, took 1.4 GB): per
- * client address (MAX_BODY_BYTES_PER_CLIENT, past it 429) and for all
+ * client address, an IPv6 one by its /64 (MAX_BODY_BYTES_PER_CLIENT, past it 429) and for all
  * clients (MAX_BODY_BYTES_IN_FLIGHT, past it 503). Either way the request is
  * refused at once and its connection closed.
  */
 import { AppError } from '../../errors.js';
 import type { Exchange, Step } from '../exchange.js';
+import { clientGroup } from '../../ip.js';
 
 export interface BodyLimits {
   /** One body (MAX_BODY_BYTES). */
@@ -59,7 +60,7 @@ export function body(limits: BodyLimits): Step {
 function read(x: Exchange, limit: number, inFlight: InFlight): boolean | Promise<boolean> {
   const { req } = x;
   if (Number(req.headers['content-length']) > limit) tooLarge(x);
-  const client = x.address;
+  const client = clientGroup(x.address);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
