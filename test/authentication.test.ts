@@ -23,6 +23,8 @@ describe('token check on every call', () => {
       scopes: [],
       expires_at: null,
       ip_allowlist: [],
+      credits: null,
+      ratelimits: [],
     });
   });
 
