@@ -21,7 +21,9 @@
  *   concurrent requests, at most AUTH_FAILURE_LIMIT refusals per client (and
  *   per api_key) per window are 401s across the deployment (a batch counts
  *   each of its calls: the request that crosses the limit may carry the
- *   count past it). Every refusal costs the same writes whether its api_key
+ *   count past it). Refusals of one client that arrive while its count is
+ *   being written go together in the next write (failure-counts.ts), so a
+ *   flood from one address costs each instance one write at a time. Every refusal costs the same writes whether its api_key
  *   exists or not, so they tell nothing.
  * - Past the limit, the instance remembers the block until the window ends,
  *   and answers the client's refusals with 429 without writing again; the
