@@ -2,8 +2,9 @@
  * The web page at /app, driven end to end in Debian's Chromium through
  * playwright-core against the real service and database: sign in, create a
  * user, generate keys, read the secret off the page and prove with a real
- * JSON-RPC call that it works, rotate, revoke; a key's expiry, scopes and
- * grace period, each proven against the service with the token itself. Every
+ * JSON-RPC call that it works, rotate, revoke; a key's expiry, scopes, IP
+ * allowlist, rate limits, credits and grace period, each proven against the
+ * service with the token itself. Every
  * test saves a screenshot to test-artifacts/screenshots/; readme-web-page.png
  * there is the README's picture.
  */
@@ -382,6 +383,23 @@ describe('web page in Chromium (/app)', function () {
     } finally {
       await limited.close();
     }
+  });
+
+  it('tells a key out of credits, or over its own rate limit, as such (not as failed sign-ins)', async () => {
+    const spent = 'spent.manager';
+    await svc.asAdmin('user.create', { name: spent, roles: ['System Manager'] });
+    await signIn(tokenOf(await svc.asAdmin(GENERATE, { user: spent, credits: { remaining: 0 } })));
+    await page.getByRole('alert').filter({ hasText: 'Your key is out of credits. It has no refill: a System Manager can give it more.' }).waitFor();
+    expect(await heading()).to.equal('Sign in');
+
+    // One call an hour: signing in (auth.verify) takes it, and the list of users is refused.
+    const hourly = 'hourly.manager';
+    await svc.asAdmin('user.create', { name: hourly, roles: ['System Manager'] });
+    await signIn(tokenOf(await svc.asAdmin(GENERATE, { user: hourly, ratelimits: [{ name: 'hourly', limit: 1, duration_ms: 3_600_000 }] })));
+    const alert = page.getByRole('alert').filter({ hasText: 'Your key is over its rate limit hourly (1 call a window).' });
+    await alert.waitFor();
+    expect(await alert.textContent()).to.match(/Wait \d+ seconds? and try again\.$/);
+    await expectOnlySameOrigin();
   });
 
   it('refuses a token whose user is not a System Manager', async () => {

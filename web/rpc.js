@@ -84,9 +84,9 @@ export async function call(method, params = {}, token = session.token) {
 }
 
 /**
- * A 429, told by what it is about: the signed-in key's own rate limit or
- * credits (error.data names the limit, or holds credits: docs/limits.md), or
- * else too many failed sign-ins from this address.
+ * A 429, told by what it is about: the key's own rate limit or credits
+ * (error.data names the limit, or holds credits: docs/limits.md), or else
+ * too many failed sign-ins from this address.
  */
 async function tooMany(res) {
   const seconds = Number.parseInt(res.headers.get('Retry-After') ?? '', 10);
@@ -94,11 +94,13 @@ async function tooMany(res) {
   const data = (await res.json().catch(() => null))?.error?.data ?? {};
   const options = { code: -32029, status: 429, data };
   if (typeof data.credits === 'number') {
+    const left = data.credits === 0 ? 'Your key is out of credits.' : `Your key has ${data.credits} credits left, not enough for this.`;
     const when = data.refill_at ? `They are refilled on ${localTime(data.refill_at)}.` : 'It has no refill: a System Manager can give it more.';
-    return new RpcError(`The key you signed in with has not enough credits left (${data.credits}). ${when}`, options);
+    return new RpcError(`${left} ${when}`, options);
   }
   if (typeof data.name === 'string') {
-    return new RpcError(`The key you signed in with is over its rate limit ${data.name} (${data.limit} calls a window). Wait ${wait} and try again.`, options);
+    const limit = `${data.limit} call${data.limit === 1 ? '' : 's'} a window`;
+    return new RpcError(`Your key is over its rate limit ${data.name} (${limit}). Wait ${wait} and try again.`, options);
   }
   return new RpcError(`Too many failed sign-in attempts from this address. Wait ${wait} and try again.`, options);
 }
