@@ -171,8 +171,12 @@ async function apiAccess(section, ctx, user, focus) {
             : key
               ? `The IP allowlist stays: ${allowlistWords(key.ip_allowlist)}.`
               : null,
-          params.ratelimits ? `Rate limits: ${ratelimitsWords(params.ratelimits)}.` : key ? `The rate limits stay: ${ratelimitsWords(key.ratelimits)}.` : null,
-          params.credits ? `The credits are set to ${creditsWords(params.credits)}.` : key ? `The credits stay: ${creditsWords(key.credits)}.` : null,
+          params.ratelimits
+            ? `The rate limits become: ${ratelimitsWords(params.ratelimits)}.`
+            : key
+              ? `The rate limits stay: ${ratelimitsWords(key.ratelimits)}.`
+              : null,
+          params.credits ? `The credits are set: ${creditsWords(params.credits)}.` : key ? `The credits stay: ${creditsWords(key.credits)}.` : null,
           self ? 'This is the key you are signed in with: after you copy the new secret you will be signed out, and can sign in again with it.' : null,
         ],
         confirm: 'Generate new secret',
