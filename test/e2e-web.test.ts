@@ -2,15 +2,16 @@
  * The web page at /app, driven end to end in Debian's Chromium through
  * playwright-core against the real service and database: sign in, create a
  * user, generate keys, read the secret off the page and prove with a real
- * JSON-RPC call that it works, rotate, revoke; a key's expiry, scopes and
- * grace period, each proven against the service with the token itself. Every
+ * JSON-RPC call that it works, rotate, revoke; a key's expiry, scopes, IP
+ * allowlist, rate limits, credits and grace period, each proven against the
+ * service with the token itself. Every
  * test saves a screenshot to test-artifacts/screenshots/; readme-web-page.png
  * there is the README's picture.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { startService, tokenOf, sleep, expectError, expectResult, ISSUED_SECRETS, type TestService } from './harness.js';
 import { WEB_CSP } from '../src/http/web.js';
 
@@ -89,7 +90,8 @@ describe('web page in Chromium (/app)', function () {
   });
 
   async function openPage(viewport = { width: 1100, height: 820 }): Promise<Page> {
-    context = await browser.newContext({ viewport, timezoneId: TIME_ZONE, permissions: ['clipboard-read', 'clipboard-write'] });
+    // en-US: counts such as 10,000 are shown in the reader's locale.
+    context = await browser.newContext({ viewport, timezoneId: TIME_ZONE, locale: 'en-US', permissions: ['clipboard-read', 'clipboard-write'] });
     page = await context.newPage();
     requests = [];
     consoleLines = [];
@@ -185,6 +187,9 @@ describe('web page in Chromium (/app)', function () {
     expires: string | null;
     scopes: string[];
     ipAllowlist: string[];
+    /** The rate limits and credits in the dialog's words. */
+    ratelimits: string;
+    credits: string;
     graceEnd: string | null;
   }
 
@@ -202,6 +207,8 @@ describe('web page in Chromium (/app)', function () {
     const expires = (await dialog.locator('#new-expires time').count()) ? await dialog.locator('#new-expires time').getAttribute('datetime') : null;
     const scopes = await dialog.locator('#new-scopes code').allTextContents();
     const ipAllowlist = await dialog.locator('#new-ip-allowlist code').allTextContents();
+    const ratelimits = (await dialog.locator('#new-ratelimits').textContent()) ?? '';
+    const credits = (await dialog.locator('#new-credits').textContent()) ?? '';
     const graceEnd = (await dialog.locator('#secret-grace').count()) ? await dialog.locator('#secret-grace time').getAttribute('datetime') : null;
 
     // Copy: the clipboard holds the secret, and the dialog says so.
@@ -226,17 +233,51 @@ describe('web page in Chromium (/app)', function () {
     const stored = await inPage<string>('JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.cookie');
     expect(stored).not.to.include(secret);
     expect(consoleLines.join('\n')).not.to.include(secret);
-    return { key, secret, token: `${key}:${secret}`, text, expires, scopes, ipAllowlist, graceEnd };
+    return { key, secret, token: `${key}:${secret}`, text, expires, scopes, ipAllowlist, ratelimits, credits, graceEnd };
   }
 
-  /** The error shown next to a field, in plain words; the field is marked and describes it first. */
-  async function expectFieldError(scope: ReturnType<Page['locator']>, label: string, words: string): Promise<void> {
-    const control = scope.getByLabel(label, { exact: true });
+  /** The error shown next to a field (by its label, or the input itself), in plain words; the field is marked and describes it first. */
+  async function expectFieldError(scope: Locator, label: string | Locator, words: string): Promise<void> {
+    const control = typeof label === 'string' ? scope.getByLabel(label, { exact: true }) : label;
     const error = scope.locator('.field-error', { hasText: words });
     await error.waitFor();
     expect(await control.getAttribute('aria-invalid')).to.equal('true');
     const errorId = await error.getAttribute('id');
     expect((await control.getAttribute('aria-describedby'))?.split(' ')[0]).to.equal(errorId);
+  }
+
+  /** An error about a group of inputs as a whole (Rate limits, Credits): under its legend, read first, focus inside it. */
+  async function expectGroupError(scope: Locator, legend: string, words: string): Promise<void> {
+    const group = scope.getByRole('group', { name: legend, exact: true });
+    const error = group.locator('.field-error', { hasText: words });
+    await error.waitFor();
+    expect((await group.getAttribute('aria-describedby'))?.split(' ')[0]).to.equal(await error.getAttribute('id'));
+    expect(await group.evaluate((el) => el.contains(el.ownerDocument.activeElement))).to.equal(true);
+  }
+
+  /** Rate limit `n` (from 1) of a Rate limits group: fills its name, calls and window. */
+  async function fillLimit(scope: Locator, n: number, name: string, calls: string, window: string, unit: string): Promise<void> {
+    const row = scope.getByRole('group', { name: `Rate limit ${n}`, exact: true });
+    await row.getByLabel('Name', { exact: true }).fill(name);
+    await row.getByLabel('Calls', { exact: true }).fill(calls);
+    await row.getByLabel('Window', { exact: true }).fill(window);
+    await row.getByLabel('Window unit', { exact: true }).selectOption({ label: unit });
+  }
+
+  /** What a Rate limits group's rows hold: [name, calls, window, unit]. */
+  async function limitRows(scope: Locator): Promise<string[][]> {
+    const rows = scope.getByRole('group', { name: 'Rate limits', exact: true }).locator('fieldset.limit');
+    const out = [];
+    for (const row of await rows.all()) {
+      const unit = row.getByLabel('Window unit', { exact: true });
+      out.push([
+        await row.getByLabel('Name', { exact: true }).inputValue(),
+        await row.getByLabel('Calls', { exact: true }).inputValue(),
+        await row.getByLabel('Window', { exact: true }).inputValue(),
+        (await unit.locator('option:checked').textContent()) ?? '',
+      ]);
+    }
+    return out;
   }
 
   it('signs in, creates a user, generates, rotates and revokes its keys', async () => {
@@ -342,6 +383,23 @@ describe('web page in Chromium (/app)', function () {
     } finally {
       await limited.close();
     }
+  });
+
+  it('tells a key out of credits, or over its own rate limit, as such (not as failed sign-ins)', async () => {
+    const spent = 'spent.manager';
+    await svc.asAdmin('user.create', { name: spent, roles: ['System Manager'] });
+    await signIn(tokenOf(await svc.asAdmin(GENERATE, { user: spent, credits: { remaining: 0 } })));
+    await page.getByRole('alert').filter({ hasText: 'Your key is out of credits. It has no refill: a System Manager can give it more.' }).waitFor();
+    expect(await heading()).to.equal('Sign in');
+
+    // One call an hour: signing in (auth.verify) takes it, and the list of users is refused.
+    const hourly = 'hourly.manager';
+    await svc.asAdmin('user.create', { name: hourly, roles: ['System Manager'] });
+    await signIn(tokenOf(await svc.asAdmin(GENERATE, { user: hourly, ratelimits: [{ name: 'hourly', limit: 1, duration_ms: 3_600_000 }] })));
+    const alert = page.getByRole('alert').filter({ hasText: 'Your key is over its rate limit hourly (1 call a window).' });
+    await alert.waitFor();
+    expect(await alert.textContent()).to.match(/Wait \d+ seconds? and try again\.$/);
+    await expectOnlySameOrigin();
   });
 
   it('refuses a token whose user is not a System Manager', async () => {
@@ -517,8 +575,8 @@ describe('web page in Chromium (/app)', function () {
     await signInAsAdmin();
     const access = await openUser(name);
     expect(await access.locator('dd code.scope').allTextContents()).to.deep.equal(['auth.verify']);
-    await access.getByRole('button', { name: 'Edit expiry and scopes' }).click();
-    const dialog = page.getByRole('dialog', { name: `Edit the expiry and scopes of ${name}’s key` });
+    await access.getByRole('button', { name: 'Edit key' }).click();
+    const dialog = page.getByRole('dialog', { name: `Edit ${name}’s key` });
     await dialog.waitFor();
     expect(await dialog.textContent()).to.include(`The api_key ${issued.api_key} and its secret stay the same`);
     // It starts from the key as it is, focus on the first field.
@@ -534,11 +592,11 @@ describe('web page in Chromium (/app)', function () {
     await page.screenshot({ path: path.join(SHOTS, 'edit-expiry-and-scopes-dialog.png') });
     await dialog.getByRole('button', { name: 'Save' }).click();
     await page.locator('dialog').waitFor({ state: 'detached' });
-    await page.locator('#status', { hasText: `Saved the expiry and scopes of ${name}’s key. Its secret did not change.` }).waitFor();
+    await page.locator('#status', { hasText: `Saved ${name}’s key. Its secret did not change.` }).waitFor();
     const expiresAt = fromKolkata(local);
     await access.locator(`time[datetime="${expiresAt}"]`).waitFor();
     expect(await access.locator('dd', { hasText: 'any method the user’s roles allow' }).count()).to.equal(1);
-    expect(await focusedText()).to.equal('Edit expiry and scopes');
+    expect(await focusedText()).to.equal('Edit key');
 
     // The same secret, no scopes now: the method refused before is answered.
     expect(expectResult(await svc.call('auth.keys.list', { user: name }, token))).to.have.length(1);
@@ -576,18 +634,199 @@ describe('web page in Chromium (/app)', function () {
     expect(expectResult(await svc.call('auth.verify', {}, shown.token)).ip_allowlist).to.deep.equal(['127.0.0.1', '2001:db8::/32']);
 
     // Edit: it starts from the list as it is; leaving out 127.0.0.1 shuts the token out from here at once.
-    await access.getByRole('button', { name: 'Edit expiry and scopes' }).click();
-    const dialog = page.getByRole('dialog', { name: `Edit the expiry and scopes of ${name}’s key` });
+    await access.getByRole('button', { name: 'Edit key' }).click();
+    const dialog = page.getByRole('dialog', { name: `Edit ${name}’s key` });
     await dialog.waitFor();
     expect(await dialog.getByLabel('IP allowlist', { exact: true }).inputValue()).to.equal('127.0.0.1\n2001:db8::/32');
     await dialog.getByLabel('IP allowlist', { exact: true }).fill('2001:db8::/32');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await page.locator('dialog').waitFor({ state: 'detached' });
-    await page.locator('#status', { hasText: `Saved the expiry and scopes of ${name}’s key. Its secret did not change.` }).waitFor();
+    await page.locator('#status', { hasText: `Saved ${name}’s key. Its secret did not change.` }).waitFor();
     await access.locator('#ip-allowlist', { hasText: /^2001:db8::\/32$/ }).waitFor();
     const refused = expectError(await svc.call('auth.verify', {}, shown.token), -32003, 403);
     expect(refused.message).to.equal('This key may not be used from 127.0.0.1: the address is outside its ip_allowlist');
     expect((await keyInfo(name)).ip_allowlist).to.deep.equal(['2001:db8::/32']);
+    await expectOnlySameOrigin();
+  });
+
+  it('sets rate limits and credits on Generate Keys and Edit key; the token keeps to them; an edit that leaves the credits alone does not send them', async () => {
+    const name = 'limits.web';
+    await svc.asAdmin('user.create', { name, roles: ['Token Verifier'] });
+    await signInAsAdmin();
+    const access = await openUser(name);
+    await access.getByText('none yet').waitFor();
+    const limits = access.getByRole('group', { name: 'Rate limits', exact: true });
+    const credits = access.getByRole('group', { name: 'Credits', exact: true });
+    // No limit yet: the list starts empty, the refill's own inputs show only once a refill is chosen.
+    expect(await limits.locator('fieldset.limit').count()).to.equal(0);
+    expect(await credits.getByLabel('Refill to', { exact: true }).isVisible()).to.equal(false);
+
+    await limits.getByRole('button', { name: 'Add a rate limit' }).click();
+    expect(await inPage('document.activeElement?.name')).to.equal('limit_name');
+    await fillLimit(limits, 1, 'burst', '100', '1', 'seconds');
+    await limits.getByRole('button', { name: 'Add a rate limit' }).click();
+    await fillLimit(limits, 2, 'burst', '50,000', '1', 'days');
+    await credits.getByLabel('Credits left', { exact: true }).fill('10 000');
+    await credits.getByLabel('Refill', { exact: true }).selectOption({ label: 'Every day, at 00:00 UTC' });
+    expect(await credits.getByLabel('Refill period', { exact: true }).isVisible()).to.equal(false);
+
+    // Told before anything is sent, by the input it is about: a name used twice, a refill without its amount.
+    const second = limits.getByRole('group', { name: 'Rate limit 2', exact: true });
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await expectFieldError(limits, second.getByLabel('Name', { exact: true }), 'Rate limit 2: rate limit 1 is named burst too; each needs its own name.');
+    expect(await inPage('document.activeElement?.name')).to.equal('limit_name');
+    await second.getByLabel('Name', { exact: true }).fill('daily');
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await expectFieldError(credits, 'Refill to', 'Write the balance each refill sets.');
+    expect(await limits.locator('.field-error:visible').count(), 'the name error is gone').to.equal(0);
+    expectError(await svc.call('auth.keys.get', { user: name }), -32004); // nothing was made
+
+    await credits.getByLabel('Refill to', { exact: true }).fill('10000');
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    const shown = await takeSecret();
+    expect(shown.ratelimits).to.equal('burst: 100 calls per second; daily: 50,000 calls per day');
+    expect(shown.credits).to.equal('10,000 left, refilled to 10,000 every day at 00:00 UTC');
+    const ratelimits = [
+      { name: 'burst', limit: 100, duration_ms: 1000 },
+      { name: 'daily', limit: 50_000, duration_ms: 86_400_000 },
+    ];
+    const stored = await keyInfo(name);
+    expect(stored.ratelimits).to.deep.equal(ratelimits);
+    expect(stored.credits).to.deep.equal({ remaining: 10_000, refill: { amount: 10_000, interval: 'daily' } });
+    // The key's details say the same.
+    await access.locator('#api-key', { hasText: shown.key }).waitFor();
+    expect(await access.locator('#ratelimits li').allTextContents()).to.deep.equal(['burst: 100 calls per second', 'daily: 50,000 calls per day']);
+    expect(await access.locator('#credits').textContent()).to.equal('10,000 left, refilled to 10,000 every day at 00:00 UTC');
+
+    // The token itself spends and counts.
+    const me = expectResult(await svc.call('auth.verify', {}, shown.token));
+    expect(me.credits).to.equal(9_999);
+    expect(me.ratelimits.map((r: any) => [r.name, r.limit, r.remaining])).to.deep.equal([
+      ['burst', 100, 99],
+      ['daily', 50_000, 49_999],
+    ]);
+
+    // Edit key starts from the key as the page read it.
+    const balance = ((await access.locator('#credits').textContent()) ?? '').replace(/ left.*$/, '').replaceAll(',', '');
+    await access.getByRole('button', { name: 'Edit key' }).click();
+    const dialog = page.getByRole('dialog', { name: `Edit ${name}’s key` });
+    await dialog.waitFor();
+    expect(await limitRows(dialog)).to.deep.equal([
+      ['burst', '100', '1', 'seconds'],
+      ['daily', '50000', '1', 'days'],
+    ]);
+    const dialogCredits = dialog.getByRole('group', { name: 'Credits', exact: true });
+    expect(await dialogCredits.getByLabel('Credits left', { exact: true }).inputValue()).to.equal(balance);
+    expect(await dialogCredits.getByLabel('Refill', { exact: true }).inputValue()).to.equal('daily');
+    expect(await dialogCredits.getByLabel('Refill to', { exact: true }).inputValue()).to.equal('10000');
+
+    // While the dialog is open the balance moves on (another operator sets it). Saving only a new expiry
+    // must leave it as it is now: credits are a balance, and sending them back would set it to what the page read.
+    expectResult(await svc.call('auth.keys.update', { user: name, credits: { remaining: 777, refill: { amount: 10_000, interval: 'daily' } } }));
+    const local = `${LATER}-06-30T12:00`;
+    await dialog.getByLabel('Never expires').uncheck();
+    await dialog.getByLabel('Expires', { exact: true }).fill(local);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    await page.locator('#status', { hasText: `Saved ${name}’s key. Its secret did not change.` }).waitFor();
+    const edited = await keyInfo(name);
+    expect(edited.expires_at).to.equal(fromKolkata(local));
+    expect(edited.credits).to.deep.equal({ remaining: 777, refill: { amount: 10_000, interval: 'daily' } });
+    expect(edited.ratelimits).to.deep.equal(ratelimits);
+    await access.locator('#credits', { hasText: /^777 left/ }).waitFor();
+    expect(await focusedText()).to.equal('Edit key');
+
+    // Edit again: drop one limit, tighten the other, and set 3 credits refilled to 50 every 6 hours.
+    await access.getByRole('button', { name: 'Edit key' }).click();
+    await dialog.getByRole('button', { name: 'Remove rate limit 1' }).click();
+    expect(await inPage('document.activeElement?.value')).to.equal('daily'); // focus moves to the row that took its place
+    await fillLimit(dialog, 1, 'daily', '1000', '1', 'days');
+    await dialogCredits.getByLabel('Credits left', { exact: true }).fill('3');
+    await dialogCredits.getByLabel('Refill', { exact: true }).selectOption({ label: 'Every…' });
+    await dialogCredits.getByLabel('Refill to', { exact: true }).fill('50');
+    await dialogCredits.getByLabel('Refill period', { exact: true }).fill('6');
+    await dialogCredits.getByLabel('Refill period unit', { exact: true }).selectOption({ label: 'hours' });
+    await page.screenshot({ path: path.join(SHOTS, 'edit-key-rate-limits-and-credits.png') });
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    await access.locator('#credits', { hasText: /^3 left/ }).waitFor();
+    expect(await access.locator('#credits').textContent()).to.equal('3 left, refilled to 50 every 6 hours');
+    expect(await access.locator('#ratelimits li').allTextContents()).to.deep.equal(['daily: 1,000 calls per day']);
+    const tightened = await keyInfo(name);
+    expect(tightened.ratelimits).to.deep.equal([{ name: 'daily', limit: 1000, duration_ms: 86_400_000 }]);
+    expect(tightened.credits).to.deep.equal({ remaining: 3, refill: { amount: 50, interval: 21_600_000 } });
+    expect(tightened.expires_at).to.equal(edited.expires_at);
+    // Exactly 3 calls, then the token is out of credits until the refill.
+    for (let i = 0; i < 3; i++) expectResult(await svc.call('frappe.auth.get_logged_user', {}, shown.token));
+    const spent = expectError(await svc.call('frappe.auth.get_logged_user', {}, shown.token), -32029, 429);
+    expect(spent.data.credits).to.equal(0);
+
+    // Emptied: no rate limits, unlimited credits (sent as [] and null).
+    await access.getByRole('button', { name: 'Edit key' }).click();
+    await dialog.getByRole('button', { name: 'Remove rate limit 1' }).click();
+    expect(await focusedText()).to.equal('Add a rate limit');
+    await dialogCredits.getByLabel('Credits left', { exact: true }).fill('');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expectFieldError(dialogCredits, 'Credits left', 'Write the credits left: a refill needs a balance to start from.');
+    await dialogCredits.getByLabel('Refill', { exact: true }).selectOption({ label: 'No refill' });
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    await access.locator('#credits', { hasText: 'unlimited' }).waitFor();
+    expect(await access.locator('#ratelimits').textContent()).to.equal('none');
+    const cleared = await keyInfo(name);
+    expect(cleared.ratelimits).to.deep.equal([]);
+    expect(cleared.credits).to.equal(null);
+    expectResult(await svc.call('frappe.auth.get_logged_user', {}, shown.token));
+    await expectOnlySameOrigin();
+  });
+
+  it('tells by the field what a signed-in token with rate limits and credits may not give a key, and what it may', async () => {
+    const manager = 'limited.manager';
+    await svc.asAdmin('user.create', { name: manager, roles: ['System Manager'] });
+    const token = tokenOf(
+      await svc.asAdmin(GENERATE, { user: manager, ratelimits: [{ name: 'm', limit: 1000, duration_ms: 60_000 }], credits: { remaining: 1000 } }),
+    );
+    // No roles: a restricted token may key only a user whose roles it holds itself.
+    const name = 'limited.target';
+    await svc.asAdmin('user.create', { name });
+    await signIn(token);
+    await expectHeading('Users');
+    const access = await openUser(name);
+    await access.getByText('none yet').waitFor();
+    const limits = access.getByRole('group', { name: 'Rate limits', exact: true });
+    const credits = access.getByRole('group', { name: 'Credits', exact: true });
+
+    // A key without a limit as tight as the token's own: refused, told by Rate limits.
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await expectGroupError(
+      access,
+      'Rate limits',
+      "Not allowed: the key's rate limits must include one at least as tight as your token's m: at most 1000 calls in a window of at least 60000 ms.",
+    );
+    // One as tight, but no credits: told by Credits.
+    await limits.getByRole('button', { name: 'Add a rate limit' }).click();
+    await fillLimit(limits, 1, 'slow', '10', '1', 'minutes');
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await expectGroupError(access, 'Credits', 'Not allowed: a key without credits can spend more than your token, which has credits.');
+    expect(await limits.locator('.field-error:visible').count(), 'the rate limits error is gone').to.equal(0);
+    // Credits with a refill would grant credits nobody paid for.
+    await credits.getByLabel('Credits left', { exact: true }).fill('5');
+    await credits.getByLabel('Refill', { exact: true }).selectOption({ label: 'Every month, on the 1st at 00:00 UTC' });
+    await credits.getByLabel('Refill to', { exact: true }).fill('5');
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    await expectGroupError(access, 'Credits', 'Not allowed: a token with credits cannot give a key a refill: the refill would grant credits nobody paid for.');
+    expectError(await svc.call('auth.keys.get', { user: name }), -32004); // nothing was made
+
+    // Within the token: made, and its 5 credits came out of the token's own.
+    const before = expectResult(await svc.call('auth.verify', {}, token)).credits;
+    await credits.getByLabel('Refill', { exact: true }).selectOption({ label: 'No refill' });
+    await access.getByRole('button', { name: 'Generate Keys' }).click();
+    const shown = await takeSecret();
+    expect(shown.credits).to.equal('5 left');
+    const made = await keyInfo(name);
+    expect(made.ratelimits).to.deep.equal([{ name: 'slow', limit: 10, duration_ms: 60_000 }]);
+    expect(made.credits).to.deep.equal({ remaining: 5, refill: null });
+    expect(expectResult(await svc.call('auth.verify', {}, token)).credits).to.be.at.most(before - 1 - 5 - 1);
     await expectOnlySameOrigin();
   });
 
@@ -616,9 +855,9 @@ describe('web page in Chromium (/app)', function () {
     expect(await access.locator('.field-error:visible').count(), 'the Expires error is gone').to.equal(1);
     expect(await page.locator('dialog').count()).to.equal(0);
 
-    // Edit expiry and scopes: the dialog stays open with the words by the field.
-    await access.getByRole('button', { name: 'Edit expiry and scopes' }).click();
-    const dialog = page.getByRole('dialog', { name: `Edit the expiry and scopes of ${name}’s key` });
+    // Edit key: the dialog stays open with the words by the field.
+    await access.getByRole('button', { name: 'Edit key' }).click();
+    const dialog = page.getByRole('dialog', { name: `Edit ${name}’s key` });
     await dialog.getByLabel('Never expires').uncheck();
     await dialog.getByLabel('Expires', { exact: true }).fill('2001-02-03T04:05');
     await dialog.getByRole('button', { name: 'Save' }).click();

@@ -4,6 +4,7 @@
 
 import { h, id, time } from './dom.js';
 import { ANY_METHOD, ANYWHERE } from './keyfields.js';
+import { ratelimitsWords, creditsWords } from './limitfields.js';
 
 /** Shows the dialog; resolves with its returnValue once it closes and is gone. */
 function open(dialog) {
@@ -124,7 +125,17 @@ export async function formDialog({ title, body = [], fields, confirm, submit }) 
  * DOM with it and this function drops its references; the secret is never
  * logged or stored.
  */
-export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, scopes = [], ipAllowlist = [], previousValidUntil = null }) {
+export async function secretDialog({
+  user,
+  apiKey,
+  apiSecret,
+  expiresAt = null,
+  scopes = [],
+  ipAllowlist = [],
+  ratelimits = [],
+  credits = null,
+  previousValidUntil = null,
+}) {
   const titleId = id('dialog-title');
   const warnId = id('dialog-warning');
   const secretEl = h('code', { id: 'new-secret', class: 'secret' }, apiSecret);
@@ -186,6 +197,8 @@ export async function secretDialog({ user, apiKey, apiSecret, expiresAt = null, 
         h('dt', {}, 'IP allowlist'),
         h('dd', { id: 'new-ip-allowlist' }, ipAllowlist.length ? ipAllowlist.map((r) => h('code', { class: 'range' }, r)) : ANYWHERE),
       ),
+      h('div', {}, h('dt', {}, 'Rate limits'), h('dd', { id: 'new-ratelimits' }, ratelimitsWords(ratelimits))),
+      h('div', {}, h('dt', {}, 'Credits'), h('dd', { id: 'new-credits' }, creditsWords(credits))),
     ),
     // A rotation with grace: the programs still on the old secret have until then to switch.
     previousValidUntil

@@ -1,8 +1,10 @@
-// The inputs that Generate Keys and "Edit expiry and scopes" share: when the
-// key expires, which methods it may call, where from (its IP allowlist), and
-// (on a rotation) how long the old secret keeps working. Each field reads itself into the param the
+// The inputs that Generate Keys and "Edit key" share: when the key expires,
+// which methods it may call, where from (its IP allowlist), and (on a
+// rotation) how long the old secret keeps working; its rate limits and
+// credits are in limitfields.js. Each field reads itself into the param the
 // service takes, says what is wrong next to itself in plain words, and takes
-// the service's -32602 problems for its own path.
+// the service's -32602 problems for its own path, and the refusals (-32003)
+// that name it.
 
 import { h, id, localTime } from './dom.js';
 import { RpcError } from './rpc.js';
@@ -141,6 +143,7 @@ export function expiryField({ mode, current = null, expired = false, known = tru
     if (lapsed) return `The key expired on ${localTime(lapsed[1])}: choose a new time, or Never expires.`;
     return `Expires ${message}.`;
   };
+  f.claims = (message) => message.startsWith('expires_at ');
   return f;
 }
 
@@ -191,6 +194,7 @@ export function scopesField({ mode, current = [], known = true }) {
     if (item !== undefined) return /pattern/.test(message) ? `“${item}” is not a method-name pattern: ${NOT_A_SCOPE}.` : `“${item}” ${message}.`;
     return `Scopes ${message}.`;
   };
+  f.claims = (message) => message.startsWith('scopes ');
   return f;
 }
 
@@ -249,6 +253,7 @@ export function allowlistField({ mode, current = [], known = true }) {
     if (item !== undefined) return `“${item}”${message.replace(/^"(?:[^"\\]|\\.)*"/, '')}.`;
     return `IP allowlist ${message}.`;
   };
+  f.claims = (message) => message.startsWith('ip_allowlist ');
   return f;
 }
 
@@ -299,10 +304,12 @@ export function readFields(fields) {
 
 /**
  * Puts a -32602 answer's problems ([{path, message}]) next to the fields
- * they name, in plain words, and focuses the first. False when the error is
- * something else or names a path no field shows: then the caller says it.
+ * they name, in plain words, and focuses the first; or a refusal (-32003)
+ * next to the field it is about. False when the error is something else or
+ * names a path no field shows: then the caller says it.
  */
 export function showProblems(err, fields) {
+  if (err instanceof RpcError && err.code === -32003) return showRefusal(err, fields);
   if (!(err instanceof RpcError) || err.code !== -32602 || !Array.isArray(err.data) || err.data.length === 0) return false;
   const placed = err.data.map((p) => {
     const path = String(p?.path ?? '');
@@ -318,5 +325,21 @@ export function showProblems(err, fields) {
     f.error(text);
   }
   placed[0].f.control.focus();
+  return true;
+}
+
+/**
+ * A refusal because the key would do more than the signed-in token itself
+ * (src/auth/containment.ts, limit-containment.ts: "scopes [...] are wider than
+ * this token's scopes ..."), by the field it names. The page's token is the
+ * reader's own, so "this token" becomes "your token".
+ */
+function showRefusal(err, fields) {
+  const said = err.said;
+  const f = Object.values(fields).find((field) => field?.claims?.(said));
+  if (!f) return false;
+  f.target = null;
+  f.error(`Not allowed: ${said.replace(/this token/g, 'your token')}.`);
+  f.control.focus();
   return true;
 }

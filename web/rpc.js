@@ -2,6 +2,8 @@
 // The token lives in sessionStorage only (gone when the tab closes) and is
 // sent as `Authorization: token <api_key>:<api_secret>`; nothing is logged.
 
+import { localTime } from './dom.js';
+
 const TOKEN_KEY = 'tokenauth.token';
 const USER_KEY = 'tokenauth.user';
 
@@ -22,14 +24,15 @@ export const session = {
   },
 };
 
-/** A failed call, with a message fit to show as it is. */
+/** A failed call, with a message fit to show as it is; `said` is the service's own message, for a field to place it. */
 export class RpcError extends Error {
-  constructor(message, { code = null, status = null, data = undefined } = {}) {
+  constructor(message, { code = null, status = null, data = undefined, said = '' } = {}) {
     super(message);
     this.name = 'RpcError';
     this.code = code;
     this.status = status;
     this.data = data;
+    this.said = said;
   }
 
   /** The token itself was refused: the page should sign out. */
@@ -63,11 +66,7 @@ export async function call(method, params = {}, token = session.token) {
     throw new RpcError('The service did not answer. Check that it is running and reachable, then try again.');
   }
   if (res.status === 401) throw new RpcError(BAD_TOKEN, { code: -32001, status: 401 });
-  if (res.status === 429) {
-    const seconds = Number.parseInt(res.headers.get('Retry-After') ?? '', 10);
-    const wait = Number.isFinite(seconds) && seconds > 0 ? `${seconds} second${seconds === 1 ? '' : 's'}` : 'a while';
-    throw new RpcError(`Too many failed sign-in attempts from this address. Wait ${wait} and try again.`, { code: -32029, status: 429 });
-  }
+  if (res.status === 429) throw await tooMany(res);
   let reply;
   try {
     reply = await res.json();
@@ -76,7 +75,34 @@ export async function call(method, params = {}, token = session.token) {
   }
   if (reply && typeof reply === 'object' && 'result' in reply) return reply.result;
   const error = reply?.error ?? {};
-  throw new RpcError(explain(error), { code: error.code ?? null, status: res.status, data: error.data });
+  throw new RpcError(explain(error), {
+    code: error.code ?? null,
+    status: res.status,
+    data: error.data,
+    said: typeof error.message === 'string' ? error.message : '',
+  });
+}
+
+/**
+ * A 429, told by what it is about: the key's own rate limit or credits
+ * (error.data names the limit, or holds credits: docs/limits.md), or else
+ * too many failed sign-ins from this address.
+ */
+async function tooMany(res) {
+  const seconds = Number.parseInt(res.headers.get('Retry-After') ?? '', 10);
+  const wait = Number.isFinite(seconds) && seconds > 0 ? `${seconds} second${seconds === 1 ? '' : 's'}` : 'a while';
+  const data = (await res.json().catch(() => null))?.error?.data ?? {};
+  const options = { code: -32029, status: 429, data };
+  if (typeof data.credits === 'number') {
+    const left = data.credits === 0 ? 'Your key is out of credits.' : `Your key has ${data.credits} credits left, not enough for this.`;
+    const when = data.refill_at ? `They are refilled on ${localTime(data.refill_at)}.` : 'It has no refill: a System Manager can give it more.';
+    return new RpcError(`${left} ${when}`, options);
+  }
+  if (typeof data.name === 'string') {
+    const limit = `${data.limit} call${data.limit === 1 ? '' : 's'} a window`;
+    return new RpcError(`Your key is over its rate limit ${data.name} (${limit}). Wait ${wait} and try again.`, options);
+  }
+  return new RpcError(`Too many failed sign-in attempts from this address. Wait ${wait} and try again.`, options);
 }
 
 /** An error object from the service, in plain words. */

@@ -1,6 +1,6 @@
 // One user, and its API Access: the key's metadata; Generate Keys with its
-// options (expiry, scopes, IP allowlist, grace for the old secret); Edit
-// expiry and scopes (and the IP allowlist);
+// options (expiry, scopes, IP allowlist, rate limits, credits, grace for the
+// old secret); Edit key (the same, but the grace, without a new secret);
 // Revoke keys.
 
 import { h, fill, time, details, localTime, id } from './dom.js';
@@ -19,6 +19,7 @@ import {
   ANY_METHOD,
   ANYWHERE,
 } from './keyfields.js';
+import { ratelimitsField, creditsField, rateLimitWords, ratelimitsWords, creditsWords, NO_RATELIMITS } from './limitfields.js';
 import { rolesCell } from './users.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
@@ -72,11 +73,13 @@ async function apiAccess(section, ctx, user, focus) {
     expires_at: expiryField({ mode, current: key?.expires_at ?? null, expired, known: key !== undefined }),
     scopes: scopesField({ mode, current: key?.scopes ?? [], known: key !== undefined }),
     ip_allowlist: allowlistField({ mode, current: key?.ip_allowlist ?? [], known: key !== undefined }),
+    ratelimits: ratelimitsField({ mode, current: key?.ratelimits ?? [], known: key !== undefined }),
+    credits: creditsField({ mode, current: key?.credits ?? null, known: key !== undefined }),
     // Grace only means something when there is an old secret to keep.
     grace_seconds: key === null ? null : graceField(),
   };
   const generate = h('button', { type: 'submit', class: 'primary', 'data-action': 'generate' }, 'Generate Keys');
-  const edit = key ? h('button', { type: 'button', 'data-action': 'edit' }, 'Edit expiry and scopes') : null;
+  const edit = key ? h('button', { type: 'button', 'data-action': 'edit' }, 'Edit key') : null;
   const revoke = key ? h('button', { type: 'button', class: 'danger', 'data-action': 'revoke' }, 'Revoke keys') : null;
   const generateTitle = id('generate-title');
   const form = h(
@@ -110,6 +113,17 @@ async function apiAccess(section, ctx, user, focus) {
             key.ip_allowlist.length ? key.ip_allowlist.map((r) => h('code', { class: 'range' }, r)) : h('span', { class: 'muted' }, ANYWHERE),
           ),
         ],
+        [
+          'Rate limits',
+          key.ratelimits.length
+            ? h(
+                'ul',
+                { class: 'plain', id: 'ratelimits' },
+                key.ratelimits.map((r) => h('li', {}, rateLimitWords(r))),
+              )
+            : h('span', { class: 'muted', id: 'ratelimits' }, NO_RATELIMITS),
+        ],
+        ['Credits', h('span', { id: 'credits', class: key.credits ? null : 'muted' }, creditsWords(key.credits))],
         key.previous_valid_until ? ['Old secret works until', h('span', { id: 'old-secret-until' }, time(key.previous_valid_until))] : null,
       ].filter(Boolean),
     );
@@ -122,7 +136,7 @@ async function apiAccess(section, ctx, user, focus) {
           'p',
           { class: 'warning', id: 'key-expired' },
           h('strong', {}, `This key expired on ${localTime(key.expires_at)}: its token no longer works.`),
-          ' To issue a new secret, choose a new expiry or Never expires under Generate Keys; Edit expiry and scopes makes it work again with the same secret.',
+          ' To issue a new secret, choose a new expiry or Never expires under Generate Keys; Edit key makes it work again with the same secret.',
         )
       : null,
     facts,
@@ -157,6 +171,12 @@ async function apiAccess(section, ctx, user, focus) {
             : key
               ? `The IP allowlist stays: ${allowlistWords(key.ip_allowlist)}.`
               : null,
+          params.ratelimits
+            ? `The rate limits become: ${ratelimitsWords(params.ratelimits)}.`
+            : key
+              ? `The rate limits stay: ${ratelimitsWords(key.ratelimits)}.`
+              : null,
+          params.credits ? `The credits are set: ${creditsWords(params.credits)}.` : key ? `The credits stay: ${creditsWords(key.credits)}.` : null,
           self ? 'This is the key you are signed in with: after you copy the new secret you will be signed out, and can sign in again with it.' : null,
         ],
         confirm: 'Generate new secret',
@@ -180,6 +200,8 @@ async function apiAccess(section, ctx, user, focus) {
       expiresAt: issued.expires_at,
       scopes: issued.scopes,
       ipAllowlist: issued.ip_allowlist,
+      ratelimits: issued.ratelimits,
+      credits: issued.credits,
       previousValidUntil: issued.previous_valid_until,
     });
     const until = issued.previous_valid_until;
@@ -195,17 +217,19 @@ async function apiAccess(section, ctx, user, focus) {
       expires_at: expiryField({ mode: 'edit', current: key.expires_at, expired }),
       scopes: scopesField({ mode: 'edit', current: key.scopes }),
       ip_allowlist: allowlistField({ mode: 'edit', current: key.ip_allowlist }),
+      ratelimits: ratelimitsField({ mode: 'edit', current: key.ratelimits }),
+      credits: creditsField({ mode: 'edit', current: key.credits }),
     };
     const saved = await formDialog({
-      title: `Edit the expiry and scopes of ${user}’s key`,
+      title: `Edit ${user}’s key`,
       body: [
         [
           'The api_key ',
           h('code', {}, key.api_key),
-          ' and its secret stay the same: only when the token stops working, which methods it may call and where it may be used from change, at once.',
+          ' and its secret stay the same: only when the token stops working, which methods it may call, where it may be used from, and how often and how much it may call change, at once.',
         ],
         self
-          ? 'This is the key you are signed in with: scopes that leave out the methods this page calls (user.*, auth.* and generate_keys), or an IP allowlist without your address, would shut the page out.'
+          ? 'This is the key you are signed in with: scopes that leave out the methods this page calls (user.*, auth.* and generate_keys), an IP allowlist without your address, or no credits left, would shut the page out; each view of the page makes a few calls.'
           : null,
       ],
       fields: Object.values(changes).map((f) => f.el),
@@ -213,7 +237,8 @@ async function apiAccess(section, ctx, user, focus) {
       submit: async () => {
         const params = readFields(changes);
         if (!params) return null;
-        if (Object.keys(params).length === 0) throw new Error('Nothing to save: change the expiry, the scopes or the IP allowlist, or press Cancel.');
+        if (Object.keys(params).length === 0)
+          throw new Error('Nothing to save: change the expiry, the scopes, the IP allowlist, the rate limits or the credits, or press Cancel.');
         try {
           return { value: await ctx.api('auth.keys.update', { user, ...params }) };
         } catch (err) {
@@ -223,7 +248,7 @@ async function apiAccess(section, ctx, user, focus) {
       },
     });
     if (!saved) return;
-    ctx.announce(`Saved the expiry and scopes of ${user}’s key. Its secret did not change.`);
+    ctx.announce(`Saved ${user}’s key. Its secret did not change.`);
     await redraw('edit');
   });
 
