@@ -26,7 +26,7 @@ describe('containment of rate limits and credits', () => {
       fc.assert(
         fc.property(fc.array(rule, { maxLength: 3 }), fc.array(rule, { maxLength: 3 }), (holder, key) => {
           const limits = limitsOf({ ratelimits: holder })!;
-          const cred: LimitCredential = { ratelimits: key, credits: null, kept: { ratelimits: false, credits: false }, self: false };
+          const cred: LimitCredential = { ratelimits: key, credits: null, kept: { ratelimits: false, credits: false }, self: false, issuesSecret: false };
           let ok = true;
           try {
             checkLimits(limits, cred);
@@ -50,7 +50,13 @@ describe('containment of rate limits and credits', () => {
 
     it('charges credits given, not credits kept', () => {
       const holder = limitsOf({ credits: { remaining: 5, refill: null, period: 0, generation: 'g' } });
-      const given: LimitCredential = { ratelimits: [], credits: { remaining: 3 }, kept: { ratelimits: false, credits: false }, self: false };
+      const given: LimitCredential = {
+        ratelimits: [],
+        credits: { remaining: 3 },
+        kept: { ratelimits: false, credits: false },
+        self: false,
+        issuesSecret: false,
+      };
       expect(creditsGranted(holder, given)).to.equal(3);
       expect(creditsGranted(holder, { ...given, kept: { ratelimits: false, credits: true } })).to.equal(0);
       expect(creditsGranted(null, given)).to.equal(0);
@@ -111,6 +117,48 @@ describe('containment of rate limits and credits', () => {
       const token = tokenOf(await svc.asAdmin(GENERATE, { user: name, credits: { remaining: 50, refill: { amount: 50, interval: 'daily' } } }));
       const rotated = expectResult(await svc.call(GENERATE, { user: name }, token));
       expect(rotated.credits.refill).to.deep.equal({ amount: 50, interval: 'daily' });
+    });
+
+    it('a rate-limited token cannot rename or re-window its own limits to start its count again (outside attacker)', async () => {
+      const name = await svc.newUser([SM]);
+      const token = tokenOf(await svc.asAdmin(GENERATE, { user: name, ratelimits: [{ name: 'm', limit: 12, duration_ms: DAY }] }));
+      for (let i = 0; i < 3; i++) expectResult(await svc.call('frappe.auth.get_logged_user', {}, token));
+      const renamed = [{ name: 'm2', limit: 12, duration_ms: DAY }];
+      const longer = [{ name: 'm', limit: 12, duration_ms: 2 * DAY }];
+      for (const ratelimits of [renamed, longer]) {
+        expect(expectError(await svc.call(UPDATE, { user: name, ratelimits }, token), -32003).message).to.match(/its own key's rate limits/);
+        expect(expectError(await svc.call(GENERATE, { user: name, ratelimits }, token), -32003).message).to.match(/its own key's rate limits/);
+      }
+      // Keeping it, or adding one, is fine, and the count goes on: 3 calls, 4 refused changes and this one are 8 of 12.
+      expectResult(
+        await svc.call(
+          UPDATE,
+          {
+            user: name,
+            ratelimits: [
+              { name: 'm', limit: 12, duration_ms: DAY },
+              { name: 'extra', limit: 100, duration_ms: DAY },
+            ],
+          },
+          token,
+        ),
+      );
+      let admitted = 0;
+      for (let i = 0; i < 10; i++) if ((await svc.call('frappe.auth.get_logged_user', {}, token)).status === 200) admitted++;
+      expect(admitted, 'the window was not started again').to.equal(4);
+    });
+
+    it("a token with credits cannot rotate another user's key that keeps a balance of its own: it must give (and pay for) credits (outside attacker)", async () => {
+      const token = await managerWith({ credits: { remaining: 30 } });
+      const rich = await svc.newUser([SM]);
+      await svc.asAdmin(GENERATE, { user: rich, credits: { remaining: 1_000_000 } });
+      const before = JSON.stringify(await svc.collection('api_keys').findOne({ user: rich }));
+      expect(expectError(await svc.call(GENERATE, { user: rich }, token), -32003).message).to.match(/give credits/);
+      expect(JSON.stringify(await svc.collection('api_keys').findOne({ user: rich })), 'nothing written').to.equal(before);
+      const made = expectResult(await svc.call(GENERATE, { user: rich, credits: { remaining: 5 } }, token));
+      expect(made.credits.remaining).to.equal(5);
+      // Updating it (no secret handed out) may keep its balance.
+      expectResult(await svc.call(UPDATE, { user: rich, scopes: ['auth.verify'] }, token));
     });
 
     it('the CLI operator holds no token: no limits, no containment', async () => {

@@ -162,7 +162,7 @@ class RateBucket extends Bucket {
     return got && { granted: got.granted, known: got.remaining, tag };
   }
   giveBack(n: number): Promise<void> {
-    return this.leases.returnRate(this.apiKey, this.rule.name, n, this.tag);
+    return this.leases.returnRate(this.apiKey, this.rule, n, this.tag);
   }
   state(now: number): RateState {
     const { name, limit, duration_ms } = this.rule;
@@ -359,7 +359,7 @@ export class KeyLimiter {
       ratelimits: limits.ratelimits.map((rule) => {
         const w = stored?.rate_windows?.[rule.name];
         const cur = Math.floor(now / rule.duration_ms);
-        const used = w?.window === cur ? w.used : 0;
+        const used = w?.window === cur && (w.duration_ms ?? rule.duration_ms) === rule.duration_ms ? w.used : 0;
         return {
           name: rule.name,
           limit: rule.limit,

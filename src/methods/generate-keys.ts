@@ -90,6 +90,7 @@ async function checkRotation(
     credits: credits !== undefined ? credits : (current?.credits ?? null),
     kept: { ratelimits: asked.ratelimits === undefined && current !== null, credits: credits === undefined && current !== null },
     self,
+    issuesSecret: true,
   };
   const keeps = current !== null;
   checkCredential(caller, {

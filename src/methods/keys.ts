@@ -81,6 +81,7 @@ export const keysUpdate = method({
         credits: credits !== undefined ? credits : (current.credits ?? null),
         kept: { ratelimits: ratelimits === undefined, credits: credits === undefined },
         self,
+        issuesSecret: false,
       };
       checkCredential(caller, {
         ...checked,

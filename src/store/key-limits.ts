@@ -47,6 +47,13 @@ export interface CreditsDoc {
 export interface RateWindowDoc {
   /** floor(now / duration_ms) of the window `used` counts. */
   window: number;
+  /**
+   * The window's length when it was counted: a counter kept for another
+   * length (the limit was changed) counts nothing for this one. Its window
+   * number, on another scale, would otherwise look like a window to come
+   * and refuse every call (found by an outside attacker).
+   */
+  duration_ms?: number;
   used: number;
   lease?: number;
 }
@@ -189,8 +196,23 @@ export class KeyLeases {
     const doc = await this.keys.findOneAndUpdate(
       { api_key: apiKey },
       [
-        // A counter of an older window (or none) starts again at 0; a newer one (a clock ahead of ours) is kept.
-        { $set: { [at]: { $cond: [{ $gte: [{ $ifNull: [`$${at}.window`, -1] }, window] }, `$${at}`, { window, used: 0 }] } } },
+        // A counter of an older window (or none, or of another window length) starts again at 0; a newer one (a clock ahead of ours) is kept.
+        {
+          $set: {
+            [at]: {
+              $cond: [
+                {
+                  $and: [
+                    { $eq: [{ $ifNull: [`$${at}.duration_ms`, rule.duration_ms] }, rule.duration_ms] },
+                    { $gte: [{ $ifNull: [`$${at}.window`, -1] }, window] },
+                  ],
+                },
+                `$${at}`,
+                { window, used: 0, duration_ms: rule.duration_ms },
+              ],
+            },
+          },
+        },
         { $set: { [`${at}.lease`]: { $cond: [{ $eq: [`$${at}.window`, window] }, grant(want, least, { $subtract: [rule.limit, `$${at}.used`] }), 0] } } },
         { $set: { [`${at}.used`]: { $add: [`$${at}.used`, `$${at}.lease`] } } },
       ],
@@ -199,12 +221,16 @@ export class KeyLeases {
     const w = doc?.rate_windows?.[rule.name];
     if (!w) return null;
     // Granted only for our window: a counter a clock ahead of ours moved on grants us nothing.
-    if (w.window !== window) return { granted: 0, remaining: 0 };
+    if (w.window !== window || (w.duration_ms ?? rule.duration_ms) !== rule.duration_ms) return { granted: 0, remaining: 0 };
     return { granted: w.lease ?? 0, remaining: Math.max(0, rule.limit - w.used) };
   }
 
-  async returnRate(apiKey: string, name: string, n: number, window: number): Promise<void> {
-    await this.keys.updateOne({ api_key: apiKey, [`rate_windows.${name}.window`]: window }, { $inc: { [`rate_windows.${name}.used`]: -n } });
+  async returnRate(apiKey: string, rule: RateLimitRule, n: number, window: number): Promise<void> {
+    const at = `rate_windows.${rule.name}`;
+    await this.keys.updateOne(
+      { api_key: apiKey, [`${at}.window`]: window, [`${at}.duration_ms`]: { $in: [rule.duration_ms, null] } },
+      { $inc: { [`${at}.used`]: -n } },
+    );
   }
 
   /** The stored state, for a reader that holds no leases of the key (auth.verify of another token). */
