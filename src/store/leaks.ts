@@ -1,24 +1,57 @@
 /**
- * Ending a leaked secret: the key store's side of a leak report
- * (src/methods/leaks.ts decides what a report does; this does it).
+ * Ending leaked secrets: the key store's side of a leak report
+ * (src/methods/leaks.ts decides what a report does; this does it). A report
+ * is one batch, whatever its size (GitHub sends up to a thousand tokens at
+ * once): its cost is a fixed number of database operations, not a number
+ * per token.
  *
  * A secret is found by its SHA-256 (the stored secret_hash), with or
  * without its api_key: a leak often shows only the secret. It is live when
  * it is a key's current secret, or its previous one while the grace lasts.
- * Each write is conditional on the secret being live there, in one atomic
- * step, so however many reports of one secret arrive at once, on however
- * many instances, exactly one of them ends it; the others find nothing left
- * to end. Every write that ends a secret is announced like any other key
- * change (`changed`: this instance's cache at once, the others through
- * key_events), also when its reply is lost.
  *
- * `revoke` deletes the key pair (as auth.keys.revoke does). `expire` moves
- * the leaked secret into the grace slot, ending when the leak grace does,
- * and leaves the key with no usable current secret until generate_keys
- * issues one (an older secret still in its grace ends at once: the slot
- * holds one); a leaked secret already in the grace slot has its grace
- * shortened to the leak grace. The key remembers the secrets it saw
- * reported (leaked_hashes), so a second report of one changes nothing.
+ * One report, in four steps (each one round trip; the operations of a step
+ * go out together):
+ *
+ * 1. find: the keys holding any reported digest, as current secret and as
+ *    previous one (two finds with $in, each on its index: the local server
+ *    scans the collection for an $or), and which digests leaked_secrets
+ *    remembers (one find by _id);
+ * 2. end and claim: one updateMany for the keys whose current secret was
+ *    reported, one for those whose previous one was. Each is conditional on
+ *    the secret being live in the document as it is when the write applies,
+ *    and in the same atomic write ends it by LEAK_POLICY and stamps the key
+ *    with this report's id (leak_claims). So however many reports of one
+ *    secret arrive at once, on however many instances, exactly one stamps
+ *    it; there is no moment when a key is claimed and its secret still
+ *    works, so a report cut off after this step has still ended what it
+ *    claimed;
+ * 3. read back: the keys stamped with this report's id (one find): what
+ *    this report ended, and nothing another report did;
+ * 4. record: key_events (a clock read and one insertMany: the other
+ *    instances drop their cached entries), this instance's caches,
+ *    leaked_secrets (one insertMany), and the tidy-up: under `revoke` the
+ *    ended keys are deleted (one deleteMany, and one of their key_usage),
+ *    under `expire` the stamps are removed (one updateMany); the caller
+ *    then writes the audit entries (one insertMany).
+ *
+ * About a dozen operations per report, whatever its size. Every write that
+ * ends a secret is announced like any other key change (`changed`), also
+ * when its reply is lost: then every key the report meant to end is
+ * announced and the report fails (a retry finds them ended). A report cut
+ * off between steps 2 and 4 has still ended what it stamped; it leaves no
+ * audit entry for it (as a lost reply of a single write did before), and
+ * its stamp stays on the key, inert.
+ *
+ * `revoke` deletes the key pair (as auth.keys.revoke does): step 2 already
+ * leaves the key with no usable secret (the reported one in the grace slot
+ * with its grace over, the current one the digest of random bytes nobody
+ * holds), step 4 deletes it. `expire` moves the leaked secret into the
+ * grace slot, ending when the leak grace does, and leaves the key with no
+ * usable current secret until generate_keys issues one (an older secret
+ * still in its grace ends at once: the slot holds one); a leaked secret
+ * already in the grace slot has its grace shortened to the leak grace. The
+ * key remembers the secrets it saw reported (leaked_hashes), so a second
+ * report of one changes nothing.
  *
  * leaked_secrets remembers, by SHA-256, the secrets ended here for
  * LEAKED_RETENTION_S, so a later report of one (GitHub reports every place
@@ -26,7 +59,7 @@
  * only digests of secrets that no longer work.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Collection, Db, ObjectId } from 'mongodb';
+import { ObjectId, type Collection, type Db, type Document, type Filter } from 'mongodb';
 import type { KeyDoc, KeyUsageDoc } from './keys.js';
 
 export type LeakAction = 'revoke' | 'expire';
@@ -38,26 +71,42 @@ export interface LeakedSecretDoc {
   at: Date;
 }
 
+/** One reported secret: its digest, and the api_key the report named with it, if any. */
+export interface LeakedSecret {
+  hash: string;
+  apiKey?: string | undefined;
+}
+
 export type LeakFound =
-  /** No key has this secret, now or in its grace slot. */
-  | { key: null }
-  /** The key held it, but nothing was ended now: no longer live, or already ended by another report. */
+  /** No key has this secret, now or in its grace slot; `known`: it was ended here before (leaked_secrets). */
+  | { key: null; known: boolean }
+  /** The key held it, but nothing was ended for it now: no longer live, already ended by another report, or by another token of this one. */
   | { key: KeyDoc; ended: null }
   /** Ended now: revoked, or working until `until` (expire). */
   | { key: KeyDoc; ended: 'revoked' }
   | { key: KeyDoc; ended: 'expires'; until: Date };
 
+/** A key whose cached copies must go (Storage announces it). */
+export interface KeyChange {
+  userId: ObjectId;
+  apiKey: string;
+}
+
 /** How long a secret ended here is remembered as ours (90 days). */
 export const LEAKED_RETENTION_S = 90 * 86_400;
 /** Secrets a key remembers having seen reported (they are rare; the newest are what repeat). */
 const REMEMBERED_PER_KEY = 10;
+/** The end of a grace that is over. */
+const LONG_AGO = new Date(0);
+
+type Slot = 'secret_hash' | 'previous_secret_hash';
 
 export class LeakStore {
   constructor(
     private readonly keys: Collection<KeyDoc>,
     private readonly usage: Collection<KeyUsageDoc>,
     private readonly leaked: Collection<LeakedSecretDoc>,
-    private readonly changed: (userId: ObjectId, apiKey?: string) => Promise<void>,
+    private readonly changed: (keys: readonly KeyChange[]) => Promise<void>,
   ) {}
 
   static async createIndexes(db: Db): Promise<void> {
@@ -68,79 +117,164 @@ export class LeakStore {
   }
 
   /**
-   * Ends the secret whose digest is `secretHash` if it is live, by
-   * `action`; `apiKey` narrows the search to one key when the report named
-   * it. `graceSeconds` is how long `expire` leaves it working.
+   * Ends, by `action`, every live secret among `secrets` (one report), and
+   * says for each what it found and did, in the same order. A digest given
+   * twice (a bare secret and its key:secret) is ended once, for the first.
+   * `graceSeconds` is how long `expire` leaves a secret working.
    */
-  async end(secretHash: string, apiKey: string | undefined, action: LeakAction, graceSeconds: number, now = new Date()): Promise<LeakFound> {
-    const named = apiKey === undefined ? {} : { api_key: apiKey };
+  async endMany(secrets: readonly LeakedSecret[], action: LeakAction, graceSeconds: number, now = new Date()): Promise<LeakFound[]> {
+    if (secrets.length === 0) return [];
+    const hashes = [...new Set(secrets.map((s) => s.hash))];
     // Two finds, not one $or: each uses its index on every server (the local one scans the collection for an $or).
-    const key = (await this.keys.findOne({ ...named, secret_hash: secretHash })) ?? (await this.keys.findOne({ ...named, previous_secret_hash: secretHash }));
-    if (!key) return { key: null };
-    let found: LeakFound;
+    const [asCurrent, asPrevious, remembered] = await Promise.all([
+      this.keys.find({ secret_hash: { $in: hashes } }).toArray(),
+      this.keys.find({ previous_secret_hash: { $in: hashes } }).toArray(),
+      this.leaked.find({ _id: { $in: hashes } }, { projection: { _id: 1 } }).toArray(),
+    ]);
+    const current = new Map(asCurrent.map((k) => [k.secret_hash, k]));
+    const previous = new Map(asPrevious.map((k) => [k.previous_secret_hash!, k]));
+    const known = new Set(remembered.map((d) => d._id));
+
+    // Each reported secret's key (the api_key it named must match), and the keys to end, by slot.
+    const holders = secrets.map(({ hash, apiKey }) => [current.get(hash), previous.get(hash)].find((k) => k && (apiKey === undefined || k.api_key === apiKey)));
+    const toEnd = new Map<string, { key: KeyDoc; slot: Slot; hash: string }>();
+    for (const [i, key] of holders.entries()) {
+      const hash = secrets[i]!.hash;
+      const slot = key && this.liveSlot(key, hash, action, now);
+      const id = key?._id.toHexString();
+      // A key whose current secret is reported is ended by that: its previous one goes with it.
+      if (key && slot && id && (!toEnd.has(id) || slot === 'secret_hash')) toEnd.set(id, { key, slot, hash });
+    }
+
+    const ended = await this.endAndClaim([...toEnd.values()], action, graceSeconds, now);
+
+    // Each ended key's result goes to the first reported secret that named its digest.
+    const endedHashes = new Set([...ended.values()].map((e) => e.hash));
+    const told = new Set<string>();
+    const results: LeakFound[] = [];
+    for (const [i, key] of holders.entries()) {
+      const hash = secrets[i]!.hash;
+      const done = key ? ended.get(key._id.toHexString()) : undefined;
+      if (!key) results.push({ key: null, known: known.has(hash) || endedHashes.has(hash) });
+      else if (done?.hash !== hash || told.has(hash)) results.push({ key: done?.key ?? key, ended: null });
+      else {
+        told.add(hash);
+        if (action === 'revoke') results.push({ key: done.key, ended: 'revoked' });
+        else results.push({ key: done.key, ended: 'expires', until: done.key.previous_valid_until ?? new Date(now.getTime() + graceSeconds * 1000) });
+      }
+    }
+    return results;
+  }
+
+  /** The single-secret form of endMany. */
+  async end(hash: string, apiKey: string | undefined, action: LeakAction, graceSeconds: number, now = new Date()): Promise<LeakFound> {
+    return (await this.endMany([{ hash, apiKey }], action, graceSeconds, now))[0]!;
+  }
+
+  /** Where `hash` is live in `key`, as read: the slot a write conditional on the same will end, or null. */
+  private liveSlot(key: KeyDoc, hash: string, action: LeakAction, now: Date): Slot | null {
+    // Under expire a secret already reported is left as it is (its grace already the leak grace, or shorter).
+    if (action === 'expire' && key.leaked_hashes?.includes(hash)) return null;
+    if (key.secret_hash === hash) return 'secret_hash';
+    if (key.previous_secret_hash === hash && (key.previous_valid_until?.getTime() ?? 0) > now.getTime()) return 'previous_secret_hash';
+    return null;
+  }
+
+  /**
+   * Steps 2 to 4 (see the top): ends what is still live of `toEnd`,
+   * stamping it with a new report id, reads back what was stamped, and
+   * records it. Returns the keys ended (as they were after the end) by _id,
+   * with the digest ended on each.
+   */
+  private async endAndClaim(
+    toEnd: readonly { key: KeyDoc; slot: Slot; hash: string }[],
+    action: LeakAction,
+    graceSeconds: number,
+    now: Date,
+  ): Promise<Map<string, { key: KeyDoc; hash: string }>> {
+    const ended = new Map<string, { key: KeyDoc; hash: string }>();
+    if (toEnd.length === 0) return ended;
+    const report = new ObjectId().toHexString();
+    const until = new Date(now.getTime() + graceSeconds * 1000);
+    const ends = (['secret_hash', 'previous_secret_hash'] as const).flatMap((slot) => {
+      const these = toEnd.filter((e) => e.slot === slot);
+      return these.length === 0 ? [] : [this.keys.updateMany(endFilter(these, slot, action, now), [{ $set: endUpdate(slot, action, report, until, now) }])];
+    });
+    let claimed: KeyDoc[];
     try {
-      found = action === 'revoke' ? await this.revoke(key, secretHash, now) : await this.expire(key, secretHash, now, graceSeconds);
+      await Promise.all(ends);
+      claimed = await this.keys.find({ _id: { $in: toEnd.map((e) => e.key._id) }, 'leak_claims.report': report }).toArray();
     } catch (err) {
-      // Perhaps applied, its reply lost: announce it as if it had been (see KeyStore.issueSecret).
-      await this.changed(key.user_id, key.api_key);
+      // Perhaps applied, its reply lost (see KeyStore.issueSecret): announce every key this report meant to end
+      // (an event that changed nothing costs a read). A retry of the report finds them ended.
+      await this.changed(toEnd.map((e) => ({ userId: e.key.user_id, apiKey: e.key.api_key })));
       throw err;
     }
-    if (found.key && found.ended) {
-      await this.changed(key.user_id, key.api_key);
-      await this.remember(secretHash, key.api_key, now);
-    }
-    return found;
-  }
-
-  /** Whether this secret was ended here (within LEAKED_RETENTION_S). */
-  async wasEnded(secretHash: string): Promise<boolean> {
-    return (await this.leaked.findOne({ _id: secretHash }, { projection: { _id: 1 } })) !== null;
-  }
-
-  private async revoke(key: KeyDoc, h: string, now: Date): Promise<LeakFound> {
-    // Live where it was found: the current secret, or the previous one in its grace.
-    const live = key.secret_hash === h ? { secret_hash: h } : { previous_secret_hash: h, previous_valid_until: { $gt: now } };
-    const gone = await this.keys.findOneAndDelete({ _id: key._id, ...live });
-    if (!gone) return { key, ended: null };
-    await this.usage.deleteOne({ _id: gone.api_key }).catch(() => {}); // only a time; never reused
-    return { key: gone, ended: 'revoked' };
-  }
-
-  private async expire(key: KeyDoc, h: string, now: Date, graceSeconds: number): Promise<LeakFound> {
-    const until = new Date(now.getTime() + graceSeconds * 1000);
-    const remembered = { $slice: [{ $concatArrays: [{ $ifNull: ['$leaked_hashes', []] }, [{ $literal: h }]] }, -REMEMBERED_PER_KEY] };
-    const revision = { $add: [{ $ifNull: ['$revision', 0] }, 1] };
-    const fresh = { leaked_hashes: { $ne: h } };
-    // The current secret: into the grace slot, with no usable secret in its
-    // place (the digest of random bytes nobody holds) until a rotation.
-    const current = await this.keys.findOneAndUpdate(
-      { _id: key._id, secret_hash: h, ...fresh },
-      [
-        {
-          $set: {
-            previous_secret_hash: '$secret_hash',
-            previous_valid_until: until,
-            secret_hash: { $literal: createHash('sha256').update(randomBytes(32)).digest('hex') },
-            leaked_hashes: remembered,
-            revision,
-          },
-        },
-      ],
-      { returnDocument: 'after' },
-    );
-    if (current) return { key: current, ended: 'expires', until };
-    // Already in the grace slot: its grace ends no later than the leak grace.
-    const previous = await this.keys.findOneAndUpdate(
-      { _id: key._id, previous_secret_hash: h, previous_valid_until: { $gt: now }, ...fresh },
-      [{ $set: { previous_valid_until: { $min: ['$previous_valid_until', until] }, leaked_hashes: remembered, revision } }],
-      { returnDocument: 'after' },
-    );
-    if (previous) return { key: previous, ended: 'expires', until: previous.previous_valid_until ?? until };
-    return { key, ended: null };
+    if (claimed.length === 0) return ended;
+    for (const key of claimed) ended.set(key._id.toHexString(), { key, hash: key.leak_claims!.find((c) => c.report === report)!.hash });
+    const endedIds = claimed.map((k) => k._id);
+    await Promise.all([
+      this.changed(claimed.map((k) => ({ userId: k.user_id, apiKey: k.api_key }))),
+      this.remember(claimed, report, now),
+      // The tidy-up, best effort: every secret ended no longer works whether or not it is done (a
+      // key left behind under revoke has no usable secret, as under expire; a stamp left is inert).
+      (action === 'revoke'
+        ? Promise.all([
+            this.keys.deleteMany({ _id: { $in: endedIds }, 'leak_claims.report': report }),
+            this.usage.deleteMany({ _id: { $in: claimed.map((k) => k.api_key) } }), // only a time; never reused
+          ])
+        : this.keys.updateMany({ _id: { $in: endedIds } }, { $pull: { leak_claims: { report } } })
+      ).catch(() => undefined),
+    ]);
+    return ended;
   }
 
   /** Best effort: only what a later report of the same secret is told depends on it. */
-  private async remember(h: string, apiKey: string, now: Date): Promise<void> {
-    await this.leaked.updateOne({ _id: h }, { $setOnInsert: { api_key: apiKey, at: now } }, { upsert: true }).catch(() => {});
+  private async remember(claimed: readonly KeyDoc[], report: string, now: Date): Promise<void> {
+    const docs = claimed.map((k) => ({ _id: k.leak_claims!.find((c) => c.report === report)!.hash, api_key: k.api_key, at: now }));
+    // Unordered: a digest remembered already (by an earlier report) fails alone, and keeps its first record.
+    await this.leaked.insertMany(docs, { ordered: false }).catch(() => undefined);
   }
+}
+
+/**
+ * The keys of `these` whose secret in `slot` is still what was reported
+ * and still live, as the write applies. The digests are matched as a set,
+ * not key by key (no $or: the local server scans for one): a digest is one
+ * key's, so a key of these holding any of them holds its own.
+ */
+function endFilter(these: readonly { key: KeyDoc; hash: string }[], slot: Slot, action: LeakAction, now: Date): Filter<KeyDoc> {
+  const hashes = these.map((e) => e.hash);
+  const filter: Filter<KeyDoc> = { _id: { $in: these.map((e) => e.key._id) }, [slot]: { $in: hashes } };
+  if (slot === 'previous_secret_hash') filter.previous_valid_until = { $gt: now };
+  if (action === 'expire') filter.leaked_hashes = { $nin: hashes };
+  return filter;
+}
+
+/**
+ * The end of the secret in `slot`, by `action`, and this report's stamp: one
+ * pipeline stage, which reads the document as it is when the write applies
+ * (every `$field` below is its value before the write).
+ */
+function endUpdate(slot: Slot, action: LeakAction, report: string, until: Date, now: Date): Document {
+  const leaked = `$${slot}`;
+  const claim = { report: { $literal: report }, hash: leaked, at: { $literal: now } };
+  const stamp = {
+    leak_claims: { $concatArrays: [{ $ifNull: ['$leak_claims', []] }, [claim]] },
+    leaked_hashes: { $slice: [{ $concatArrays: [{ $ifNull: ['$leaked_hashes', []] }, [leaked]] }, -REMEMBERED_PER_KEY] },
+    revision: { $add: [{ $ifNull: ['$revision', 0] }, 1] },
+  };
+  // The digest of random bytes nobody holds (one for the report's keys: nobody holds it for any of
+  // them): no usable current secret until a rotation (or the deletion).
+  const nobody = { $literal: createHash('sha256').update(randomBytes(32)).digest('hex') };
+  if (action === 'revoke') {
+    // Dead at once, the reported secret kept in the grace slot with its grace over, until the deletion.
+    return { ...stamp, secret_hash: nobody, previous_secret_hash: leaked, previous_valid_until: { $literal: LONG_AGO } };
+  }
+  if (slot === 'secret_hash') {
+    // Into the grace slot, ending with the leak grace (an older secret there ends at once: the slot holds one).
+    return { ...stamp, secret_hash: nobody, previous_secret_hash: leaked, previous_valid_until: { $literal: until } };
+  }
+  // Already in the grace slot: its grace ends no later than the leak grace.
+  return { ...stamp, previous_valid_until: { $min: ['$previous_valid_until', { $literal: until }] } };
 }

@@ -58,7 +58,14 @@ export class Storage {
     };
     this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
     this.users = new UserStore(collection('users'), this.keys, changed);
-    this.leaks = new LeakStore(collection('api_keys'), collection('key_usage'), collection('leaked_secrets'), changed);
+    // The same for many keys at once (a leak report): every listener per key, and one write of their events.
+    const changedKeys = async (keys: readonly { userId: ObjectId; apiKey: string }[]) => {
+      if (keys.length === 0) return;
+      const events = keys.map((k) => ({ kind: 'key', api_key: k.apiKey, user_id: k.userId }) as const);
+      const told = keys.flatMap((k) => this.listeners.map((l) => Promise.resolve(l(k.userId, k.apiKey))));
+      await Promise.all([...told, this.keyEvents.recordMany(events)]);
+    };
+    this.leaks = new LeakStore(collection('api_keys'), collection('key_usage'), collection('leaked_secrets'), changedKeys);
     this.audit = new AuditStore(collection('audit_log'));
     this.failureCounts = new FailureCountStore(collection('failure_counts'), this.keyEvents);
   }
