@@ -58,11 +58,19 @@ export class Storage {
     };
     this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
     this.users = new UserStore(collection('users'), this.keys, changed);
-    // The same for many keys at once (a leak report): every listener per key, and one write of their events.
+    /*
+     * The same for the keys a leak report ended, many at once: one write of
+     * their events. The listeners hear of each by its owner alone (a user
+     * has one key), which drops it from the caches without reading it again
+     * at once, as they do after a rotation so its new secret works at the
+     * next call: an ended key has no new secret to read (revoked: gone;
+     * expire: none until a rotation), and hundreds of reads would follow a
+     * report for nothing.
+     */
     const changedKeys = async (keys: readonly { userId: ObjectId; apiKey: string }[]) => {
       if (keys.length === 0) return;
       const events = keys.map((k) => ({ kind: 'key', api_key: k.apiKey, user_id: k.userId }) as const);
-      const told = keys.flatMap((k) => this.listeners.map((l) => Promise.resolve(l(k.userId, k.apiKey))));
+      const told = keys.flatMap((k) => this.listeners.map((l) => Promise.resolve(l(k.userId))));
       await Promise.all([...told, this.keyEvents.recordMany(events)]);
     };
     this.leaks = new LeakStore(collection('api_keys'), collection('key_usage'), collection('leaked_secrets'), changedKeys);
