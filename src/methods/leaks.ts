@@ -19,6 +19,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isWellFormedApiKey, isWellFormedSecret, hashSecret } from '../auth/token.js';
 import type { KeyDoc } from '../store/keys.js';
+import type { LeakFound } from '../store/leaks.js';
 import { method, type Services } from '../rpc/spec.js';
 
 /** Where a reported token comes from, for its audit entry and log line. */
@@ -103,30 +104,38 @@ export async function reportLeaks(services: Services, reports: readonly LeakRepo
     if (!parsed) outcomes.set(report.token, { label: 'false_positive', ended: null });
     else looked.push({ report, apiKey: parsed.apiKey, hash: hashSecret(parsed.secret) });
   }
-  const found = await services.storage.leaks.endMany(
+  // The outcomes, and the audit entries of what was ended, written while the store records its part.
+  const judge = async (found: readonly LeakFound[]) => {
+    const leaked: Leaked[] = [];
+    for (const [i, { report, apiKey }] of looked.entries()) {
+      const f = found[i]!;
+      const named = apiKey === undefined ? {} : { named: apiKey };
+      if (!f.key) outcomes.set(report.token, { label: f.known ? 'true_positive' : 'false_positive', ended: null, ...named });
+      else if (!f.ended) outcomes.set(report.token, { label: 'true_positive', ended: null, user: f.key.user, api_key: f.key.api_key, ...named });
+      else {
+        const until = f.ended === 'expires' ? { until: f.until.toISOString() } : {};
+        leaked.push({ key: f.key, report, ended: f.ended, ...until });
+        outcomes.set(report.token, { label: 'true_positive', ended: f.ended, user: f.key.user, api_key: f.key.api_key, ...named, ...until });
+      }
+    }
+    await recordLeaks(services, leaked, by);
+  };
+  const { policy, graceSeconds } = services.leaks;
+  await services.storage.leaks.endMany(
     looked.map((l) => ({ hash: l.hash, apiKey: l.apiKey })),
-    services.leaks.policy,
-    services.leaks.graceSeconds,
+    policy,
+    graceSeconds,
+    judge,
   );
-  const leaked: { key: KeyDoc; report: LeakReport; ended: 'revoked' | 'expires'; until?: string }[] = [];
-  for (const [i, { report, apiKey }] of looked.entries()) {
-    const f = found[i]!;
-    const named = apiKey === undefined ? {} : { named: apiKey };
-    if (!f.key) {
-      outcomes.set(report.token, { label: f.known ? 'true_positive' : 'false_positive', ended: null, ...named });
-      continue;
-    }
-    const known = { user: f.key.user, api_key: f.key.api_key, ...named };
-    if (!f.ended) {
-      outcomes.set(report.token, { label: 'true_positive', ended: null, ...known });
-      continue;
-    }
-    const until = f.ended === 'expires' ? f.until.toISOString() : undefined;
-    leaked.push({ key: f.key, report, ended: f.ended, ...(until === undefined ? {} : { until }) });
-    outcomes.set(report.token, { label: 'true_positive', ended: f.ended, ...known, ...(until === undefined ? {} : { until }) });
-  }
-  await recordLeaks(services, leaked, by);
   return outcomes;
+}
+
+/** A secret ended by a report, and the entry that reported it. */
+interface Leaked {
+  key: KeyDoc;
+  report: LeakReport;
+  ended: 'revoked' | 'expires';
+  until?: string;
 }
 
 /**
@@ -135,11 +144,7 @@ export async function reportLeaks(services: Services, reports: readonly LeakRepo
  * error level instead of failing the report (as audited() does for every
  * other change).
  */
-async function recordLeaks(
-  services: Services,
-  leaked: readonly { key: KeyDoc; report: LeakReport; ended: 'revoked' | 'expires'; until?: string }[],
-  by: Reporter,
-): Promise<void> {
+async function recordLeaks(services: Services, leaked: readonly Leaked[], by: Reporter): Promise<void> {
   if (leaked.length === 0) return;
   const at = new Date();
   const entries = leaked.map(({ key, report, ended, until }) => {

@@ -27,12 +27,12 @@
  *    claimed;
  * 3. read back: the keys stamped with this report's id (one find): what
  *    this report ended, and nothing another report did;
- * 4. record: key_events (a clock read and one insertMany: the other
- *    instances drop their cached entries), this instance's caches,
- *    leaked_secrets (one insertMany), and the tidy-up: under `revoke` the
- *    ended keys are deleted (one deleteMany, and one of their key_usage),
- *    under `expire` the stamps are removed (one updateMany); the caller
- *    then writes the audit entries (one insertMany).
+ * 4. record, all at once: key_events (a clock read and one insertMany:
+ *    the other instances drop their cached entries), this instance's
+ *    caches, leaked_secrets (one insertMany), the caller's audit entries
+ *    (one insertMany), and the tidy-up: under `revoke` the ended keys are
+ *    deleted (one deleteMany, and one of their key_usage), under `expire`
+ *    the stamps are removed (one updateMany).
  *
  * About a dozen operations per report, whatever its size. Every write that
  * ends a secret is announced like any other key change (`changed`), also
@@ -43,9 +43,8 @@
  * its stamp stays on the key, inert.
  *
  * `revoke` deletes the key pair (as auth.keys.revoke does): step 2 already
- * leaves the key with no usable secret (the reported one in the grace slot
- * with its grace over, the current one the digest of random bytes nobody
- * holds), step 4 deletes it. `expire` moves the leaked secret into the
+ * leaves the key with no usable secret (the current one the digest of
+ * random bytes nobody holds, the grace over), step 4 deletes it. `expire` moves the leaked secret into the
  * grace slot, ending when the leak grace does, and leaves the key with no
  * usable current secret until generate_keys issues one (an older secret
  * still in its grace ends at once: the slot holds one); a leaked secret
@@ -121,8 +120,16 @@ export class LeakStore {
    * says for each what it found and did, in the same order. A digest given
    * twice (a bare secret and its key:secret) is ended once, for the first.
    * `graceSeconds` is how long `expire` leaves a secret working.
+   * `alongside` is the caller's own writing about the results (the audit
+   * entries), done at the same time as this store's.
    */
-  async endMany(secrets: readonly LeakedSecret[], action: LeakAction, graceSeconds: number, now = new Date()): Promise<LeakFound[]> {
+  async endMany(
+    secrets: readonly LeakedSecret[],
+    action: LeakAction,
+    graceSeconds: number,
+    alongside?: (found: readonly LeakFound[]) => Promise<void>,
+    now = new Date(),
+  ): Promise<LeakFound[]> {
     if (secrets.length === 0) return [];
     const hashes = [...new Set(secrets.map((s) => s.hash))];
     // Two finds, not one $or: each uses its index on every server (the local one scans the collection for an $or).
@@ -146,7 +153,8 @@ export class LeakStore {
       if (key && slot && id && (!toEnd.has(id) || slot === 'secret_hash')) toEnd.set(id, { key, slot, hash });
     }
 
-    const ended = await this.endAndClaim([...toEnd.values()], action, graceSeconds, now);
+    const { report, claimed } = await this.endAndClaim([...toEnd.values()], action, graceSeconds, now);
+    const ended = new Map(claimed.map((key) => [key._id.toHexString(), { key, hash: key.leak_claims!.find((c) => c.report === report)!.hash }]));
 
     // Each ended key's result goes to the first reported secret that named its digest.
     const endedHashes = new Set([...ended.values()].map((e) => e.hash));
@@ -163,12 +171,8 @@ export class LeakStore {
         else results.push({ key: done.key, ended: 'expires', until: done.key.previous_valid_until ?? new Date(now.getTime() + graceSeconds * 1000) });
       }
     }
+    await Promise.all([this.record(claimed, report, action, now), alongside?.(results)]);
     return results;
-  }
-
-  /** The single-secret form of endMany. */
-  async end(hash: string, apiKey: string | undefined, action: LeakAction, graceSeconds: number, now = new Date()): Promise<LeakFound> {
-    return (await this.endMany([{ hash, apiKey }], action, graceSeconds, now))[0]!;
   }
 
   /** Where `hash` is live in `key`, as read: the slot a write conditional on the same will end, or null. */
@@ -181,37 +185,37 @@ export class LeakStore {
   }
 
   /**
-   * Steps 2 to 4 (see the top): ends what is still live of `toEnd`,
-   * stamping it with a new report id, reads back what was stamped, and
-   * records it. Returns the keys ended (as they were after the end) by _id,
-   * with the digest ended on each.
+   * Steps 2 and 3 (see the top): ends what is still live of `toEnd`,
+   * stamping it with a new report id, and reads back what was stamped: the
+   * keys this report ended (as they are after the end), with the report id.
    */
   private async endAndClaim(
     toEnd: readonly { key: KeyDoc; slot: Slot; hash: string }[],
     action: LeakAction,
     graceSeconds: number,
     now: Date,
-  ): Promise<Map<string, { key: KeyDoc; hash: string }>> {
-    const ended = new Map<string, { key: KeyDoc; hash: string }>();
-    if (toEnd.length === 0) return ended;
+  ): Promise<{ report: string; claimed: KeyDoc[] }> {
     const report = new ObjectId().toHexString();
+    if (toEnd.length === 0) return { report, claimed: [] };
     const until = new Date(now.getTime() + graceSeconds * 1000);
     const ends = (['secret_hash', 'previous_secret_hash'] as const).flatMap((slot) => {
       const these = toEnd.filter((e) => e.slot === slot);
       return these.length === 0 ? [] : [this.keys.updateMany(endFilter(these, slot, action, now), [{ $set: endUpdate(slot, action, report, until, now) }])];
     });
-    let claimed: KeyDoc[];
     try {
       await Promise.all(ends);
-      claimed = await this.keys.find({ _id: { $in: toEnd.map((e) => e.key._id) }, 'leak_claims.report': report }).toArray();
+      return { report, claimed: await this.keys.find({ _id: { $in: toEnd.map((e) => e.key._id) }, 'leak_claims.report': report }).toArray() };
     } catch (err) {
       // Perhaps applied, its reply lost (see KeyStore.issueSecret): announce every key this report meant to end
       // (an event that changed nothing costs a read). A retry of the report finds them ended.
       await this.changed(toEnd.map((e) => ({ userId: e.key.user_id, apiKey: e.key.api_key })));
       throw err;
     }
-    if (claimed.length === 0) return ended;
-    for (const key of claimed) ended.set(key._id.toHexString(), { key, hash: key.leak_claims!.find((c) => c.report === report)!.hash });
+  }
+
+  /** Step 4 (see the top): the events and caches, leaked_secrets, and the tidy-up, at once. */
+  private async record(claimed: readonly KeyDoc[], report: string, action: LeakAction, now: Date): Promise<void> {
+    if (claimed.length === 0) return;
     const endedIds = claimed.map((k) => k._id);
     await Promise.all([
       this.changed(claimed.map((k) => ({ userId: k.user_id, apiKey: k.api_key }))),
@@ -226,7 +230,6 @@ export class LeakStore {
         : this.keys.updateMany({ _id: { $in: endedIds } }, { $pull: { leak_claims: { report } } })
       ).catch(() => undefined),
     ]);
-    return ended;
   }
 
   /** Best effort: only what a later report of the same secret is told depends on it. */
@@ -261,20 +264,18 @@ function endUpdate(slot: Slot, action: LeakAction, report: string, until: Date, 
   const claim = { report: { $literal: report }, hash: leaked, at: { $literal: now } };
   const stamp = {
     leak_claims: { $concatArrays: [{ $ifNull: ['$leak_claims', []] }, [claim]] },
-    leaked_hashes: { $slice: [{ $concatArrays: [{ $ifNull: ['$leaked_hashes', []] }, [leaked]] }, -REMEMBERED_PER_KEY] },
     revision: { $add: [{ $ifNull: ['$revision', 0] }, 1] },
   };
   // The digest of random bytes nobody holds (one for the report's keys: nobody holds it for any of
   // them): no usable current secret until a rotation (or the deletion).
   const nobody = { $literal: createHash('sha256').update(randomBytes(32)).digest('hex') };
-  if (action === 'revoke') {
-    // Dead at once, the reported secret kept in the grace slot with its grace over, until the deletion.
-    return { ...stamp, secret_hash: nobody, previous_secret_hash: leaked, previous_valid_until: { $literal: LONG_AGO } };
-  }
+  // Dead at once, both secrets, until the deletion (the fewest indexed fields changed: the write is per key).
+  if (action === 'revoke') return { ...stamp, secret_hash: nobody, previous_valid_until: { $literal: LONG_AGO } };
+  const remembered = { leaked_hashes: { $slice: [{ $concatArrays: [{ $ifNull: ['$leaked_hashes', []] }, [leaked]] }, -REMEMBERED_PER_KEY] } };
   if (slot === 'secret_hash') {
     // Into the grace slot, ending with the leak grace (an older secret there ends at once: the slot holds one).
-    return { ...stamp, secret_hash: nobody, previous_secret_hash: leaked, previous_valid_until: { $literal: until } };
+    return { ...stamp, ...remembered, secret_hash: nobody, previous_secret_hash: leaked, previous_valid_until: { $literal: until } };
   }
   // Already in the grace slot: its grace ends no later than the leak grace.
-  return { ...stamp, previous_valid_until: { $min: ['$previous_valid_until', { $literal: until }] } };
+  return { ...stamp, ...remembered, previous_valid_until: { $min: ['$previous_valid_until', { $literal: until }] } };
 }
