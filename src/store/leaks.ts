@@ -25,8 +25,10 @@
  *    it; there is no moment when a key is claimed and its secret still
  *    works, so a report cut off after this step has still ended what it
  *    claimed;
- * 3. read back: the keys stamped with this report's id (one find): what
- *    this report ended, and nothing another report did;
+ * 3. what this report ended: every key it meant to when each write of
+ *    step 2 changed as many keys as it was given (the usual case); else
+ *    the keys stamped with this report's id, read back (one find): not one
+ *    that another report ended;
  * 4. record, all at once: key_events (a clock read and one insertMany:
  *    the other instances drop their cached entries), this instance's
  *    caches, leaked_secrets (one insertMany), the caller's audit entries
@@ -34,7 +36,9 @@
  *    deleted (one deleteMany, and one of their key_usage), under `expire`
  *    the stamps are removed (one updateMany).
  *
- * About a dozen operations per report, whatever its size. Every write that
+ * Ten to twelve operations per report, whatever its size (a report of
+ * one token costs the same); what grows with it is the work of each, about
+ * eight documents read or written per secret ended. Every write that
  * ends a secret is announced like any other key change (`changed`), also
  * when its reply is lost: then every key the report meant to end is
  * announced and the report fails (a retry finds them ended). A report cut
@@ -127,10 +131,10 @@ export class LeakStore {
     secrets: readonly LeakedSecret[],
     action: LeakAction,
     graceSeconds: number,
-    alongside?: (found: readonly LeakFound[]) => Promise<void>,
-    now = new Date(),
+    alongside: (found: readonly LeakFound[]) => Promise<void> = () => Promise.resolve(),
   ): Promise<LeakFound[]> {
     if (secrets.length === 0) return [];
+    const now = new Date();
     const hashes = [...new Set(secrets.map((s) => s.hash))];
     // Two finds, not one $or: each uses its index on every server (the local one scans the collection for an $or).
     const [asCurrent, asPrevious, remembered] = await Promise.all([
@@ -153,8 +157,7 @@ export class LeakStore {
       if (key && slot && id && (!toEnd.has(id) || slot === 'secret_hash')) toEnd.set(id, { key, slot, hash });
     }
 
-    const { report, claimed } = await this.endAndClaim([...toEnd.values()], action, graceSeconds, now);
-    const ended = new Map(claimed.map((key) => [key._id.toHexString(), { key, hash: key.leak_claims!.find((c) => c.report === report)!.hash }]));
+    const { report, ended } = await this.endAndClaim([...toEnd.values()], action, graceSeconds, now);
 
     // Each ended key's result goes to the first reported secret that named its digest.
     const endedHashes = new Set([...ended.values()].map((e) => e.hash));
@@ -171,7 +174,7 @@ export class LeakStore {
         else results.push({ key: done.key, ended: 'expires', until: done.key.previous_valid_until ?? new Date(now.getTime() + graceSeconds * 1000) });
       }
     }
-    await Promise.all([this.record(claimed, report, action, now), alongside?.(results)]);
+    await Promise.all([this.record([...ended.values()], report, action, now), alongside(results)]);
     return results;
   }
 
@@ -187,24 +190,39 @@ export class LeakStore {
   /**
    * Steps 2 and 3 (see the top): ends what is still live of `toEnd`,
    * stamping it with a new report id, and reads back what was stamped: the
-   * keys this report ended (as they are after the end), with the report id.
+   * keys this report ended (as they are after the end) by _id, with the
+   * digest ended on each. When each write changed as many keys as it was
+   * given, they are all this report's, and the read back is skipped (the
+   * usual case: only a concurrent report or a rotation in between makes
+   * one miss).
    */
   private async endAndClaim(
     toEnd: readonly { key: KeyDoc; slot: Slot; hash: string }[],
     action: LeakAction,
     graceSeconds: number,
     now: Date,
-  ): Promise<{ report: string; claimed: KeyDoc[] }> {
+  ): Promise<{ report: string; ended: Map<string, { key: KeyDoc; hash: string }> }> {
     const report = new ObjectId().toHexString();
-    if (toEnd.length === 0) return { report, claimed: [] };
+    const ended = new Map<string, { key: KeyDoc; hash: string }>();
+    if (toEnd.length === 0) return { report, ended };
     const until = new Date(now.getTime() + graceSeconds * 1000);
-    const ends = (['secret_hash', 'previous_secret_hash'] as const).flatMap((slot) => {
-      const these = toEnd.filter((e) => e.slot === slot);
-      return these.length === 0 ? [] : [this.keys.updateMany(endFilter(these, slot, action, now), [{ $set: endUpdate(slot, action, report, until, now) }])];
-    });
+    const bySlot = (['secret_hash', 'previous_secret_hash'] as const).map((slot) => toEnd.filter((e) => e.slot === slot));
     try {
-      await Promise.all(ends);
-      return { report, claimed: await this.keys.find({ _id: { $in: toEnd.map((e) => e.key._id) }, 'leak_claims.report': report }).toArray() };
+      const writes = await Promise.all(
+        bySlot.map((these) =>
+          these.length === 0
+            ? Promise.resolve({ modifiedCount: 0 })
+            : this.keys.updateMany(endFilter(these, action, now), [{ $set: endUpdate(these[0]!.slot, action, report, until, now) }]),
+        ),
+      );
+      if (writes.every((w, i) => w.modifiedCount === bySlot[i]!.length)) {
+        for (const { key, slot, hash } of toEnd) ended.set(key._id.toHexString(), { key: afterEnd(key, slot, action, until), hash });
+      } else {
+        for (const key of await this.keys.find({ _id: { $in: toEnd.map((e) => e.key._id) }, 'leak_claims.report': report }).toArray()) {
+          ended.set(key._id.toHexString(), { key, hash: key.leak_claims!.find((c) => c.report === report)!.hash });
+        }
+      }
+      return { report, ended };
     } catch (err) {
       // Perhaps applied, its reply lost (see KeyStore.issueSecret): announce every key this report meant to end
       // (an event that changed nothing costs a read). A retry of the report finds them ended.
@@ -214,12 +232,13 @@ export class LeakStore {
   }
 
   /** Step 4 (see the top): the events and caches, leaked_secrets, and the tidy-up, at once. */
-  private async record(claimed: readonly KeyDoc[], report: string, action: LeakAction, now: Date): Promise<void> {
-    if (claimed.length === 0) return;
+  private async record(ended: readonly { key: KeyDoc; hash: string }[], report: string, action: LeakAction, now: Date): Promise<void> {
+    if (ended.length === 0) return;
+    const claimed = ended.map((e) => e.key);
     const endedIds = claimed.map((k) => k._id);
     await Promise.all([
       this.changed(claimed.map((k) => ({ userId: k.user_id, apiKey: k.api_key }))),
-      this.remember(claimed, report, now),
+      this.remember(ended, now),
       // The tidy-up, best effort: every secret ended no longer works whether or not it is done (a
       // key left behind under revoke has no usable secret, as under expire; a stamp left is inert).
       (action === 'revoke'
@@ -233,8 +252,8 @@ export class LeakStore {
   }
 
   /** Best effort: only what a later report of the same secret is told depends on it. */
-  private async remember(claimed: readonly KeyDoc[], report: string, now: Date): Promise<void> {
-    const docs = claimed.map((k) => ({ _id: k.leak_claims!.find((c) => c.report === report)!.hash, api_key: k.api_key, at: now }));
+  private async remember(ended: readonly { key: KeyDoc; hash: string }[], now: Date): Promise<void> {
+    const docs = ended.map(({ key, hash }) => ({ _id: hash, api_key: key.api_key, at: now }));
     // Unordered: a digest remembered already (by an earlier report) fails alone, and keeps its first record.
     await this.leaked.insertMany(docs, { ordered: false }).catch(() => undefined);
   }
@@ -246,12 +265,20 @@ export class LeakStore {
  * not key by key (no $or: the local server scans for one): a digest is one
  * key's, so a key of these holding any of them holds its own.
  */
-function endFilter(these: readonly { key: KeyDoc; hash: string }[], slot: Slot, action: LeakAction, now: Date): Filter<KeyDoc> {
+function endFilter(these: readonly { key: KeyDoc; slot: Slot; hash: string }[], action: LeakAction, now: Date): Filter<KeyDoc> {
+  const slot = these[0]!.slot;
   const hashes = these.map((e) => e.hash);
   const filter: Filter<KeyDoc> = { _id: { $in: these.map((e) => e.key._id) }, [slot]: { $in: hashes } };
   if (slot === 'previous_secret_hash') filter.previous_valid_until = { $gt: now };
   if (action === 'expire') filter.leaked_hashes = { $nin: hashes };
   return filter;
+}
+
+/** `key` as endUpdate leaves it, in the fields a report's outcome shows. */
+function afterEnd(key: KeyDoc, slot: Slot, action: LeakAction, until: Date): KeyDoc {
+  if (action === 'revoke') return key;
+  const graceEnd = slot === 'secret_hash' ? until : new Date(Math.min(key.previous_valid_until!.getTime(), until.getTime()));
+  return { ...key, previous_valid_until: graceEnd };
 }
 
 /**
