@@ -37,8 +37,9 @@
  *    the stamps are removed (one updateMany).
  *
  * Ten to twelve operations per report, whatever its size (a report of
- * one token costs the same); what grows with it is the work of each, about
- * eight documents read or written per secret ended. Every write that
+ * one token costs the same); what grows with it is the work of each: per
+ * secret ended, one document read and five (expire) or six (revoke)
+ * written. Every write that
  * ends a secret is announced like any other key change (`changed`), also
  * when its reply is lost: then every key the report meant to end is
  * announced and the report fails (a retry finds them ended). A report cut
