@@ -265,6 +265,16 @@ describe('key events: a change is never reported done without its event', () => 
     }
     expect(tries).to.equal(2);
     expectError(await svc.call('frappe.auth.get_logged_user', {}, token), -32001, 401);
+    // The key was ended, and not deleted while its event was missing. A later report of it (a minute on:
+    // the stamp is made older here) announces it and deletes it.
+    const apiKey = token.split(':')[0]!;
+    const keys = svc.collection('api_keys');
+    expect(await keys.countDocuments({ api_key: apiKey })).to.equal(1);
+    await keys.updateOne({ api_key: apiKey }, { $set: { 'leak_claims.0.at': new Date(Date.now() - 120_000) } });
+    const announced = await svc.collection('key_events').countDocuments({ api_key: apiKey });
+    expectResult(await svc.call('auth.keys.report_leak', { token }));
+    expect(await svc.collection('key_events').countDocuments({ api_key: apiKey })).to.equal(announced + 1);
+    expect(await keys.countDocuments({ api_key: apiKey })).to.equal(0);
   });
 });
 

@@ -29,27 +29,29 @@
  *    step 2 changed as many keys as it was given (the usual case); else
  *    the keys stamped with this report's id, read back (one find): not one
  *    that another report ended;
- * 4. record, all at once: key_events (a clock read and one insertMany:
- *    the other instances drop their cached entries), this instance's
- *    caches, leaked_secrets (one insertMany), the caller's audit entries
- *    (one insertMany), and the tidy-up: under `revoke` the ended keys are
- *    deleted (one deleteMany, and one of their key_usage), under `expire`
- *    the stamps are removed (one updateMany).
+ * 4. record, at once: key_events (a clock read and one insertMany: the
+ *    other instances drop their cached entries), this instance's caches,
+ *    leaked_secrets (one insertMany), the caller's audit entries (one
+ *    insertMany); and once the events are written, the tidy-up: under
+ *    `revoke` the ended keys are deleted (one deleteMany, and one of their
+ *    key_usage), under `expire` the stamps are removed (one updateMany).
  *
- * Ten to twelve operations per report, whatever its size (a report of
- * one token costs the same); what grows with it is the work of each: per
+ * Ten to twelve operations per report, whatever its size (a report of one
+ * token costs the same); what grows with it is the work of each: per
  * secret ended, one document read and five (expire) or six (revoke)
- * written. Every write that
- * ends a secret is announced like any other key change (`changed`), also
- * when its reply is lost: then every key the report meant to end is
- * announced and the report fails (a retry finds them ended). A report cut
- * off between steps 2 and 4 has still ended what it stamped; it leaves no
- * audit entry for it (as a lost reply of a single write did before), and
- * its stamp stays on the key, inert.
+ * written. Every write that ends a secret is announced like any other key
+ * change (`changed`), also when its reply is lost: then every key the
+ * report meant to end is announced and the report fails. The tidy-up waits
+ * for the events, so a report whose events cannot be written, or that is
+ * cut off after step 2, leaves its keys ended and stamped: a report of one
+ * of them a minute or more later (UNFINISHED_AFTER_MS) announces it again
+ * and, under revoke, deletes it. The audit entries of such a report are
+ * lost (as with a lost reply of a single write before).
  *
  * `revoke` deletes the key pair (as auth.keys.revoke does): step 2 already
  * leaves the key with no usable secret (the current one the digest of
- * random bytes nobody holds, the grace over), step 4 deletes it. `expire` moves the leaked secret into the
+ * random bytes nobody holds; the reported one in the grace slot, its grace
+ * over), step 4 deletes it. `expire` moves the leaked secret into the
  * grace slot, ending when the leak grace does, and leaves the key with no
  * usable current secret until generate_keys issues one (an older secret
  * still in its grace ends at once: the slot holds one); a leaked secret
@@ -100,6 +102,8 @@ export interface KeyChange {
 export const LEAKED_RETENTION_S = 90 * 86_400;
 /** Secrets a key remembers having seen reported (they are rare; the newest are what repeat). */
 const REMEMBERED_PER_KEY = 10;
+/** A report's stamp this old is one it did not finish with: no report takes this long. */
+const UNFINISHED_AFTER_MS = 60_000;
 /** The end of a grace that is over. */
 const LONG_AGO = new Date(0);
 
@@ -158,6 +162,15 @@ export class LeakStore {
       if (key && slot && id && (!toEnd.has(id) || slot === 'secret_hash')) toEnd.set(id, { key, slot, hash });
     }
 
+    // Keys a report ended and did not finish with (its events failed, or it was cut off): announced
+    // again, and under revoke deleted. Only stamps older than any report takes, so a key in the
+    // middle of another report is not announced twice (if one were, it would cost a read).
+    const unfinished = new Map<string, KeyDoc>();
+    const staleBefore = now.getTime() - UNFINISHED_AFTER_MS;
+    for (const key of holders) {
+      if (key?.leak_claims?.some((c) => c.at.getTime() < staleBefore) && !toEnd.has(key._id.toHexString())) unfinished.set(key._id.toHexString(), key);
+    }
+
     const { report, ended } = await this.endAndClaim([...toEnd.values()], action, graceSeconds, now);
 
     // Each ended key's result goes to the first reported secret that named its digest.
@@ -175,7 +188,7 @@ export class LeakStore {
         else results.push({ key: done.key, ended: 'expires', until: done.key.previous_valid_until ?? new Date(now.getTime() + graceSeconds * 1000) });
       }
     }
-    await Promise.all([this.record([...ended.values()], report, action, now), alongside(results)]);
+    await Promise.all([this.record([...ended.values()], [...unfinished.values()], report, action, now), alongside(results)]);
     return results;
   }
 
@@ -232,24 +245,32 @@ export class LeakStore {
     }
   }
 
-  /** Step 4 (see the top): the events and caches, leaked_secrets, and the tidy-up, at once. */
-  private async record(ended: readonly { key: KeyDoc; hash: string }[], report: string, action: LeakAction, now: Date): Promise<void> {
-    if (ended.length === 0) return;
-    const claimed = ended.map((e) => e.key);
-    const endedIds = claimed.map((k) => k._id);
-    await Promise.all([
-      this.changed(claimed.map((k) => ({ userId: k.user_id, apiKey: k.api_key }))),
-      this.remember(ended, now),
-      // The tidy-up, best effort: every secret ended no longer works whether or not it is done (a
-      // key left behind under revoke has no usable secret, as under expire; a stamp left is inert).
+  /**
+   * Step 4 (see the top): the events and caches, leaked_secrets, and, once
+   * the events are written, the tidy-up, so a report whose events fail
+   * leaves its keys for the retry to find and announce (`unfinished`: keys
+   * a report stamped and did not tidy up; see endMany).
+   */
+  private async record(
+    ended: readonly { key: KeyDoc; hash: string }[],
+    unfinished: readonly KeyDoc[],
+    report: string,
+    action: LeakAction,
+    now: Date,
+  ): Promise<void> {
+    const announced = [...ended.map((e) => e.key), ...unfinished];
+    if (announced.length === 0) return;
+    // Best effort: every secret ended no longer works whether or not this is done (a key left
+    // behind under revoke has no usable secret, as under expire; see `unfinished` in endMany).
+    const tidy = (): Promise<unknown> =>
       (action === 'revoke'
         ? Promise.all([
-            this.keys.deleteMany({ _id: { $in: endedIds }, 'leak_claims.report': report }),
-            this.usage.deleteMany({ _id: { $in: claimed.map((k) => k.api_key) } }), // only a time; never reused
+            this.keys.deleteMany({ _id: { $in: announced.map((k) => k._id) }, 'leak_claims.0': { $exists: true } }),
+            this.usage.deleteMany({ _id: { $in: announced.map((k) => k.api_key) } }), // only a time; never reused
           ])
-        : this.keys.updateMany({ _id: { $in: endedIds } }, { $pull: { leak_claims: { report } } })
-      ).catch(() => undefined),
-    ]);
+        : this.keys.updateMany({ _id: { $in: ended.map((e) => e.key._id) } }, { $pull: { leak_claims: { report } } })
+      ).catch(() => undefined);
+    await Promise.all([this.changed(announced.map((k) => ({ userId: k.user_id, apiKey: k.api_key }))).then(tidy), this.remember(ended, now)]);
   }
 
   /** Best effort: only what a later report of the same secret is told depends on it. */
@@ -297,8 +318,9 @@ function endUpdate(slot: Slot, action: LeakAction, report: string, until: Date, 
   // The digest of random bytes nobody holds (one for the report's keys: nobody holds it for any of
   // them): no usable current secret until a rotation (or the deletion).
   const nobody = { $literal: createHash('sha256').update(randomBytes(32)).digest('hex') };
-  // Dead at once, both secrets, until the deletion (the fewest indexed fields changed: the write is per key).
-  if (action === 'revoke') return { ...stamp, secret_hash: nobody, previous_valid_until: { $literal: LONG_AGO } };
+  // Dead at once, both secrets, until the deletion; the reported one stays in the grace slot, with its
+  // grace over, so a retry of a report cut off before its events can find the key and announce it.
+  if (action === 'revoke') return { ...stamp, secret_hash: nobody, previous_secret_hash: leaked, previous_valid_until: { $literal: LONG_AGO } };
   const remembered = { leaked_hashes: { $slice: [{ $concatArrays: [{ $ifNull: ['$leaked_hashes', []] }, [leaked]] }, -REMEMBERED_PER_KEY] } };
   if (slot === 'secret_hash') {
     // Into the grace slot, ending with the leak grace (an older secret there ends at once: the slot holds one).
