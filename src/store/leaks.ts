@@ -275,6 +275,7 @@ export class LeakStore {
 
   /** Best effort: only what a later report of the same secret is told depends on it. */
   private async remember(ended: readonly { key: KeyDoc; hash: string }[], now: Date): Promise<void> {
+    if (ended.length === 0) return;
     const docs = ended.map(({ key, hash }) => ({ _id: hash, api_key: key.api_key, at: now }));
     // Unordered: a digest remembered already (by an earlier report) fails alone, and keeps its first record.
     await this.leaked.insertMany(docs, { ordered: false }).catch(() => undefined);
