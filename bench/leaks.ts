@@ -8,11 +8,11 @@
  *    signed report of --leak-tokens tokens (half those live secrets, half
  *    well-formed secrets of no key, shuffled) goes to instance 1: t0 is
  *    when it is sent. Printed: when its answer came, and when every live
- *    one had been refused (401) by every instance, checked in rounds over
- *    the not-yet-refused (an upper bound: a token is marked at the answer
- *    of the check that saw it refused). The instances run with
- *    AUTH_FAILURE_LIMIT out of the way: every check after the report is a
- *    failed authentication.
+ *    one had been refused (401) by every instance: from the answer, each
+ *    instance is called with each live token, WATCH_CONCURRENCY calls at a
+ *    time, until it refuses it, and never again after (see untilRefused).
+ *    The instances run with AUTH_FAILURE_LIMIT out of the way: every check
+ *    after the report is a failed authentication.
  * 2. Flood. One more instance with the default failure limits. A bystander
  *    (127.0.0.1, --bystander-connections keep-alive loops of a valid
  *    frappe.auth.get_logged_user) is measured for --flood-seconds alone,
@@ -52,6 +52,10 @@ export interface LeakFigures {
   live: number;
   answeredMs: number;
   allRefusedMs: number;
+  /** Calls made to see every live token refused by every instance (each refused one costs a lookup and two failure counts). */
+  checks: number;
+  /** When the first of them was seen refused. */
+  firstRefusedMs: number;
   goalMs: number;
   flood: {
     seconds: number;
@@ -120,16 +124,13 @@ export async function leaks(opts: LeakOptions): Promise<LeakFigures> {
     const labels = (JSON.parse(answer.body) as { label: string }[]).filter((f) => f.label === 'true_positive').length;
     if (labels !== liveCount) throw new Error(`leaks: ${labels} true positives, expected ${liveCount}`);
 
-    let pending = instances.flatMap((url) => live.map((t) => ({ url, token: t.token })));
-    let allRefusedMs = 0;
-    while (pending.length > 0) {
-      const statuses = await pool(pending, (p) => whoami(agent, p.url, p.token));
-      allRefusedMs = performance.now() - t0;
-      pending = pending.filter((_, i) => statuses[i] !== 401);
-      if (allRefusedMs > 60_000) throw new Error(`leaks: ${pending.length} checks still not refused after a minute`);
-    }
+    const refusal = await untilRefused(agent, instances, live, t0);
     agent.destroy();
-    console.error(`leaks: answered after ${Math.round(answeredMs)} ms, every live token refused by every instance after ${Math.round(allRefusedMs)} ms`);
+    const allRefusedMs = refusal.lastMs;
+    console.error(
+      `leaks: answered after ${Math.round(answeredMs)} ms, every live token refused by every instance after ${Math.round(allRefusedMs)} ms ` +
+        `(${refusal.checks} checks, ${refusal.checks - refusal.pairs} of them answered 200 and made again)`,
+    );
 
     const floodUrl = await serve(children, opts.tmp, 'leaks-flood', env);
     const flood = await floodFigures(floodUrl, bystander!.token, keyId, opts);
@@ -139,6 +140,8 @@ export async function leaks(opts: LeakOptions): Promise<LeakFigures> {
       live: liveCount,
       answeredMs: Math.round(answeredMs),
       allRefusedMs: Math.round(allRefusedMs),
+      checks: refusal.checks,
+      firstRefusedMs: Math.round(refusal.firstMs),
       goalMs: GOAL_MS,
       flood,
     };
@@ -154,6 +157,7 @@ export function printLeaks(f: LeakFigures): void {
   console.log(`\nleaks: a signed report of ${f.tokens} tokens (${f.live} live) to one of ${f.instances} instances on one database`);
   console.log(`  answered after                              ${f.answeredMs} ms`);
   console.log(`  every live token refused by every instance  ${f.allRefusedMs} ms   (goal < ${f.goalMs} ms: ${f.allRefusedMs < f.goalMs ? 'met' : 'NOT met'})`);
+  console.log(`    the first seen refused after              ${f.firstRefusedMs} ms; ${f.checks} checks for ${f.live * f.instances} token-instance pairs`);
   console.log(`leaks: an unsigned flood (${fl.connections} connections, ${fl.seconds} s, one address) while a bystander calls`);
   console.log(`  flood refused                               ${fl.answersPerSecond} /s (401: ${fl.unauthorized}, 429: ${fl.rateLimited}, other: ${fl.other})`);
   console.log(`  bystander alone                             ${fl.bystanderAloneRps} calls/s`);
@@ -212,6 +216,52 @@ async function pool<T, R>(items: readonly T[], work: (item: T) => Promise<R>, co
     }),
   );
   return out;
+}
+
+/** Checks in flight per instance while watching for refusals: enough to keep it busy, few enough not to queue in the database. */
+const WATCH_CONCURRENCY = 8;
+
+/**
+ * Calls every instance with every live token until each has refused each
+ * (401), and says when the last and the first pair were seen refused (ms
+ * after t0). Each instance has its own queue and WATCH_CONCURRENCY loops;
+ * a pair seen refused is never called again, one still let in goes to the
+ * back of its queue. A pair counts as refused at the answer of the call
+ * that saw it: an upper bound, by one call's time. Every refused call costs
+ * the service what any wrong token does (a lookup, two failure counts), so
+ * the calls are few and bounded, not a flood that would time itself.
+ */
+async function untilRefused(
+  agent: http.Agent,
+  instances: readonly string[],
+  live: readonly Made[],
+  t0: number,
+): Promise<{ lastMs: number; firstMs: number; checks: number; pairs: number }> {
+  let checks = 0;
+  let lastMs = 0;
+  let firstMs = Infinity;
+  const deadline = performance.now() + 60_000;
+  await Promise.all(
+    instances.map(async (url) => {
+      const queue = shuffle(live.map((t) => t.token));
+      await Promise.all(
+        Array.from({ length: WATCH_CONCURRENCY }, async () => {
+          for (let token = queue.shift(); token !== undefined; token = queue.shift()) {
+            if (performance.now() > deadline) throw new Error(`leaks: ${queue.length + 1} tokens still let in by ${url} after a minute`);
+            checks++;
+            const status = await whoami(agent, url, token);
+            const at = performance.now() - t0;
+            if (status === 401) {
+              lastMs = Math.max(lastMs, at);
+              firstMs = Math.min(firstMs, at);
+            } else if (status === 200) queue.push(token);
+            else throw new Error(`leaks: a check was answered ${status} by ${url}`);
+          }
+        }),
+      );
+    }),
+  );
+  return { lastMs, firstMs, checks, pairs: instances.length * live.length };
 }
 
 function shuffle<T>(xs: T[]): T[] {

@@ -44,6 +44,29 @@ describe('writes whose reply is lost', () => {
     expectError(await whoami(token), -32001, 401);
   });
 
+  const leaksCollection = () => (svc.app.services.storage.leaks as unknown as { keys: Record<string, unknown> }).keys;
+
+  it('a leak report whose end is applied but unanswered (-32050) still refuses the secret at once; a retry finds it ended', async () => {
+    const token = await svc.userWithToken('lost-leak');
+    expectResult(await whoami(token)); // cached
+    loseReplyOnce(leaksCollection(), 'updateMany');
+    expectError(await svc.call('auth.keys.report_leak', { token }), -32050);
+    expectError(await whoami(token), -32001, 401);
+    expectResult(await svc.call('auth.keys.report_leak', { token }));
+    expect(await svc.app.services.storage.db.collection('api_keys').countDocuments({ user: 'lost-leak', secret_hash: { $exists: true } })).to.equal(1);
+  });
+
+  it('a leak report whose deletion of the key fails still ends the secret, audited, and answers', async () => {
+    const token = await svc.userWithToken('undeleted-leak');
+    expectResult(await whoami(token));
+    failOnce(leaksCollection(), 'deleteMany');
+    expect(expectResult(await svc.call('auth.keys.report_leak', { token }))).to.deep.equal({ received: true });
+    expectError(await whoami(token), -32001, 401);
+    const db = svc.app.services.storage.db;
+    expect(await db.collection('api_keys').countDocuments({ user: 'undeleted-leak' }), 'left behind, with no usable secret').to.equal(1);
+    expect(await db.collection('audit_log').countDocuments({ action: 'key.leaked', target: 'undeleted-leak' })).to.equal(1);
+  });
+
   it('a user deletion whose key removal fails is still done, and the key never works again', async () => {
     const token = await svc.userWithToken('half-gone');
     expectResult(await whoami(token));

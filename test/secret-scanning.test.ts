@@ -325,7 +325,7 @@ describe('secret scanning: another instance refuses a revoked secret; a bad chec
       dbName: a.db.databaseName,
       authFailureLimit: 10_000,
       maxRowsPerSecond: 10_000_000,
-      secretScanning: scanning(),
+      secretScanning: scanning({ maxTokens: 1000, maxBodyBytes: 1024 * 1024 }),
     };
     const uri = process.env.MONGODB_URI!;
     b = await startApp(config, `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`, createLogger('silent'));
@@ -346,6 +346,77 @@ describe('secret scanning: another instance refuses a revoked secret; a bad chec
       expect(Date.now(), 'refused by B').to.be.below(deadline);
       await sleep(10);
     }
+  });
+
+  it('a report of 200 tokens acts once per live secret, answers each label in order, in a dozen database commands; so do two at once', async () => {
+    const live = await Promise.all(Array.from({ length: 60 }, () => liveKey(a)));
+    const dead = await Promise.all(Array.from({ length: 10 }, () => liveKey(a)));
+    expect(
+      (
+        await report(
+          b.url,
+          dead.map((k) => entry(k.secret)),
+        )
+      ).status,
+    ).to.equal(200); // ended before: still ours
+    const badChecksum = (t: string) => `${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`;
+    // Each entry with the label it must get: live secrets bare and as key:secret, some twice, some in both forms.
+    const entries: [string, string][] = [
+      ...live.map((k, i): [string, string] => [i < 30 ? k.secret : k.token, 'true_positive']),
+      ...live.filter((_, i) => i % 3 === 0).map((k, i): [string, string] => [i < 10 ? k.secret : k.token, 'true_positive']),
+      ...live.filter((_, i) => i % 10 === 1).map((k, i): [string, string] => [i < 3 ? k.token : k.secret, 'true_positive']),
+      ...dead.map((k): [string, string] => [k.token, 'true_positive']),
+      ...live.slice(0, 30).map((k): [string, string] => [badChecksum(k.secret), 'false_positive']),
+    ];
+    while (entries.length < 200) entries.push([reported(newApiSecret()), 'false_positive']);
+    for (let i = entries.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [entries[i], entries[j]] = [entries[j]!, entries[i]!];
+    }
+    const from = seen.length;
+    const sent = await report(
+      b.url,
+      entries.map(([t]) => entry(t)),
+    );
+    expect(sent.status, JSON.stringify(sent.body)).to.equal(200);
+    expect(sent.body.map((f: any) => [f.token_hash, f.label])).to.deep.equal(entries.map(([t, label]) => [sha256(t), label]));
+    // The report's own commands: a fixed number, not one or more per token.
+    const stores = ['api_keys', 'key_usage', 'leaked_secrets', 'audit_log', 'key_events'];
+    const commands = seen
+      .slice(from)
+      .filter((e) => stores.includes(String(e.command[e.commandName])) && ['find', 'insert', 'update', 'delete'].includes(e.commandName));
+    expect(commands.length, commands.map((e) => `${e.commandName} ${String(e.command[e.commandName])}`).join(', ')).to.be.at.most(12);
+
+    const apiKeys = live.map((k) => k.apiKey);
+    expect(await a.collection('api_keys').countDocuments({ api_key: { $in: apiKeys } })).to.equal(0);
+    const audits = await a
+      .collection('audit_log')
+      .find({ action: 'key.leaked', api_key: { $in: [...apiKeys, ...dead.map((k) => k.apiKey)] } })
+      .toArray();
+    expect(audits.map((e) => e.api_key).sort()).to.deep.equal([...apiKeys, ...dead.map((k) => k.apiKey)].sort(), 'one audit entry per secret ended');
+    expect(await a.collection('key_events').countDocuments({ api_key: { $in: apiKeys } })).to.equal(2 * live.length); // generate_keys, then one end
+    for (const k of live.slice(0, 5)) await refused(b, k.token);
+
+    // Two overlapping reports at once, to A and to B: each secret is ended by exactly one of them.
+    const more = await Promise.all(Array.from({ length: 40 }, () => liveKey(a)));
+    const [toA, toB] = await Promise.all([
+      report(
+        a.url,
+        more.slice(0, 30).map((k) => entry(k.secret)),
+      ),
+      report(
+        b.url,
+        more.slice(10).map((k) => entry(k.token)),
+      ),
+    ]);
+    expect(toA.body.map((f: any) => f.label)).to.deep.equal(Array(30).fill('true_positive'));
+    expect(toB.body.map((f: any) => f.label)).to.deep.equal(Array(30).fill('true_positive'));
+    const ended = await a
+      .collection('audit_log')
+      .find({ action: 'key.leaked', api_key: { $in: more.map((k) => k.apiKey) } })
+      .toArray();
+    expect(ended.map((e) => e.api_key).sort()).to.deep.equal(more.map((k) => k.apiKey).sort());
+    expect(await a.collection('api_keys').countDocuments({ api_key: { $in: more.map((k) => k.apiKey) } })).to.equal(0);
   });
 
   it('a token whose checksum fails is a false positive without any database command', async () => {

@@ -19,6 +19,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isWellFormedApiKey, isWellFormedSecret, hashSecret } from '../auth/token.js';
 import type { KeyDoc } from '../store/keys.js';
+import type { LeakFound } from '../store/leaks.js';
 import { method, type Services } from '../rpc/spec.js';
 
 /** Where a reported token comes from, for its audit entry and log line. */
@@ -82,63 +83,93 @@ export function parseLeaked(token: string): { apiKey?: string; secret: string } 
 
 /** Applies the leak policy to one reported token. */
 export async function reportLeak(services: Services, report: LeakReport, by: Reporter): Promise<LeakOutcome> {
-  const parsed = parseLeaked(report.token);
-  if (!parsed) return { label: 'false_positive', ended: null };
-  const named = parsed.apiKey === undefined ? {} : { named: parsed.apiKey };
-  const h = hashSecret(parsed.secret);
-  const { storage } = services;
-  const found = await storage.leaks.end(h, parsed.apiKey, services.leaks.policy, services.leaks.graceSeconds);
-  if (!found.key) return { label: (await storage.leaks.wasEnded(h)) ? 'true_positive' : 'false_positive', ended: null, ...named };
-  const known = { user: found.key.user, api_key: found.key.api_key, ...named };
-  if (!found.ended) return { label: 'true_positive', ended: null, ...known };
-  const until = found.ended === 'expires' ? found.until.toISOString() : undefined;
-  await recordLeak(services, found.key, report, by, found.ended, until);
-  return { label: 'true_positive', ended: found.ended, ...known, ...(until === undefined ? {} : { until }) };
+  return (await reportLeaks(services, [report], by)).get(report.token)!;
 }
 
 /**
- * Reports of many tokens (GitHub sends them in batches), each distinct
- * token handled once, `concurrency` at a time; the outcomes by token.
+ * Applies the leak policy to the tokens of one report (GitHub sends them in
+ * batches) as one batch: each distinct token parsed, and all of the well
+ * formed ones handled together by the store (store/leaks.ts: a fixed
+ * number of database operations, whatever the number of tokens), then one
+ * write of the audit entries. The outcomes by token.
  */
-export async function reportLeaks(services: Services, reports: readonly LeakReport[], by: Reporter, concurrency = 32): Promise<Map<string, LeakOutcome>> {
-  const distinct = new Map<string, LeakReport>();
-  for (const r of reports) if (!distinct.has(r.token)) distinct.set(r.token, r);
-  const queue = [...distinct.values()];
+export async function reportLeaks(services: Services, reports: readonly LeakReport[], by: Reporter): Promise<Map<string, LeakOutcome>> {
   const outcomes = new Map<string, LeakOutcome>();
-  const worker = async () => {
-    for (let r = queue.shift(); r !== undefined; r = queue.shift()) outcomes.set(r.token, await reportLeak(services, r, by));
+  const looked: { report: LeakReport; apiKey: string | undefined; hash: string }[] = [];
+  const seen = new Set<string>();
+  for (const report of reports) {
+    if (seen.has(report.token)) continue; // a token given twice: its first entry is acted on
+    seen.add(report.token);
+    const parsed = parseLeaked(report.token);
+    if (!parsed) outcomes.set(report.token, { label: 'false_positive', ended: null });
+    else looked.push({ report, apiKey: parsed.apiKey, hash: hashSecret(parsed.secret) });
+  }
+  // The outcomes, and the audit entries of what was ended, written while the store records its part.
+  const judge = async (found: readonly LeakFound[]) => {
+    const leaked: Leaked[] = [];
+    for (const [i, { report, apiKey }] of looked.entries()) {
+      const f = found[i]!;
+      const named = apiKey === undefined ? {} : { named: apiKey };
+      if (!f.key) outcomes.set(report.token, { label: f.known ? 'true_positive' : 'false_positive', ended: null, ...named });
+      else if (!f.ended) outcomes.set(report.token, { label: 'true_positive', ended: null, user: f.key.user, api_key: f.key.api_key, ...named });
+      else {
+        const until = f.ended === 'expires' ? { until: f.until.toISOString() } : {};
+        leaked.push({ key: f.key, report, ended: f.ended, ...until });
+        outcomes.set(report.token, { label: 'true_positive', ended: f.ended, user: f.key.user, api_key: f.key.api_key, ...named, ...until });
+      }
+    }
+    await recordLeaks(services, leaked, by);
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  const { policy, graceSeconds } = services.leaks;
+  await services.storage.leaks.endMany(
+    looked.map((l) => ({ hash: l.hash, apiKey: l.apiKey })),
+    policy,
+    graceSeconds,
+    judge,
+  );
   return outcomes;
 }
 
+/** A secret ended by a report, and the entry that reported it. */
+interface Leaked {
+  key: KeyDoc;
+  report: LeakReport;
+  ended: 'revoked' | 'expires';
+  until?: string;
+}
+
 /**
- * The audit entry and the warning. The change is done by now, so a record
- * that cannot be written is logged at error level instead of failing the
- * report (as audited() does for every other change).
+ * The audit entries and the warnings, one of each per secret ended. The
+ * change is done by now, so entries that cannot be written are logged at
+ * error level instead of failing the report (as audited() does for every
+ * other change).
  */
-async function recordLeak(services: Services, key: KeyDoc, report: LeakReport, by: Reporter, ended: 'revoked' | 'expires', until?: string) {
-  const url = withheld(report.url);
-  const source = withheld(report.source === undefined ? by.via : `${by.via}:${report.source}`);
-  const entry = {
-    at: new Date(),
-    actor: by.actor,
-    action: 'key.leaked' as const,
-    target: key.user,
-    api_key: key.api_key,
-    address: by.address,
-    request_id: by.requestId,
-    ...(url === undefined ? {} : { url }),
-    ...(source === undefined ? {} : { source }),
-  };
-  by.log.warn(
-    { req_id: by.requestId, target: key.user, api_key: key.api_key, source, url, ended, until },
-    ended === 'revoked' ? 'leaked secret reported: key pair revoked' : 'leaked secret reported: it stops working at the end of the leak grace',
-  );
+async function recordLeaks(services: Services, leaked: readonly Leaked[], by: Reporter): Promise<void> {
+  if (leaked.length === 0) return;
+  const at = new Date();
+  const entries = leaked.map(({ key, report, ended, until }) => {
+    const url = withheld(report.url);
+    const source = withheld(report.source === undefined ? by.via : `${by.via}:${report.source}`);
+    by.log.warn(
+      { req_id: by.requestId, target: key.user, api_key: key.api_key, source, url, ended, until },
+      ended === 'revoked' ? 'leaked secret reported: key pair revoked' : 'leaked secret reported: it stops working at the end of the leak grace',
+    );
+    return {
+      at,
+      actor: by.actor,
+      action: 'key.leaked' as const,
+      target: key.user,
+      api_key: key.api_key,
+      address: by.address,
+      request_id: by.requestId,
+      ...(url === undefined ? {} : { url }),
+      ...(source === undefined ? {} : { source }),
+    };
+  });
   try {
-    await services.storage.audit.record(entry);
+    await services.storage.audit.recordMany(entries);
   } catch (err) {
-    by.log.error({ err, audit: entry }, 'audit record not written');
+    for (const audit of entries) by.log.error({ err, audit }, 'audit record not written');
   }
 }
 

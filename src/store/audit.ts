@@ -29,6 +29,11 @@ export class AuditStore {
     await this.entries.insertOne({ ...entry });
   }
 
+  /** Many entries in one write (a leak report's). */
+  async recordMany(entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length > 0) await this.entries.insertMany(entries.map((entry) => ({ ...entry })));
+  }
+
   /** Newest first; `user` matches the actor or the target. */
   async list(start: number, limit: number, user?: string, action?: AuditAction): Promise<PublicAuditEntry[]> {
     const filter: Filter<AuditEntry> = {};

@@ -72,6 +72,49 @@ export class KeyEvents {
     return _id;
   }
 
+  /**
+   * Writes many events in one insertMany (a leak report ends hundreds of
+   * keys at once; an upsert per event, as record() does, costs twice the
+   * time on the local server). An insert cannot evaluate $$NOW, so each
+   * attempt first asks the server its clock (hello's localTime, as prune
+   * does) and stamps every event with it: still the server's clock, read
+   * one round trip before the write begins, so the pollers' overlap covers
+   * it as it covers record()'s stamp (event-readers.ts). Unordered, on
+   * _ids chosen here: trying again after a lost reply writes each event
+   * once, an event written by the first attempt keeps its `at` (its _id is
+   * taken: a duplicate, not an error) and the others get a fresh one. Tried
+   * twice; if both fail, the caller's call fails, as with record().
+   */
+  async recordMany(events: readonly NewKeyEvent[]): Promise<ObjectId[]> {
+    const docs = events.map((event) => ({ ...event, _id: new ObjectId() }));
+    if (docs.length === 0) return [];
+    for (const doc of docs) this.own.set(doc._id.toHexString(), true);
+    const write = async () => {
+      const at = await this.serverNow();
+      try {
+        await this.events.insertMany(
+          docs.map((doc) => ({ ...doc, at })),
+          { ordered: false },
+        );
+      } catch (err) {
+        if (!onlyDuplicates(err)) throw err;
+      }
+    };
+    try {
+      await write();
+    } catch {
+      await write();
+    }
+    return docs.map((doc) => doc._id);
+  }
+
+  /** The database server's clock (hello's localTime). */
+  private async serverNow(): Promise<Date> {
+    const hello = await this.db.admin().command({ hello: 1 });
+    if (!(hello.localTime instanceof Date)) throw new Error('the database server did not say its time (hello.localTime)');
+    return hello.localTime;
+  }
+
   /** True when this process wrote the event (its caches already knew of the change). */
   recordedHere(id: ObjectId): boolean {
     return this.own.has(id.toHexString());
@@ -122,4 +165,11 @@ export class KeyEvents {
     const { deletedCount } = await this.events.deleteMany({ at: { $lt: new Date(now - retentionMs) } });
     return deletedCount;
   }
+}
+
+/** An insertMany whose only failures are _ids already taken (written by an attempt whose reply was lost). */
+function onlyDuplicates(err: unknown): boolean {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  const list = Array.isArray(writeErrors) ? (writeErrors as { code?: unknown }[]) : writeErrors ? [writeErrors as { code?: unknown }] : [];
+  return list.length > 0 && list.every((e) => e.code === 11000) && (err as { writeConcernError?: unknown }).writeConcernError === undefined;
 }

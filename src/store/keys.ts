@@ -47,6 +47,17 @@ export interface KeyDoc extends KeyLimitFields {
   revision?: number;
   /** Digests of secrets reported leaked while this key held them, so a report acts once (store/leaks.ts). */
   leaked_hashes?: string[];
+  /** Stamps of the leak reports that ended a secret here, each until its report has recorded it (store/leaks.ts). */
+  leak_claims?: LeakClaim[];
+}
+
+/** A leak report's stamp on a key whose secret it ended (store/leaks.ts). */
+export interface LeakClaim {
+  /** The report's id. */
+  report: string;
+  /** The digest it ended. */
+  hash: string;
+  at: Date;
 }
 // Fields marked optional may be missing from keys written before they existed.
 

@@ -1,24 +1,63 @@
 /**
- * Ending a leaked secret: the key store's side of a leak report
- * (src/methods/leaks.ts decides what a report does; this does it).
+ * Ending leaked secrets: the key store's side of a leak report
+ * (src/methods/leaks.ts decides what a report does; this does it). A report
+ * is one batch, whatever its size (GitHub sends up to a thousand tokens at
+ * once): its cost is a fixed number of database operations, not a number
+ * per token.
  *
  * A secret is found by its SHA-256 (the stored secret_hash), with or
  * without its api_key: a leak often shows only the secret. It is live when
  * it is a key's current secret, or its previous one while the grace lasts.
- * Each write is conditional on the secret being live there, in one atomic
- * step, so however many reports of one secret arrive at once, on however
- * many instances, exactly one of them ends it; the others find nothing left
- * to end. Every write that ends a secret is announced like any other key
- * change (`changed`: this instance's cache at once, the others through
- * key_events), also when its reply is lost.
  *
- * `revoke` deletes the key pair (as auth.keys.revoke does). `expire` moves
- * the leaked secret into the grace slot, ending when the leak grace does,
- * and leaves the key with no usable current secret until generate_keys
- * issues one (an older secret still in its grace ends at once: the slot
- * holds one); a leaked secret already in the grace slot has its grace
- * shortened to the leak grace. The key remembers the secrets it saw
- * reported (leaked_hashes), so a second report of one changes nothing.
+ * One report, in four steps (each one round trip; the operations of a step
+ * go out together):
+ *
+ * 1. find: the keys holding any reported digest, as current secret and as
+ *    previous one (two finds with $in, each on its index: the local server
+ *    scans the collection for an $or), and which digests leaked_secrets
+ *    remembers (one find by _id);
+ * 2. end and claim: one updateMany for the keys whose current secret was
+ *    reported, one for those whose previous one was. Each is conditional on
+ *    the secret being live in the document as it is when the write applies,
+ *    and in the same atomic write ends it by LEAK_POLICY and stamps the key
+ *    with this report's id (leak_claims). So however many reports of one
+ *    secret arrive at once, on however many instances, exactly one stamps
+ *    it; there is no moment when a key is claimed and its secret still
+ *    works, so a report cut off after this step has still ended what it
+ *    claimed;
+ * 3. what this report ended: every key it meant to when each write of
+ *    step 2 changed as many keys as it was given (the usual case); else
+ *    the keys stamped with this report's id, read back (one find): not one
+ *    that another report ended;
+ * 4. record, at once: key_events (a clock read and one insertMany: the
+ *    other instances drop their cached entries), this instance's caches,
+ *    leaked_secrets (one insertMany), the caller's audit entries (one
+ *    insertMany); and once the events are written, the tidy-up: under
+ *    `revoke` the ended keys are deleted (one deleteMany, and one of their
+ *    key_usage), under `expire` the stamps are removed (one updateMany).
+ *
+ * Ten to twelve operations per report, whatever its size (a report of one
+ * token costs the same); what grows with it is the work of each: per
+ * secret ended, one document read and five (expire) or six (revoke)
+ * written. Every write that ends a secret is announced like any other key
+ * change (`changed`), also when its reply is lost: then every key the
+ * report meant to end is announced and the report fails. The tidy-up waits
+ * for the events, so a report whose events cannot be written, or that is
+ * cut off after step 2, leaves its keys ended and stamped: a report of one
+ * of them a minute or more later (UNFINISHED_AFTER_MS) announces it again
+ * and, under revoke, deletes it. The audit entries of such a report are
+ * lost (as with a lost reply of a single write before).
+ *
+ * `revoke` deletes the key pair (as auth.keys.revoke does): step 2 already
+ * leaves the key with no usable secret (the current one the digest of
+ * random bytes nobody holds; the reported one in the grace slot, its grace
+ * over), step 4 deletes it. `expire` moves the leaked secret into the
+ * grace slot, ending when the leak grace does, and leaves the key with no
+ * usable current secret until generate_keys issues one (an older secret
+ * still in its grace ends at once: the slot holds one); a leaked secret
+ * already in the grace slot has its grace shortened to the leak grace. The
+ * key remembers the secrets it saw reported (leaked_hashes), so a second
+ * report of one changes nothing.
  *
  * leaked_secrets remembers, by SHA-256, the secrets ended here for
  * LEAKED_RETENTION_S, so a later report of one (GitHub reports every place
@@ -26,7 +65,7 @@
  * only digests of secrets that no longer work.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Collection, Db, ObjectId } from 'mongodb';
+import { ObjectId, type Collection, type Db, type Document, type Filter } from 'mongodb';
 import type { KeyDoc, KeyUsageDoc } from './keys.js';
 
 export type LeakAction = 'revoke' | 'expire';
@@ -38,26 +77,44 @@ export interface LeakedSecretDoc {
   at: Date;
 }
 
+/** One reported secret: its digest, and the api_key the report named with it, if any. */
+export interface LeakedSecret {
+  hash: string;
+  apiKey?: string | undefined;
+}
+
 export type LeakFound =
-  /** No key has this secret, now or in its grace slot. */
-  | { key: null }
-  /** The key held it, but nothing was ended now: no longer live, or already ended by another report. */
+  /** No key has this secret, now or in its grace slot; `known`: it was ended here before (leaked_secrets). */
+  | { key: null; known: boolean }
+  /** The key held it, but nothing was ended for it now: no longer live, already ended by another report, or by another token of this one. */
   | { key: KeyDoc; ended: null }
   /** Ended now: revoked, or working until `until` (expire). */
   | { key: KeyDoc; ended: 'revoked' }
   | { key: KeyDoc; ended: 'expires'; until: Date };
 
+/** A key whose cached copies must go (Storage announces it). */
+export interface KeyChange {
+  userId: ObjectId;
+  apiKey: string;
+}
+
 /** How long a secret ended here is remembered as ours (90 days). */
 export const LEAKED_RETENTION_S = 90 * 86_400;
 /** Secrets a key remembers having seen reported (they are rare; the newest are what repeat). */
 const REMEMBERED_PER_KEY = 10;
+/** A report's stamp this old is one it did not finish with: no report takes this long. */
+const UNFINISHED_AFTER_MS = 60_000;
+/** The end of a grace that is over. */
+const LONG_AGO = new Date(0);
+
+type Slot = 'secret_hash' | 'previous_secret_hash';
 
 export class LeakStore {
   constructor(
     private readonly keys: Collection<KeyDoc>,
     private readonly usage: Collection<KeyUsageDoc>,
     private readonly leaked: Collection<LeakedSecretDoc>,
-    private readonly changed: (userId: ObjectId, apiKey?: string) => Promise<void>,
+    private readonly changed: (keys: readonly KeyChange[]) => Promise<void>,
   ) {}
 
   static async createIndexes(db: Db): Promise<void> {
@@ -68,79 +125,208 @@ export class LeakStore {
   }
 
   /**
-   * Ends the secret whose digest is `secretHash` if it is live, by
-   * `action`; `apiKey` narrows the search to one key when the report named
-   * it. `graceSeconds` is how long `expire` leaves it working.
+   * Ends, by `action`, every live secret among `secrets` (one report), and
+   * says for each what it found and did, in the same order. A digest given
+   * twice (a bare secret and its key:secret) is ended once, for the first.
+   * `graceSeconds` is how long `expire` leaves a secret working.
+   * `alongside` is the caller's own writing about the results (the audit
+   * entries), done at the same time as this store's.
    */
-  async end(secretHash: string, apiKey: string | undefined, action: LeakAction, graceSeconds: number, now = new Date()): Promise<LeakFound> {
-    const named = apiKey === undefined ? {} : { api_key: apiKey };
+  async endMany(
+    secrets: readonly LeakedSecret[],
+    action: LeakAction,
+    graceSeconds: number,
+    alongside: (found: readonly LeakFound[]) => Promise<void> = () => Promise.resolve(),
+  ): Promise<LeakFound[]> {
+    if (secrets.length === 0) return [];
+    const now = new Date();
+    const hashes = [...new Set(secrets.map((s) => s.hash))];
     // Two finds, not one $or: each uses its index on every server (the local one scans the collection for an $or).
-    const key = (await this.keys.findOne({ ...named, secret_hash: secretHash })) ?? (await this.keys.findOne({ ...named, previous_secret_hash: secretHash }));
-    if (!key) return { key: null };
-    let found: LeakFound;
+    const [asCurrent, asPrevious, remembered] = await Promise.all([
+      this.keys.find({ secret_hash: { $in: hashes } }).toArray(),
+      this.keys.find({ previous_secret_hash: { $in: hashes } }).toArray(),
+      this.leaked.find({ _id: { $in: hashes } }, { projection: { _id: 1 } }).toArray(),
+    ]);
+    const current = new Map(asCurrent.map((k) => [k.secret_hash, k]));
+    const previous = new Map(asPrevious.map((k) => [k.previous_secret_hash!, k]));
+    const known = new Set(remembered.map((d) => d._id));
+
+    // Each reported secret's key (the api_key it named must match), and the keys to end, by slot.
+    const holders = secrets.map(({ hash, apiKey }) => [current.get(hash), previous.get(hash)].find((k) => k && (apiKey === undefined || k.api_key === apiKey)));
+    const toEnd = new Map<string, { key: KeyDoc; slot: Slot; hash: string }>();
+    for (const [i, key] of holders.entries()) {
+      const hash = secrets[i]!.hash;
+      const slot = key && this.liveSlot(key, hash, action, now);
+      const id = key?._id.toHexString();
+      // A key whose current secret is reported is ended by that: its previous one goes with it.
+      if (key && slot && id && (!toEnd.has(id) || slot === 'secret_hash')) toEnd.set(id, { key, slot, hash });
+    }
+
+    // Keys a report ended and did not finish with (its events failed, or it was cut off): announced
+    // again, and under revoke deleted. Only stamps older than any report takes, so a key in the
+    // middle of another report is not announced twice (if one were, it would cost a read).
+    const unfinished = new Map<string, KeyDoc>();
+    const staleBefore = now.getTime() - UNFINISHED_AFTER_MS;
+    for (const key of holders) {
+      if (key?.leak_claims?.some((c) => c.at.getTime() < staleBefore) && !toEnd.has(key._id.toHexString())) unfinished.set(key._id.toHexString(), key);
+    }
+
+    const { report, ended } = await this.endAndClaim([...toEnd.values()], action, graceSeconds, now);
+
+    // Each ended key's result goes to the first reported secret that named its digest.
+    const endedHashes = new Set([...ended.values()].map((e) => e.hash));
+    const told = new Set<string>();
+    const results: LeakFound[] = [];
+    for (const [i, key] of holders.entries()) {
+      const hash = secrets[i]!.hash;
+      const done = key ? ended.get(key._id.toHexString()) : undefined;
+      if (!key) results.push({ key: null, known: known.has(hash) || endedHashes.has(hash) });
+      else if (done?.hash !== hash || told.has(hash)) results.push({ key: done?.key ?? key, ended: null });
+      else {
+        told.add(hash);
+        if (action === 'revoke') results.push({ key: done.key, ended: 'revoked' });
+        else results.push({ key: done.key, ended: 'expires', until: done.key.previous_valid_until ?? new Date(now.getTime() + graceSeconds * 1000) });
+      }
+    }
+    await Promise.all([this.record([...ended.values()], [...unfinished.values()], report, action, now), alongside(results)]);
+    return results;
+  }
+
+  /** Where `hash` is live in `key`, as read: the slot a write conditional on the same will end, or null. */
+  private liveSlot(key: KeyDoc, hash: string, action: LeakAction, now: Date): Slot | null {
+    // Under expire a secret already reported is left as it is (its grace already the leak grace, or shorter).
+    if (action === 'expire' && key.leaked_hashes?.includes(hash)) return null;
+    if (key.secret_hash === hash) return 'secret_hash';
+    if (key.previous_secret_hash === hash && (key.previous_valid_until?.getTime() ?? 0) > now.getTime()) return 'previous_secret_hash';
+    return null;
+  }
+
+  /**
+   * Steps 2 and 3 (see the top): ends what is still live of `toEnd`,
+   * stamping it with a new report id, and reads back what was stamped: the
+   * keys this report ended (as they are after the end) by _id, with the
+   * digest ended on each. When each write changed as many keys as it was
+   * given, they are all this report's, and the read back is skipped (the
+   * usual case: only a concurrent report or a rotation in between makes
+   * one miss).
+   */
+  private async endAndClaim(
+    toEnd: readonly { key: KeyDoc; slot: Slot; hash: string }[],
+    action: LeakAction,
+    graceSeconds: number,
+    now: Date,
+  ): Promise<{ report: string; ended: Map<string, { key: KeyDoc; hash: string }> }> {
+    const report = new ObjectId().toHexString();
+    const ended = new Map<string, { key: KeyDoc; hash: string }>();
+    if (toEnd.length === 0) return { report, ended };
+    const until = new Date(now.getTime() + graceSeconds * 1000);
+    const bySlot = (['secret_hash', 'previous_secret_hash'] as const).map((slot) => toEnd.filter((e) => e.slot === slot));
     try {
-      found = action === 'revoke' ? await this.revoke(key, secretHash, now) : await this.expire(key, secretHash, now, graceSeconds);
+      const writes = await Promise.all(
+        bySlot.map((these) =>
+          these.length === 0
+            ? Promise.resolve({ modifiedCount: 0 })
+            : this.keys.updateMany(endFilter(these, action, now), [{ $set: endUpdate(these[0]!.slot, action, report, until, now) }]),
+        ),
+      );
+      if (writes.every((w, i) => w.modifiedCount === bySlot[i]!.length)) {
+        for (const { key, slot, hash } of toEnd) ended.set(key._id.toHexString(), { key: afterEnd(key, slot, action, until), hash });
+      } else {
+        for (const key of await this.keys.find({ _id: { $in: toEnd.map((e) => e.key._id) }, 'leak_claims.report': report }).toArray()) {
+          ended.set(key._id.toHexString(), { key, hash: key.leak_claims!.find((c) => c.report === report)!.hash });
+        }
+      }
+      return { report, ended };
     } catch (err) {
-      // Perhaps applied, its reply lost: announce it as if it had been (see KeyStore.issueSecret).
-      await this.changed(key.user_id, key.api_key);
+      // Perhaps applied, its reply lost (see KeyStore.issueSecret): announce every key this report meant to end
+      // (an event that changed nothing costs a read). A retry of the report finds them ended.
+      await this.changed(toEnd.map((e) => ({ userId: e.key.user_id, apiKey: e.key.api_key })));
       throw err;
     }
-    if (found.key && found.ended) {
-      await this.changed(key.user_id, key.api_key);
-      await this.remember(secretHash, key.api_key, now);
-    }
-    return found;
   }
 
-  /** Whether this secret was ended here (within LEAKED_RETENTION_S). */
-  async wasEnded(secretHash: string): Promise<boolean> {
-    return (await this.leaked.findOne({ _id: secretHash }, { projection: { _id: 1 } })) !== null;
-  }
-
-  private async revoke(key: KeyDoc, h: string, now: Date): Promise<LeakFound> {
-    // Live where it was found: the current secret, or the previous one in its grace.
-    const live = key.secret_hash === h ? { secret_hash: h } : { previous_secret_hash: h, previous_valid_until: { $gt: now } };
-    const gone = await this.keys.findOneAndDelete({ _id: key._id, ...live });
-    if (!gone) return { key, ended: null };
-    await this.usage.deleteOne({ _id: gone.api_key }).catch(() => {}); // only a time; never reused
-    return { key: gone, ended: 'revoked' };
-  }
-
-  private async expire(key: KeyDoc, h: string, now: Date, graceSeconds: number): Promise<LeakFound> {
-    const until = new Date(now.getTime() + graceSeconds * 1000);
-    const remembered = { $slice: [{ $concatArrays: [{ $ifNull: ['$leaked_hashes', []] }, [{ $literal: h }]] }, -REMEMBERED_PER_KEY] };
-    const revision = { $add: [{ $ifNull: ['$revision', 0] }, 1] };
-    const fresh = { leaked_hashes: { $ne: h } };
-    // The current secret: into the grace slot, with no usable secret in its
-    // place (the digest of random bytes nobody holds) until a rotation.
-    const current = await this.keys.findOneAndUpdate(
-      { _id: key._id, secret_hash: h, ...fresh },
-      [
-        {
-          $set: {
-            previous_secret_hash: '$secret_hash',
-            previous_valid_until: until,
-            secret_hash: { $literal: createHash('sha256').update(randomBytes(32)).digest('hex') },
-            leaked_hashes: remembered,
-            revision,
-          },
-        },
-      ],
-      { returnDocument: 'after' },
-    );
-    if (current) return { key: current, ended: 'expires', until };
-    // Already in the grace slot: its grace ends no later than the leak grace.
-    const previous = await this.keys.findOneAndUpdate(
-      { _id: key._id, previous_secret_hash: h, previous_valid_until: { $gt: now }, ...fresh },
-      [{ $set: { previous_valid_until: { $min: ['$previous_valid_until', until] }, leaked_hashes: remembered, revision } }],
-      { returnDocument: 'after' },
-    );
-    if (previous) return { key: previous, ended: 'expires', until: previous.previous_valid_until ?? until };
-    return { key, ended: null };
+  /**
+   * Step 4 (see the top): the events and caches, leaked_secrets, and, once
+   * the events are written, the tidy-up, so a report whose events fail
+   * leaves its keys for the retry to find and announce (`unfinished`: keys
+   * a report stamped and did not tidy up; see endMany).
+   */
+  private async record(
+    ended: readonly { key: KeyDoc; hash: string }[],
+    unfinished: readonly KeyDoc[],
+    report: string,
+    action: LeakAction,
+    now: Date,
+  ): Promise<void> {
+    const announced = [...ended.map((e) => e.key), ...unfinished];
+    if (announced.length === 0) return;
+    // Best effort: every secret ended no longer works whether or not this is done (a key left
+    // behind under revoke has no usable secret, as under expire; see `unfinished` in endMany).
+    const tidy = (): Promise<unknown> =>
+      (action === 'revoke'
+        ? Promise.all([
+            this.keys.deleteMany({ _id: { $in: announced.map((k) => k._id) }, 'leak_claims.0': { $exists: true } }),
+            this.usage.deleteMany({ _id: { $in: announced.map((k) => k.api_key) } }), // only a time; never reused
+          ])
+        : this.keys.updateMany({ _id: { $in: ended.map((e) => e.key._id) } }, { $pull: { leak_claims: { report } } })
+      ).catch(() => undefined);
+    await Promise.all([this.changed(announced.map((k) => ({ userId: k.user_id, apiKey: k.api_key }))).then(tidy), this.remember(ended, now)]);
   }
 
   /** Best effort: only what a later report of the same secret is told depends on it. */
-  private async remember(h: string, apiKey: string, now: Date): Promise<void> {
-    await this.leaked.updateOne({ _id: h }, { $setOnInsert: { api_key: apiKey, at: now } }, { upsert: true }).catch(() => {});
+  private async remember(ended: readonly { key: KeyDoc; hash: string }[], now: Date): Promise<void> {
+    if (ended.length === 0) return;
+    const docs = ended.map(({ key, hash }) => ({ _id: hash, api_key: key.api_key, at: now }));
+    // Unordered: a digest remembered already (by an earlier report) fails alone, and keeps its first record.
+    await this.leaked.insertMany(docs, { ordered: false }).catch(() => undefined);
   }
+}
+
+/**
+ * The keys of `these` whose secret in `slot` is still what was reported
+ * and still live, as the write applies. The digests are matched as a set,
+ * not key by key (no $or: the local server scans for one): a digest is one
+ * key's, so a key of these holding any of them holds its own.
+ */
+function endFilter(these: readonly { key: KeyDoc; slot: Slot; hash: string }[], action: LeakAction, now: Date): Filter<KeyDoc> {
+  const slot = these[0]!.slot;
+  const hashes = these.map((e) => e.hash);
+  const filter: Filter<KeyDoc> = { _id: { $in: these.map((e) => e.key._id) }, [slot]: { $in: hashes } };
+  if (slot === 'previous_secret_hash') filter.previous_valid_until = { $gt: now };
+  if (action === 'expire') filter.leaked_hashes = { $nin: hashes };
+  return filter;
+}
+
+/** `key` as endUpdate leaves it, in the fields a report's outcome shows. */
+function afterEnd(key: KeyDoc, slot: Slot, action: LeakAction, until: Date): KeyDoc {
+  if (action === 'revoke') return key;
+  const graceEnd = slot === 'secret_hash' ? until : new Date(Math.min(key.previous_valid_until!.getTime(), until.getTime()));
+  return { ...key, previous_valid_until: graceEnd };
+}
+
+/**
+ * The end of the secret in `slot`, by `action`, and this report's stamp: one
+ * pipeline stage, which reads the document as it is when the write applies
+ * (every `$field` below is its value before the write).
+ */
+function endUpdate(slot: Slot, action: LeakAction, report: string, until: Date, now: Date): Document {
+  const leaked = `$${slot}`;
+  const claim = { report: { $literal: report }, hash: leaked, at: { $literal: now } };
+  const stamp = {
+    leak_claims: { $concatArrays: [{ $ifNull: ['$leak_claims', []] }, [claim]] },
+    revision: { $add: [{ $ifNull: ['$revision', 0] }, 1] },
+  };
+  // The digest of random bytes nobody holds (one for the report's keys: nobody holds it for any of
+  // them): no usable current secret until a rotation (or the deletion).
+  const nobody = { $literal: createHash('sha256').update(randomBytes(32)).digest('hex') };
+  // Dead at once, both secrets, until the deletion; the reported one stays in the grace slot, with its
+  // grace over, so a retry of a report cut off before its events can find the key and announce it.
+  if (action === 'revoke') return { ...stamp, secret_hash: nobody, previous_secret_hash: leaked, previous_valid_until: { $literal: LONG_AGO } };
+  const remembered = { leaked_hashes: { $slice: [{ $concatArrays: [{ $ifNull: ['$leaked_hashes', []] }, [leaked]] }, -REMEMBERED_PER_KEY] } };
+  if (slot === 'secret_hash') {
+    // Into the grace slot, ending with the leak grace (an older secret there ends at once: the slot holds one).
+    return { ...stamp, ...remembered, secret_hash: nobody, previous_secret_hash: leaked, previous_valid_until: { $literal: until } };
+  }
+  // Already in the grace slot: its grace ends no later than the leak grace.
+  return { ...stamp, ...remembered, previous_valid_until: { $min: ['$previous_valid_until', { $literal: until }] } };
 }

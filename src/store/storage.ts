@@ -58,7 +58,22 @@ export class Storage {
     };
     this.keys = new KeyStore(collection('api_keys'), collection('key_usage'), changed);
     this.users = new UserStore(collection('users'), this.keys, changed);
-    this.leaks = new LeakStore(collection('api_keys'), collection('key_usage'), collection('leaked_secrets'), changed);
+    /*
+     * The same for the keys a leak report ended, many at once: one write of
+     * their events. The listeners hear of each by its owner alone (a user
+     * has one key), which drops it from the caches without reading it again
+     * at once, as they do after a rotation so its new secret works at the
+     * next call: an ended key has no new secret to read (revoked: gone;
+     * expire: none until a rotation), and hundreds of reads would follow a
+     * report for nothing.
+     */
+    const changedKeys = async (keys: readonly { userId: ObjectId; apiKey: string }[]) => {
+      if (keys.length === 0) return;
+      const events = keys.map((k) => ({ kind: 'key', api_key: k.apiKey, user_id: k.userId }) as const);
+      const told = keys.flatMap((k) => this.listeners.map((l) => Promise.resolve(l(k.userId))));
+      await Promise.all([...told, this.keyEvents.recordMany(events)]);
+    };
+    this.leaks = new LeakStore(collection('api_keys'), collection('key_usage'), collection('leaked_secrets'), changedKeys);
     this.audit = new AuditStore(collection('audit_log'));
     this.failureCounts = new FailureCountStore(collection('failure_counts'), this.keyEvents);
   }
