@@ -163,10 +163,10 @@ describe('per-key rate limits', () => {
   });
 
   it('a limit given another window length counts afresh in the new length, never locking the key out (outside attacker)', async () => {
-    const { name, token } = await limitedToken([{ name: 'm', limit: 5, duration_ms: 1000 }]);
+    const { name, token } = await limitedToken([{ name: 'm', limit: 5, duration_ms: DAY }]);
     for (let i = 0; i < 2; i++) expectResult(await svc.call('frappe.auth.get_logged_user', {}, token));
-    expectResult(await svc.call('auth.keys.update', { user: name, ratelimits: [{ name: 'm', limit: 5, duration_ms: 2000 }] }));
-    // Before: the 1 s window's number (twice the 2 s one's) looked like a window to come, and every call was 429.
+    expectResult(await svc.call('auth.keys.update', { user: name, ratelimits: [{ name: 'm', limit: 5, duration_ms: 2 * DAY }] }));
+    // Before: the one-day window's number (twice the two-day one's) looked like a window to come, and every call was 429.
     for (let i = 0; i < 5; i++) expectResult(await svc.call('frappe.auth.get_logged_user', {}, token));
     expectError(await svc.call('frappe.auth.get_logged_user', {}, token), -32029, 429);
     // And back to the shorter one: its count starts afresh too.

@@ -149,6 +149,19 @@ describe('secret scanning: POST /api/secret-scanning/github (LEAK_POLICY=revoke)
       await refused(svc, first.token);
     });
 
+    it('ends a secret that a rotation with a grace moves into the grace slot while the report runs (outside attacker)', async () => {
+      // Before: the report found the secret current, the rotation moved it, and the report's write
+      // (conditional on the current slot) missed it: the leaked secret kept working for the grace.
+      for (let trial = 0; trial < 12; trial++) {
+        const victim = await liveKey(svc);
+        const [rotated, sent] = await Promise.all([svc.call(GENERATE, { user: victim.name, grace_seconds: 3600 }), report(svc.url, [entry(victim.secret)])]);
+        expect(sent.body[0].label).to.equal('true_positive');
+        reported(`${victim.apiKey}:${String(expectResult(rotated).api_secret)}`);
+        await refused(svc, victim.token);
+        expect(await leakEntries(svc, victim.name), `trial ${trial}: audited once`).to.have.length(1);
+      }
+    });
+
     it('acts once on a token reported twice, in one report, one after another, or at once', async () => {
       const one = await liveKey(svc);
       const twice = await report(svc.url, [entry(one.secret), entry(one.secret)]);

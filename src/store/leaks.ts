@@ -9,13 +9,14 @@
  * without its api_key: a leak often shows only the secret. It is live when
  * it is a key's current secret, or its previous one while the grace lasts.
  *
- * One report, in four steps (each one round trip; the operations of a step
- * go out together):
+ * One report, in four steps (each one round trip, but the first: two; the
+ * operations of a step go out together):
  *
- * 1. find: the keys holding any reported digest, as current secret and as
- *    previous one (two finds with $in, each on its index: the local server
- *    scans the collection for an $or), and which digests leaked_secrets
- *    remembers (one find by _id);
+ * 1. find: the keys holding any reported digest, as current secret and then
+ *    as previous one (two finds with $in, each on its index: the local
+ *    server scans the collection for an $or; in that order, so a secret
+ *    moving from one slot to the other meanwhile is found), and which
+ *    digests leaked_secrets remembers (one find by _id);
  * 2. end and claim: one updateMany for the keys whose current secret was
  *    reported, one for those whose previous one was. Each is conditional on
  *    the secret being live in the document as it is when the write applies,
@@ -36,7 +37,10 @@
  *    `revoke` the ended keys are deleted (one deleteMany, and one of their
  *    key_usage), under `expire` the stamps are removed (one updateMany).
  *
- * Ten to twelve operations per report, whatever its size (a report of one
+ * A secret found live whose write missed it (a rotation moved it into the
+ * grace slot in between) is looked up and ended again, up to END_ROUNDS
+ * times in all. Ten to twelve operations per report without such a race,
+ * whatever its size (a report of one
  * token costs the same); what grows with it is the work of each: per
  * secret ended, one document read and five (expire) or six (revoke)
  * written. Every write that ends a secret is announced like any other key
@@ -104,6 +108,8 @@ export const LEAKED_RETENTION_S = 90 * 86_400;
 const REMEMBERED_PER_KEY = 10;
 /** A report's stamp this old is one it did not finish with: no report takes this long. */
 const UNFINISHED_AFTER_MS = 60_000;
+/** Lookups of one report: the first, and again for what a concurrent change made it miss. */
+const END_ROUNDS = 3;
 /** The end of a grace that is over. */
 const LONG_AGO = new Date(0);
 
@@ -140,26 +146,53 @@ export class LeakStore {
   ): Promise<LeakFound[]> {
     if (secrets.length === 0) return [];
     const now = new Date();
-    const hashes = [...new Set(secrets.map((s) => s.hash))];
-    // Two finds, not one $or: each uses its index on every server (the local one scans the collection for an $or).
-    const [asCurrent, asPrevious, remembered] = await Promise.all([
-      this.keys.find({ secret_hash: { $in: hashes } }).toArray(),
-      this.keys.find({ previous_secret_hash: { $in: hashes } }).toArray(),
-      this.leaked.find({ _id: { $in: hashes } }, { projection: { _id: 1 } }).toArray(),
-    ]);
-    const current = new Map(asCurrent.map((k) => [k.secret_hash, k]));
-    const previous = new Map(asPrevious.map((k) => [k.previous_secret_hash!, k]));
-    const known = new Set(remembered.map((d) => d._id));
+    const report = new ObjectId().toHexString();
+    const holders: (KeyDoc | undefined)[] = secrets.map(() => undefined);
+    const known = new Set<string>();
+    const ended = new Map<string, { key: KeyDoc; hash: string }>();
+    // Rounds: the reported secrets still in doubt are looked up again after this round's writes.
+    // A write conditional on a secret being live misses it when a rotation moved it into the
+    // grace slot since it was found; found again, it is ended in its new slot (found by an
+    // outside attacker: a report racing a rotation with a grace left the secret working).
+    let doubt = secrets.map((_, i) => i);
+    for (let round = 0; round < END_ROUNDS && doubt.length > 0; round++) {
+      const hashes = [...new Set(doubt.map((i) => secrets[i]!.hash))];
+      // Two finds, not one $or (each uses its index on every server; the local one scans the
+      // collection for an $or), and one after the other: a secret only ever moves from the current
+      // slot to the previous one (a rotation, an expire), so looking in that order finds it in one
+      // of them even while it moves; looking at both at once could find it in neither.
+      const [asCurrent, remembered] = await Promise.all([
+        this.keys.find({ secret_hash: { $in: hashes } }).toArray(),
+        this.leaked.find({ _id: { $in: hashes } }, { projection: { _id: 1 } }).toArray(),
+      ]);
+      const asPrevious = await this.keys.find({ previous_secret_hash: { $in: hashes } }).toArray();
+      const current = new Map(asCurrent.map((k) => [k.secret_hash, k]));
+      const previous = new Map(asPrevious.map((k) => [k.previous_secret_hash!, k]));
+      for (const d of remembered) known.add(d._id);
 
-    // Each reported secret's key (the api_key it named must match), and the keys to end, by slot.
-    const holders = secrets.map(({ hash, apiKey }) => [current.get(hash), previous.get(hash)].find((k) => k && (apiKey === undefined || k.api_key === apiKey)));
-    const toEnd = new Map<string, { key: KeyDoc; slot: Slot; hash: string }>();
-    for (const [i, key] of holders.entries()) {
-      const hash = secrets[i]!.hash;
-      const slot = key && this.liveSlot(key, hash, action, now);
-      const id = key?._id.toHexString();
-      // A key whose current secret is reported is ended by that: its previous one goes with it.
-      if (key && slot && id && (!toEnd.has(id) || slot === 'secret_hash')) toEnd.set(id, { key, slot, hash });
+      // Each reported secret's key (the api_key it named must match), and the keys to end, by slot.
+      const toEnd = new Map<string, { key: KeyDoc; slot: Slot; hash: string }>();
+      for (const i of doubt) {
+        const { hash, apiKey } = secrets[i]!;
+        const key = [current.get(hash), previous.get(hash)].find((k) => k && (apiKey === undefined || k.api_key === apiKey));
+        if (!key) continue; // (one found in an earlier round and gone now was ended meanwhile: it stays the holder)
+        holders[i] = key;
+        const id = key._id.toHexString();
+        if (ended.has(id)) continue;
+        const slot = this.liveSlot(key, hash, action, new Date());
+        // A key whose current secret is reported is ended by that: its previous one goes with it.
+        if (slot && (!toEnd.has(id) || slot === 'secret_hash')) toEnd.set(id, { key, slot, hash });
+      }
+      const done = await this.endAndClaim([...toEnd.values()], action, graceSeconds, now, report);
+      for (const [id, e] of done) ended.set(id, e);
+      // In doubt still: found live, and missed by its write.
+      doubt = doubt.filter((i) => {
+        const { hash } = secrets[i]!;
+        const key = holders[i];
+        if (!key) return false;
+        const id = key._id.toHexString();
+        return toEnd.get(id)?.hash === hash && !done.has(id);
+      });
     }
 
     // Keys a report ended and did not finish with (its events failed, or it was cut off): announced
@@ -168,10 +201,8 @@ export class LeakStore {
     const unfinished = new Map<string, KeyDoc>();
     const staleBefore = now.getTime() - UNFINISHED_AFTER_MS;
     for (const key of holders) {
-      if (key?.leak_claims?.some((c) => c.at.getTime() < staleBefore) && !toEnd.has(key._id.toHexString())) unfinished.set(key._id.toHexString(), key);
+      if (key?.leak_claims?.some((c) => c.at.getTime() < staleBefore) && !ended.has(key._id.toHexString())) unfinished.set(key._id.toHexString(), key);
     }
-
-    const { report, ended } = await this.endAndClaim([...toEnd.values()], action, graceSeconds, now);
 
     // Each ended key's result goes to the first reported secret that named its digest.
     const endedHashes = new Set([...ended.values()].map((e) => e.hash));
@@ -215,10 +246,10 @@ export class LeakStore {
     action: LeakAction,
     graceSeconds: number,
     now: Date,
-  ): Promise<{ report: string; ended: Map<string, { key: KeyDoc; hash: string }> }> {
-    const report = new ObjectId().toHexString();
+    report: string,
+  ): Promise<Map<string, { key: KeyDoc; hash: string }>> {
     const ended = new Map<string, { key: KeyDoc; hash: string }>();
-    if (toEnd.length === 0) return { report, ended };
+    if (toEnd.length === 0) return ended;
     const until = new Date(now.getTime() + graceSeconds * 1000);
     const bySlot = (['secret_hash', 'previous_secret_hash'] as const).map((slot) => toEnd.filter((e) => e.slot === slot));
     try {
@@ -236,7 +267,7 @@ export class LeakStore {
           ended.set(key._id.toHexString(), { key, hash: key.leak_claims!.find((c) => c.report === report)!.hash });
         }
       }
-      return { report, ended };
+      return ended;
     } catch (err) {
       // Perhaps applied, its reply lost (see KeyStore.issueSecret): announce every key this report meant to end
       // (an event that changed nothing costs a read). A retry of the report finds them ended.
