@@ -333,3 +333,41 @@ describe('a token in the URL of the JSON-RPC door (found by an outside attacker)
     expect(((await res.json()) as { result: string }).result).to.equal('Administrator');
   });
 });
+
+describe('an API secret in params (found by an outside attacker)', () => {
+  const svc = useService();
+
+  it('is refused before anything reads it, on every method and door, and is neither echoed nor stored', async () => {
+    const owner = await svc.newUser();
+    const key = await svc.asAdmin(GENERATE, { user: owner });
+    const secret = key.api_secret as string;
+    const keysBefore = JSON.stringify(await svc.collection('api_keys').find({}).sort({ user: 1 }).toArray());
+    const cases: [string, unknown][] = [
+      ['user.get', { name: secret }], // was echoed: "User tas_... not found"
+      [GENERATE, { user: owner, scopes: [secret] }], // was stored in the key's scopes
+      ['user.create', { name: 'x@example.com', full_name: `pasted ${secret} here` }],
+      ['user.list', { fields: [secret] }], // was echoed: unknown field "tas_..."
+      ['user.list', { filters: { [secret]: 1 } }],
+      ['auth.keys.update', { user: owner, ip_allowlist: [secret] }],
+    ];
+    for (const [method, params] of cases) {
+      const reply = await svc.call(method, params);
+      const error = expectError(reply, -32602);
+      expect(JSON.stringify(reply.body), `${method}: not echoed`).not.to.include(secret.slice(4));
+      expect(error.data[0].message).to.match(/holds an API secret/);
+    }
+    // Frappe's door maps onto the same methods.
+    const restReply = await rest(
+      svc,
+      'GET',
+      `/api/method/frappe.client.get_value?doctype=User&fieldname=name&filters=${encodeURIComponent(JSON.stringify({ full_name: secret }))}`,
+    );
+    expect(restReply.text, 'REST: not echoed').not.to.include(secret.slice(4));
+    expect(restReply.status).to.be.within(400, 499);
+    expect(JSON.stringify(await svc.collection('api_keys').find({}).sort({ user: 1 }).toArray()), 'nothing written').to.equal(keysBefore);
+    expect(await svc.collection('users').findOne({ name: 'x@example.com' })).to.equal(null);
+    // Where a method takes a token, it is taken; a made-up look-alike (bad checksum) is no secret.
+    expectResult(await svc.call('auth.verify', { token: `${key.api_key as string}:${secret}` }));
+    expectResult(await svc.call('user.create', { name: 'y@example.com', full_name: `tas_${'a'.repeat(30)}` }));
+  });
+});

@@ -37,6 +37,7 @@ async function identity(c: Caller, services: Services): Promise<Returnable<Ident
  */
 export const authVerify = method({
   name: 'auth.verify',
+  secretParams: ['token'],
   summary: "Return the caller's identity, or check another token (System Manager or Token Verifier).",
   roles: [],
   readOnly: true,

@@ -61,10 +61,31 @@ export interface LeakOutcome {
 const SECRET_SHAPE = /tas_[0-9A-Za-z]{30}/g;
 const MAX_TEXT = 2048;
 
-/** A reported text fit for the audit log: nothing shaped like a secret, bounded. */
+/**
+ * A reported text fit for the audit log: nothing shaped like a secret,
+ * bounded. A URL may carry one percent-encoded (`tas%5F...`: found by an
+ * outside attacker), so the text is read decoded, up to three times over;
+ * when the decoded text holds one, it is what is kept, withheld.
+ */
 export function withheld(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  return text.replace(SECRET_SHAPE, 'tas_[withheld]').slice(0, MAX_TEXT);
+  let plain = text;
+  for (let i = 0; i < 3; i++) {
+    const next = percentDecoded(plain);
+    if (next === plain) break;
+    plain = next;
+  }
+  const kept = plain !== text && plain.match(SECRET_SHAPE) ? plain : text;
+  return kept.replace(SECRET_SHAPE, 'tas_[withheld]').slice(0, MAX_TEXT);
+}
+
+/** Every %XX decoded, as bytes to UTF-8 where they form it (a malformed sequence does not stop the rest). */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
 }
 
 /** The SHA-256 of a reported token, hex: what GitHub's feedback names it by. */
@@ -184,6 +205,8 @@ async function recordLeaks(services: Services, leaked: readonly Leaked[], by: Re
  */
 export const keysReportLeak = method({
   name: 'auth.keys.report_leak',
+  // The url where it was found may hold it too: it is kept withheld (see withheld).
+  secretParams: ['token', 'url'],
   summary: 'Report a leaked secret (a bare api_secret or api_key:api_secret); a live one is revoked or set to expire, by the leak policy.',
   roles: [],
   readOnly: false,

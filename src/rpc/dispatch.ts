@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { AppError, invalidParams, invalidParam, type ErrorKind } from '../errors.js';
+import { secretParam } from './secret-params.js';
 import type { ValidateFunction } from 'ajv';
 import type { CallContext, DoorName, MethodSpec } from './spec.js';
 import { callLog, type CallLog } from './call-log.js';
@@ -199,6 +200,11 @@ export class Dispatcher {
       throw new AppError('permission_denied', `this token's scopes do not include ${name}`);
     }
     const named = Array.isArray(params) ? this.toNamed(name, params) : (params ?? {});
+    const secretAt = secretParam(named, spec.secretParams);
+    if (secretAt !== null) {
+      // Not echoed, not stored: a secret belongs in the Authorization header (secret-params.ts).
+      throw invalidParams([{ path: secretAt, message: 'holds an API secret: secrets go only in the Authorization header, never in params' }]);
+    }
     if (!validateParams(named)) {
       throw invalidParams(describeErrors(validateParams.errors));
     }

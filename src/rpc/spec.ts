@@ -58,6 +58,8 @@ export interface MethodSpec<P = any, R = unknown> {
   errors?: readonly ErrorKind[];
   /** Credits a call spends from a key that has them (docs/limits.md); default 1. */
   cost?: number;
+  /** Params that may hold an API secret (a token to check or report); in any other, one is refused (rpc/secret-params.ts). */
+  secretParams?: readonly string[];
   handler: (params: P, ctx: CallContext) => Promise<R>;
 }
 

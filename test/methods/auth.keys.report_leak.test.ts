@@ -98,6 +98,17 @@ describe('auth.keys.report_leak', () => {
       expect(JSON.stringify(await svc.collection('audit_log').find().toArray())).to.not.include(secret);
       for (const line of svc.logs) expect(line).to.not.include(secret);
     });
+
+    it('withholds a secret in the url however it is percent-encoded (found by an outside attacker)', async () => {
+      const { token: reporter } = await svc.newUserWithToken();
+      const live = await leakable();
+      const secret = live.token.split(':')[1]!;
+      const encoded = `https://tickets.example/T-1?a=${secret.replace('_', '%5F')}&b=${encodeURIComponent(encodeURIComponent(secret)).replace(/t/g, '%74')}`;
+      expectResult(await svc.call(METHOD, { token: secret, url: encoded }, reporter));
+      const [entry] = await svc.collection('audit_log').find({ action: 'key.leaked', target: live.name }).toArray();
+      expect(entry!.url).to.equal('https://tickets.example/T-1?a=tas_[withheld]&b=tas_[withheld]');
+      for (const line of svc.logs) expect(line).to.not.include(secret.slice(4));
+    });
   });
 
   describe('rate limit: a report that ends no live secret is a failed guess', () => {
