@@ -16,8 +16,8 @@
  *              --refusals checks in a row are refused: see pollUntilRefused.
  *
  * Paths:
- *   changestream  the local database as it starts by default (a single-node
- *                 replica set) or MONGODB_URI; KEY_EVENTS_MODE left unset
+ *   changestream  a local database as it starts by default (a single-node
+ *                 replica set; a fresh one for each run) or MONGODB_URI; KEY_EVENTS_MODE left unset
  *                 (auto), so the service follows a change stream where it can.
  *   poll          the local database started standalone (secantusdb
  *                 --standalone, which refuses change streams as a standalone
@@ -57,7 +57,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { MongoClient } from 'mongodb';
-import { startLocalDatabase, freePort, type LocalDatabase } from '../src/localdb/index.js';
+import { startLocalDatabase, freePort } from '../src/localdb/index.js';
 import { withDatabase } from '../src/config.js';
 
 export const SETUPS = ['instances', 'workers'] as const;
@@ -511,29 +511,34 @@ async function runOne(setup: Setup, pathName: PathName, baseUri: string, databas
 export async function propagation(o: PropagationOptions): Promise<PropagationFigures> {
   const runs: PropagationRun[] = [];
   const skipped: string[] = [];
-  let standalone: LocalDatabase | undefined;
-  try {
-    for (const pathName of o.paths) {
-      let baseUri = o.replicaSetUri;
-      let database = o.localDatabase ? 'local secantusdb, single-node replica set' : 'MONGODB_URI';
-      if (pathName === 'poll') {
-        if (!o.localDatabase) {
-          skipped.push('poll: needs the local database started standalone, and MONGODB_URI is set; poll-env polls on MONGODB_URI');
-          continue;
-        }
-        standalone ??= await startLocalDatabase({
-          dataDir: path.join(o.tmp, 'db-standalone'),
-          advertise: false,
-          standalone: true,
-          progress: (l) => console.error(l),
-        });
-        baseUri = standalone.uri;
-        database = 'local secantusdb, standalone (--standalone: no change streams)';
-      }
-      for (const setup of o.setups) runs.push(await runOne(setup, pathName, baseUri, database, o));
+  for (const pathName of o.paths) {
+    if (pathName === 'poll' && !o.localDatabase) {
+      skipped.push('poll: needs the local database started standalone, and MONGODB_URI is set; poll-env polls on MONGODB_URI');
+      continue;
     }
-  } finally {
-    await standalone?.stop();
+    for (const setup of o.setups) {
+      if (!o.localDatabase) {
+        runs.push(await runOne(setup, pathName, o.replicaSetUri, 'MONGODB_URI', o));
+        continue;
+      }
+      // Each run on a local server of its own, started afresh: what an earlier run left on the
+      // server (its oplog, which the local engine's change streams read through, and its
+      // collections) slowed the next run's every read and write (a run's one-check p50 went from
+      // 38 ms to 155 ms when it followed another), and that is no part of the run being measured.
+      const standalone = pathName === 'poll';
+      const db = await startLocalDatabase({
+        dataDir: path.join(o.tmp, `db-${pathName}-${setup}`),
+        advertise: false,
+        standalone,
+        progress: (l) => console.error(l),
+      });
+      try {
+        const database = standalone ? 'local secantusdb, standalone (--standalone: no change streams)' : 'local secantusdb, single-node replica set';
+        runs.push(await runOne(setup, pathName, db.uri, database, o));
+      } finally {
+        await db.stop();
+      }
+    }
   }
   const { replicaSetUri: _u, tmp: _t, ...settings } = o;
   return { settings: { ...settings, authCacheTtlMs: process.env.AUTH_CACHE_TTL_MS ?? 'unset (the service default)' }, runs, skipped };
