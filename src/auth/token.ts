@@ -45,6 +45,26 @@ export function newApiSecret(): string {
   return SECRET_PREFIX + body + checksum(body);
 }
 
+/** A secret's shape anywhere in a text (the checksum unchecked); global, for matchAll and replace. */
+const SECRET_IN_TEXT = new RegExp(`${SECRET_PREFIX}[0-9A-Za-z]{${SECRET_BODY + CHECKSUM}}`, 'g');
+
+/** Whether a text holds something shaped like a secret (cheap: the checksum is not computed). */
+export function secretShaped(text: string): boolean {
+  return text.includes(SECRET_PREFIX) && text.search(SECRET_IN_TEXT) >= 0;
+}
+
+/** Whether a text holds a real secret of ours (shape and checksum), anywhere in it. */
+export function holdsSecret(text: string): boolean {
+  if (!text.includes(SECRET_PREFIX)) return false;
+  for (const m of text.matchAll(SECRET_IN_TEXT)) if (isWellFormedSecret(m[0])) return true;
+  return false;
+}
+
+/** The text with everything shaped like a secret replaced by `tas_[withheld]`. */
+export function withholdSecrets(text: string): string {
+  return text.replace(SECRET_IN_TEXT, `${SECRET_PREFIX}[withheld]`);
+}
+
 /** Shape and checksum: no database needed to refuse a typo or a guess. */
 export function isWellFormedSecret(secret: string): boolean {
   if (!SECRET_RE.test(secret)) return false;

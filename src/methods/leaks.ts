@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isWellFormedApiKey, isWellFormedSecret, hashSecret } from '../auth/token.js';
+import { isWellFormedApiKey, isWellFormedSecret, hashSecret, secretShaped, withholdSecrets } from '../auth/token.js';
 import type { KeyDoc } from '../store/keys.js';
 import type { LeakFound } from '../store/leaks.js';
 import { method, type Services } from '../rpc/spec.js';
@@ -57,8 +57,6 @@ export interface LeakOutcome {
   named?: string;
 }
 
-/** One of our secrets, anywhere in a text (token.ts: tas_ and 30 alphanumerics). */
-const SECRET_SHAPE = /tas_[0-9A-Za-z]{30}/g;
 const MAX_TEXT = 2048;
 
 /**
@@ -75,8 +73,8 @@ export function withheld(text: string | undefined): string | undefined {
     if (next === plain) break;
     plain = next;
   }
-  const kept = plain !== text && plain.match(SECRET_SHAPE) ? plain : text;
-  return kept.replace(SECRET_SHAPE, 'tas_[withheld]').slice(0, MAX_TEXT);
+  const kept = plain !== text && secretShaped(plain) ? plain : text;
+  return withholdSecrets(kept).slice(0, MAX_TEXT);
 }
 
 /** Every %XX decoded, as bytes to UTF-8 where they form it (a malformed sequence does not stop the rest). */

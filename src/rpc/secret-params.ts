@@ -7,33 +7,39 @@
  * attacker. Only well-formed secrets (shape and checksum) count, so no
  * honest value is refused by accident.
  */
-import { isWellFormedSecret } from '../auth/token.js';
+import { holdsSecret } from '../auth/token.js';
 
-/** Where a secret may start in a text: the prefix, then 30 characters of the body and checksum. */
-const CANDIDATE = /tas_[0-9A-Za-z]{30}/g;
+/** A value still to look at: where it sits is kept as a link to its parent, and spelt out only for a hit. */
+interface Visit {
+  value: unknown;
+  key: string;
+  parent: Visit | null;
+}
 
 /** The JSON pointer of the first param (outside `allowed`, top-level names) that holds a secret, or null. */
 export function secretParam(params: unknown, allowed: readonly string[] = []): string | null {
-  const stack: { value: unknown; path: string }[] = [{ value: params, path: '' }];
+  const stack: Visit[] = [{ value: params, key: '', parent: null }];
   while (stack.length > 0) {
-    const { value, path } = stack.pop()!;
+    const at = stack.pop()!;
+    const { value } = at;
     if (typeof value === 'string') {
-      if (value.includes('tas_') && holdsSecret(value)) return path || '/';
+      if (holdsSecret(value)) return pointer(at) || '/';
     } else if (Array.isArray(value)) {
-      value.forEach((v: unknown, i) => stack.push({ value: v, path: `${path}/${i}` }));
+      value.forEach((v: unknown, i) => stack.push({ value: v, key: String(i), parent: at }));
     } else if (value !== null && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) {
-        if (path === '' && allowed.includes(k)) continue;
+        if (at.parent === null && allowed.includes(k)) continue;
         // A key can hold one as well as a value (an unknown field is named in the error).
-        if (k.includes('tas_') && holdsSecret(k)) return `${path}/${k.slice(0, 4)}...`;
-        stack.push({ value: v, path: `${path}/${k}` });
+        if (holdsSecret(k)) return `${pointer(at)}/${k.slice(0, 4)}...`;
+        stack.push({ value: v, key: k, parent: at });
       }
     }
   }
   return null;
 }
 
-function holdsSecret(text: string): boolean {
-  for (const m of text.matchAll(CANDIDATE)) if (isWellFormedSecret(m[0])) return true;
-  return false;
+function pointer(at: Visit): string {
+  let path = '';
+  for (let v = at; v.parent !== null; v = v.parent) path = `/${v.key}${path}`;
+  return path;
 }

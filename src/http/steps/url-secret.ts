@@ -11,18 +11,17 @@
  */
 import { AppError } from '../../errors.js';
 import type { Step } from '../exchange.js';
+import { secretShaped } from '../../auth/token.js';
 
 /** Names credentials go by: ours, Frappe's pair, and the usual others. */
 const SECRET_NAMES = new Set(['token', 'apisecret', 'authorization', 'accesstoken', 'password', 'secret']);
-/** One of our secrets (token.ts: tas_ and 30 alphanumerics), anywhere in a text. */
-const SECRET_SHAPE = /tas_[0-9A-Za-z]{30}/;
 
 /** What a query string's credential is called, or undefined when it carries none. */
 export function secretInQuery(query: string): string | undefined {
   for (const [name, value] of new URLSearchParams(query)) {
     const plain = name.toLowerCase().replace(/[^a-z]/g, '');
     if (SECRET_NAMES.has(plain)) return plain === 'apisecret' ? 'api_secret' : plain === 'accesstoken' ? 'access_token' : plain;
-    if (SECRET_SHAPE.test(name) || SECRET_SHAPE.test(value)) return 'secret';
+    if (secretShaped(name) || secretShaped(value)) return 'secret';
   }
   return undefined;
 }
