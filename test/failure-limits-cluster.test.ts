@@ -153,7 +153,7 @@ describe('failure limits across instances', function () {
     expect(await events.countDocuments({ client: from }), 'one event: one instance sees the crossing').to.equal(1);
 
     // What the change feed does on B with such an event: B knows before its own next count.
-    b.services.auth.blockedElsewhere(from, event.until!);
+    b.services.auth.onClientBlocked(from, event.until!);
     const commands = await commandsOfB(async () => {
       const reply = await post(b, from, madeUp());
       expect(reply.status).to.equal(429);

@@ -23,7 +23,7 @@
  * refused call spends nothing.
  */
 import { AppError } from '../errors.js';
-import { periodEnd, periodOf, type KeyLeases, type KeyLimits, type RateLimitRule, type Refill } from '../store/key-limits.js';
+import { creditsNow, periodEnd, periodOf, type KeyLeases, type KeyLimits, type RateLimitRule, type Refill } from '../store/key-limits.js';
 
 /** What a request asks of a key: how many calls, and what they cost in credits. */
 export interface Charge {
@@ -49,14 +49,14 @@ export interface LimitSnapshot {
 
 /** Lease sizes: the first lease of a bucket, and the most one instance takes at once. */
 const FIRST_LEASE = 8;
-export const MAX_LEASE = 5000;
+const MAX_LEASE = 5000;
 /** A lease spent within this grows the next (doubles); one that lasts longer than SLOW_MS shrinks it. */
 const FAST_MS = 1000;
 const SLOW_MS = 10_000;
 /** A share unused this long goes back to the document, for other instances. */
 export const IDLE_MS = 2000;
 /** After the database had nothing left, refuse locally this long before asking again (or until the window or period ends). */
-export const EMPTY_RECHECK_MS = 250;
+const EMPTY_RECHECK_MS = 250;
 /** A key not used this long (and holding nothing) is forgotten. */
 const FORGET_MS = 60_000;
 /**
@@ -263,7 +263,8 @@ export class KeyLimiter {
    * reached for a lease the request needs.
    */
   async admit(apiKey: string, limits: KeyLimits, charge: Charge): Promise<Admission> {
-    return this.admitNow(apiKey, limits, charge) ?? this.admitLater(this.stateOf(apiKey, limits), charge);
+    // Its first round is admitNow's check (the step tries admitNow alone first, without a promise).
+    return this.admitLater(this.stateOf(apiKey, limits), charge);
   }
 
   /**
@@ -349,13 +350,7 @@ export class KeyLimiter {
     const stored = await this.leases.read(apiKey);
     const credits = stored?.credits;
     return {
-      credits: limits.credits
-        ? credits
-          ? credits.refill && credits.period < periodOf(credits.refill, now)
-            ? credits.refill.amount
-            : credits.remaining
-          : 0
-        : null,
+      credits: limits.credits ? (credits ? creditsNow(credits, now) : 0) : null,
       ratelimits: limits.ratelimits.map((rule) => {
         const w = stored?.rate_windows?.[rule.name];
         const cur = Math.floor(now / rule.duration_ms);

@@ -138,14 +138,6 @@ export class Authenticator {
   }
 
   /**
-   * Another instance saw this client go over its failure limit (a
-   * `client_blocked` event): its wrong guesses get 429 here too until `until`.
-   */
-  blockedElsewhere(client: string, until: Date): void {
-    this.limits.blockedElsewhere(client, until);
-  }
-
-  /**
    * A user or its key changed: drop what is cached of it, and read a changed
    * key again at once (see TokenCache.forget). Also called for changes made
    * by sibling workers.

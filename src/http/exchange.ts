@@ -18,7 +18,7 @@ import type { Parsed } from '../rpc/envelope.js';
 import { writeSoon } from './flush.js';
 import { SECURITY_HEADERS } from './headers.js';
 import { clientAddress } from './client-address.js';
-import type { Ranges } from '../ip.js';
+import { clientGroup, type Ranges } from '../ip.js';
 
 /**
  * Where a request is answered: each door names itself (the label of its
@@ -152,6 +152,13 @@ export class Exchange {
    */
   get address(): string {
     return (this.client ??= clientAddress(this.req, this.trustedProxies));
+  }
+
+  private group: string | undefined;
+
+  /** Who the per-client limits count: the address, or an IPv6 client's /64 (ip.ts clientGroup). Worked out once. */
+  get limitKey(): string {
+    return (this.group ??= clientGroup(this.address));
   }
 
   /** JSON text as it is; `bytes` is its UTF-8 length when the caller measured it already. */

@@ -14,10 +14,9 @@
  * `key.leaked` (with where it was found and who reported it) and a warning
  * in the log; neither ever holds the token, nor does anything reported back.
  */
-import { createHash } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isWellFormedApiKey, isWellFormedSecret, hashSecret, secretShaped, withholdSecrets } from '../auth/token.js';
+import { isWellFormedSecret, hashSecret, parseToken, secretShaped, withholdSecrets } from '../auth/token.js';
 import type { KeyDoc } from '../store/keys.js';
 import type { LeakFound } from '../store/leaks.js';
 import { method, type Services } from '../rpc/spec.js';
@@ -86,18 +85,16 @@ function percentDecoded(text: string): string {
   }
 }
 
-/** The SHA-256 of a reported token, hex: what GitHub's feedback names it by. */
+/** The SHA-256 of a reported token, hex: what GitHub's feedback names it by (the digest secrets are stored by). */
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hashSecret(token);
 }
 
 /** A reported token -> its secret (and api_key), or null when it cannot be one of ours. */
-export function parseLeaked(token: string): { apiKey?: string; secret: string } | null {
-  const colon = token.indexOf(':');
-  if (colon < 0) return isWellFormedSecret(token) ? { secret: token } : null;
-  const apiKey = token.slice(0, colon);
-  const secret = token.slice(colon + 1);
-  return isWellFormedApiKey(apiKey) && isWellFormedSecret(secret) ? { apiKey, secret } : null;
+function parseLeaked(token: string): { apiKey?: string; secret: string } | null {
+  if (!token.includes(':')) return isWellFormedSecret(token) ? { secret: token } : null;
+  const parts = parseToken(token);
+  return parts && { apiKey: parts.apiKey, secret: parts.apiSecret };
 }
 
 /** Applies the leak policy to one reported token. */
@@ -214,7 +211,8 @@ export const keysReportLeak = method({
     // The same client name as auth.verify's token checks: one allowance of guesses per caller.
     const client = `caller ${caller.apiKey ?? caller.user}`;
     const limited = (wait: number) => new AppError('rate_limited', 'Too many failed token checks', { retry_after: wait });
-    if (counted && services.auth.guessWait(client) > 0) throw limited(services.auth.guessWait(client));
+    const waiting = counted ? services.auth.guessWait(client) : 0;
+    if (waiting > 0) throw limited(waiting);
     const by: Reporter = { actor: caller.user, via: 'report_leak', address: ctx.address, requestId: ctx.requestId, log: ctx.log };
     const outcome = await reportLeak(services, { token, url }, by);
     if (counted && outcome.ended === null) {

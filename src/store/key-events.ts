@@ -110,9 +110,15 @@ export class KeyEvents {
 
   /** The database server's clock (hello's localTime). */
   private async serverNow(): Promise<Date> {
+    const now = await this.helloTime();
+    if (!now) throw new Error('the database server did not say its time (hello.localTime)');
+    return now;
+  }
+
+  /** hello's localTime, or undefined when the server does not say it. */
+  private async helloTime(): Promise<Date | undefined> {
     const hello = await this.db.admin().command({ hello: 1 });
-    if (!(hello.localTime instanceof Date)) throw new Error('the database server did not say its time (hello.localTime)');
-    return hello.localTime;
+    return hello.localTime instanceof Date ? hello.localTime : undefined;
   }
 
   /** True when this process wrote the event (its caches already knew of the change). */
@@ -160,8 +166,7 @@ export class KeyEvents {
    * every server we run on). Returns how many went.
    */
   async prune(retentionMs: number): Promise<number> {
-    const hello = await this.db.admin().command({ hello: 1 });
-    const now = hello.localTime instanceof Date ? hello.localTime.getTime() : Date.now();
+    const now = (await this.helloTime())?.getTime() ?? Date.now();
     const { deletedCount } = await this.events.deleteMany({ at: { $lt: new Date(now - retentionMs) } });
     return deletedCount;
   }

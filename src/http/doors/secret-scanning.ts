@@ -61,7 +61,7 @@ export function secretScanningDoor(keys: ScanningKeys, services: Services, limit
   /** A refusal counted as a failed guess of the client: 401, or past its limit a tarpitted 429. */
   const refuse = async (x: Exchange, reason: string): Promise<false> => {
     x.log.info({ req_id: x.id, outcome: 'authentication_failed', reason, client: x.address }, 'secret-scanning report refused');
-    const wait = await auth.countGuess(x.address, null);
+    const wait = await auth.countGuess(x.limitKey, null);
     if (wait > 0) tarpit(x, wait);
     else x.fail(new AppError('authentication_failed', UNSIGNED));
     return false;
@@ -75,7 +75,7 @@ export function secretScanningDoor(keys: ScanningKeys, services: Services, limit
     errorBody: (_x, err) => ({ error: err.message, ...(err.data === undefined ? {} : { data: err.data }) }),
 
     async admit(x) {
-      const wait = auth.guessWait(x.address);
+      const wait = auth.guessWait(x.limitKey);
       if (wait > 0) {
         x.log.info({ req_id: x.id, outcome: 'rate_limited', client: x.address }, 'secret-scanning report refused');
         tarpit(x, wait);

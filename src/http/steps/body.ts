@@ -14,7 +14,6 @@
  */
 import { AppError } from '../../errors.js';
 import type { Exchange, Step } from '../exchange.js';
-import { clientGroup } from '../../ip.js';
 
 export interface BodyLimits {
   /** One body (MAX_BODY_BYTES). */
@@ -60,7 +59,7 @@ export function body(limits: BodyLimits): Step {
 function read(x: Exchange, limit: number, inFlight: InFlight): boolean | Promise<boolean> {
   const { req } = x;
   if (Number(req.headers['content-length']) > limit) tooLarge(x);
-  const client = clientGroup(x.address);
+  const client = x.limitKey;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -10,13 +10,12 @@
  *   trickle instead of taking the CPU;
  * - the token check's own failure (the database is down): 503.
  *
- * The failure limits count an IPv6 client by its /64 (src/ip.ts clientGroup).
+ * The failure limits count an IPv6 client by its /64 (Exchange.limitKey).
  */
 import { AppError, toAppError } from '../../errors.js';
 import type { Authenticator } from '../../auth/verify.js';
 import { performance } from 'node:perf_hooks';
 import type { Exchange, Step } from '../exchange.js';
-import { clientGroup } from '../../ip.js';
 
 const TARPIT_MS = 1000;
 
@@ -34,7 +33,7 @@ export function credentials(auth: Authenticator): Step {
   return async (x) => {
     let verdict;
     try {
-      verdict = await auth.authenticate(x.req.headers.authorization, { address: clientGroup(x.address), weight: x.weight });
+      verdict = await auth.authenticate(x.req.headers.authorization, { address: x.limitKey, weight: x.weight });
     } catch (err) {
       const appErr = toAppError(err);
       x.log.error({ req_id: x.id, outcome: appErr.kind, err }, 'token check failed');
