@@ -53,12 +53,13 @@ interface Sent {
 async function report(
   url: string,
   body: unknown,
-  opts: { key?: typeof GITHUB; id?: string; tamper?: (s: string) => string; headers?: boolean } = {},
+  opts: { key?: typeof GITHUB; id?: string; tamper?: (s: string) => string; headers?: boolean; forwardedFor?: string } = {},
 ): Promise<Sent> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const key = opts.key ?? GITHUB;
   const signature = sign('sha256', Buffer.from(text), { key: key.privateKey, dsaEncoding: 'der' }).toString('base64');
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (opts.forwardedFor !== undefined) headers['X-Forwarded-For'] = opts.forwardedFor;
   if (opts.headers !== false) {
     headers['Github-Public-Key-Identifier'] = opts.id ?? key.id;
     headers['Github-Public-Key-Signature'] = signature;
@@ -262,6 +263,21 @@ describe('secret scanning: unsigned floods are counted like failed guesses', fun
     // Another address is not: its signed report works.
     const other = await signedFrom(svc.url, '127.0.0.2', []);
     expect(other.status).to.equal(200);
+  });
+});
+
+describe('secret scanning: unsigned floods from one IPv6 /64 are counted together (review)', function () {
+  this.timeout(30_000);
+  const svc = useService({ secretScanning: scanning(), host: '::', trustedProxies: ['127.0.0.1'], authFailureLimit: 3 });
+
+  it('counts every address of a /64 as one client, as the token check does', async () => {
+    // From 127.0.0.1, the trusted proxy, naming the client in X-Forwarded-For.
+    const url = `http://127.0.0.1:${new URL(svc.url).port}`;
+    const statuses: number[] = [];
+    for (let i = 1; i <= 5; i++) statuses.push((await report(url, [entry(newApiSecret())], { key: STRANGER, forwardedFor: `2001:db8:1:2::${i}` })).status);
+    expect(statuses).to.deep.equal([401, 401, 401, 429, 429]);
+    // Another /64 is another client.
+    expect((await report(url, [entry(newApiSecret())], { key: STRANGER, forwardedFor: '2001:db8:1:3::1' })).status).to.equal(401);
   });
 });
 
