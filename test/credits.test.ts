@@ -69,6 +69,22 @@ describe('per-key credits', () => {
     expect(expectError(await svc.call('frappe.auth.get_logged_user', {}, token), -32029, 429).data.credits).to.equal(0);
   });
 
+  it("charges an old client's cmd its method's cost, in the query string and in a posted form (found by an outside attacker: it paid 1)", async () => {
+    const { token } = await creditToken({ remaining: 12 });
+    expect((await fetch(`${svc.url}/?cmd=rpc.discover`, { headers: bearer(token) })).status).to.equal(200);
+    const form = (cmd: string) =>
+      fetch(`${svc.url}/`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...bearer(token) }, body: `cmd=${cmd}` });
+    expect((await form('rpc.discover')).status).to.equal(200);
+    // 2 left: a third discover (5) is refused whole, by either spelling, and spends nothing.
+    const refused = await form('rpc.discover');
+    expect(refused.status).to.equal(429);
+    expect(((await refused.json()) as any).exception).to.include('Not enough credits: 2 left, this request costs 5');
+    expect((await fetch(`${svc.url}/?cmd=rpc.discover`, { headers: bearer(token) })).status).to.equal(429);
+    expect((await fetch(`${svc.url}/?cmd=frappe.auth.get_logged_user`, { headers: bearer(token) })).status).to.equal(200);
+    expect((await form('frappe.auth.get_logged_user')).status).to.equal(200);
+    expect((await form('frappe.auth.get_logged_user')).status).to.equal(429);
+  });
+
   it("charges a batch the sum of its calls' costs, whole or not at all", async () => {
     const { token } = await creditToken({ remaining: 8 });
     const batch = [

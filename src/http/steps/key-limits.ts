@@ -14,6 +14,8 @@
  */
 import type { KeyLimiter, Admission, Charge, RateState } from '../../auth/key-limiter.js';
 import type { Exchange, Step } from '../exchange.js';
+import { readInput } from '../params.js';
+import { methodName } from './route.js';
 
 /** The credits each method's call spends (the method table's `cost`). */
 export type CostOf = (method: unknown) => number;
@@ -56,9 +58,22 @@ export function chargeOf(x: Exchange, costOf: CostOf): Charge {
   }
   const route = x.route;
   if (!route) return { calls: 1, cost: 1 }; // /metrics
-  // An old client's cmd is read by the door; it pays the default cost.
-  if (route.kind === 'method') return { calls: 1, cost: route.cmd ? 1 : costOf(route.name) };
+  if (route.kind === 'method') return { calls: 1, cost: costOf(route.cmd ? oldClientMethod(x) : route.name) };
   return { calls: 1, cost: costOf(resourceMethod(route.kind, x.req.method ?? 'GET')) };
+}
+
+/**
+ * The method an old client's `cmd` names, read as the REST door reads it
+ * (found by an outside attacker: charged the default cost, a cmd ran a
+ * method of cost 5 or 10 for 1). Input the door cannot read is refused
+ * there; here it costs the default.
+ */
+function oldClientMethod(x: Exchange): string {
+  try {
+    return methodName(readInput(x.req, x.query, x.body).cmd ?? '');
+  } catch {
+    return '';
+  }
 }
 
 /** The method a /api/resource request runs (resource.ts's plans). */
