@@ -141,13 +141,19 @@ export class Ranges {
   }
 }
 
+/** How clientAddress() names a client whose forwarded entry is no address (client-address.ts unparsableLabel). */
+export const UNPARSABLE = 'unparsable:';
+
 /**
  * The group an address is counted in by the failure limits: an IPv6 client
  * by its /64 (whoever holds one address of a /64 is given the whole of it,
- * 2^64 addresses to rotate through), an IPv4 client by its address. Anything
- * else (a malformed forwarded entry, a verifying token) is its own group.
+ * 2^64 addresses to rotate through), an IPv4 client by its address. Every
+ * malformed forwarded entry is one group, `unparsable`: each distinct entry
+ * has its own label, and whoever can write one can write endless others.
+ * Anything else (a verifying token) is its own group.
  */
 export function clientGroup(address: string): string {
+  if (address.startsWith(UNPARSABLE)) return 'unparsable';
   if (!address.includes(':') || !net.isIPv6(address)) return address;
   // Its low 64 bits are zero, so the canonical text is the first four groups
   // without their trailing zeros, then "::" (that run is always the longest).

@@ -13,6 +13,7 @@ import { useService, expectError, expectResult, expectFrappeError, tokenOf, ISSU
 import { allowlistBeyond, checkCredential } from '../src/auth/containment.js';
 import { AppError } from '../src/errors.js';
 import { Ranges } from '../src/ip.js';
+import { unparsableLabel } from '../src/http/client-address.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 const UPDATE = 'auth.keys.update';
@@ -147,9 +148,33 @@ describe('per-key IP allowlists (issue 15)', function () {
       await refusedEverywhere(svc, token, '127.0.0.1', '198.51.100.8', '::ffff:198.51.100.8');
     });
 
-    it('a malformed forwarded entry is the client: refused, named, never skipped to the forged address left of it', async () => {
+    it('a malformed forwarded entry is the client: refused, named by its label, never skipped to the forged address left of it', async () => {
       const { token } = await keyed(['203.0.113.0/24']);
-      await refusedEverywhere(svc, token, '127.0.0.1', 'unparsable:bogus', '203.0.113.9, bogus');
+      await refusedEverywhere(svc, token, '127.0.0.1', unparsableLabel('bogus'), '203.0.113.9, bogus');
+    });
+
+    it('a malformed forwarded entry is never stored, logged or echoed: a live secret in it reaches neither the 403, the audit log nor the logs', async () => {
+      // The attack: a proxy that passes its client's X-Forwarded-For along lets anyone put text there.
+      const { token } = await keyed(['203.0.113.0/24']);
+      const secret = token.split(':')[1]!;
+      const label = unparsableLabel(secret);
+      expect(label).to.match(/^unparsable:[0-9a-f]{16}$/);
+      await refusedEverywhere(svc, token, '127.0.0.1', label, `203.0.113.9, ${secret}`);
+      const long = `${secret}-${'x'.repeat(4000)}`;
+      const refused = await rpc(svc, '127.0.0.1', token, 'auth.verify', {}, long);
+      expect(refused.status).to.equal(403);
+      expect(refused.text).to.not.include(secret).and.not.include('xxxx');
+      expect(refused.body.error.message).to.equal(`This key may not be used from ${unparsableLabel(long)}: the address is outside its ip_allowlist`);
+
+      // An audited change made through the proxy with that header: the entry's address is the label.
+      const name = await svc.newUser();
+      const generated = await rpc(svc, '127.0.0.1', svc.adminToken, GENERATE, { user: name }, secret);
+      expect(generated.status, generated.text).to.equal(200);
+      ISSUED_SECRETS.add(generated.body.result.api_secret);
+      const entries = await svc.collection('audit_log').find({ target: name, action: 'keys.generate' }).toArray();
+      expect(entries.map((e) => e.address)).to.deep.equal([label]);
+      expect(JSON.stringify(entries)).to.not.include(secret);
+      expect(svc.logs.filter((l) => l.includes(secret))).to.deep.equal([]);
     });
 
     it('an empty list, or none, is anywhere', async () => {
@@ -199,6 +224,16 @@ describe('per-key IP allowlists (issue 15)', function () {
       for (let i = 0; i < 3; i++) expect((await rpc(svc, '127.0.0.1', wrong, 'auth.verify', {}, '198.51.100.20')).status).to.equal(401);
       expect((await rpc(svc, '127.0.0.1', wrong, 'auth.verify', {}, '198.51.100.20')).status).to.equal(429);
       expect((await rpc(svc, '127.0.0.1', wrong, 'auth.verify', {}, '198.51.100.21')).status).to.equal(401);
+    });
+
+    it('malformed forwarded entries are one client: rotating them is no way around the limit', async function () {
+      this.timeout(30_000);
+      const statuses: number[] = [];
+      for (let i = 1; i <= 5; i++) statuses.push((await rpc(svc, '127.0.0.1', wrong, 'auth.verify', {}, `junk-${i}`)).status);
+      expect(statuses).to.deep.equal([401, 401, 401, 429, 429]);
+      // A client with a real address behind the same proxy is not blocked, and the right token still gets in.
+      expect((await rpc(svc, '127.0.0.1', wrong, 'auth.verify', {}, '198.51.100.40')).status).to.equal(401);
+      expect((await rpc(svc, '127.0.0.1', svc.adminToken, 'auth.verify', {}, 'junk-6')).status).to.equal(200);
     });
 
     it('behind the trusted proxy, the limits see the forwarded client, not the proxy', async function () {

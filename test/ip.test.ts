@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { clientGroup, parseAddress, parseRange, rangeText, Ranges, type Range } from '../src/ip.js';
-import { clientAddress } from '../src/http/client-address.js';
+import { clientAddress, unparsableLabel } from '../src/http/client-address.js';
+import { hashSecret, newApiSecret } from '../src/auth/token.js';
 
 const seed = process.env.IP_SEED ? Number(process.env.IP_SEED) : Date.now() % 2 ** 31;
 
@@ -149,13 +150,15 @@ describe(`IP addresses and ranges (seed ${seed})`, () => {
   });
 
   describe('failure-limit groups', () => {
-    it('an IPv6 client is its /64, an IPv4 client its address, anything else itself', () => {
+    it('an IPv6 client is its /64, an IPv4 client its address, every malformed forwarded entry one group, anything else itself', () => {
       expect(clientGroup('2001:db8:1:2:3:4:5:6')).to.equal('2001:db8:1:2::/64');
       expect(clientGroup('2001:db8:1:2::ffff')).to.equal('2001:db8:1:2::/64');
       expect(clientGroup('2001:db8:1:3::1')).to.equal('2001:db8:1:3::/64');
       expect(clientGroup('::1')).to.equal('::/64');
       expect(clientGroup('203.0.113.7')).to.equal('203.0.113.7');
-      expect(clientGroup('unparsable:x')).to.equal('unparsable:x');
+      // Whoever can write one malformed entry can write endless others: counted one by one, each would be a new client.
+      expect(clientGroup(unparsableLabel('x'))).to.equal('unparsable');
+      expect(clientGroup(unparsableLabel('y'))).to.equal('unparsable');
       expect(clientGroup('caller tas_x')).to.equal('caller tas_x');
     });
   });
@@ -233,13 +236,28 @@ describe('the client address (X-Forwarded-For behind TRUSTED_PROXIES), over real
     expect(await seen('127.0.0.1', '::ffff:cb00:7107')).to.equal('203.0.113.7');
   });
 
-  it('a malformed entry stops the walk and is the client, never skipped past (printable, cut short)', async () => {
+  it('a malformed entry stops the walk and is the client, never skipped past; it is named by a hash label, never by its text', async () => {
     trusted = Ranges.of(['127.0.0.1', '10.0.0.0/8']);
-    expect(await seen('127.0.0.1', '203.0.113.7, garbage, 10.0.0.2')).to.equal('unparsable:garbage');
-    expect(await seen('127.0.0.1', '203.0.113.7, 10.0.0.2:8080')).to.equal('unparsable:10.0.0.2:8080');
-    expect(await seen('127.0.0.1', '203.0.113.7,')).to.equal('unparsable:(empty)');
-    expect(await seen('127.0.0.1', '203.0.113.7, unknown')).to.equal('unparsable:unknown');
-    expect(await seen('127.0.0.1', `203.0.113.7, ${'x'.repeat(500)}`)).to.equal(`unparsable:${'x'.repeat(64)}`);
-    expect(await seen('127.0.0.1', '203.0.113.7, a\tb')).to.equal('unparsable:a?b');
+    const entries = ['garbage', '10.0.0.2:8080', '', 'unknown', 'x'.repeat(500), 'a\tb'];
+    const labels = new Set<string>();
+    for (const entry of entries) {
+      const label = await seen('127.0.0.1', `203.0.113.7, ${entry}, 10.0.0.2`);
+      expect(label, JSON.stringify(entry)).to.equal(unparsableLabel(entry));
+      expect(label).to.match(/^unparsable:[0-9a-f]{16}$/);
+      if (entry.length > 0) expect(label).to.not.include(entry);
+      labels.add(label);
+    }
+    expect(labels.size, 'one label per entry').to.equal(entries.length);
+    expect(await seen('127.0.0.1', '203.0.113.7,')).to.equal(unparsableLabel(''));
+    expect(await seen('127.0.0.1', 'garbage'), 'the same entry, the same label').to.equal(unparsableLabel('garbage'));
+  });
+
+  it('a secret as the forwarded entry is not kept, nor is its stored hash (the label is domain-separated)', async () => {
+    trusted = Ranges.of(['127.0.0.1']);
+    const secret = newApiSecret();
+    const label = await seen('127.0.0.1', `203.0.113.7, ${secret}`);
+    expect(label).to.match(/^unparsable:[0-9a-f]{16}$/);
+    expect(label).to.not.include(secret).and.not.include('tas_');
+    expect(label).to.not.include(hashSecret(secret).slice(0, 16));
   });
 });

@@ -13,17 +13,16 @@
  * further left by whoever came before them. Trusted hops are skipped; the
  * first untrusted address is the client. Everything left of it is the
  * client's own word and is never read, so a forged leftmost entry changes
- * nothing. A malformed entry ends the walk and is taken as the client (its
- * text, cut short): skipping it would believe what lies beyond it. If every
- * hop is trusted, the leftmost one is the client.
+ * nothing. A malformed entry ends the walk and is taken as the client:
+ * skipping it would believe what lies beyond it. It is named by a label
+ * (unparsableLabel), never by its text. If every hop is trusted, the
+ * leftmost one is the client.
  *
  * Addresses are canonical (src/ip.ts): an IPv4-mapped peer is its IPv4 address.
  */
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { parseAddress, peerAddress, type Ranges } from '../ip.js';
-
-/** Longest malformed entry kept as a client's name; the rest is of no use to anyone. */
-const MAX_SHOWN = 64;
+import { parseAddress, peerAddress, UNPARSABLE, type Ranges } from '../ip.js';
 
 export function clientAddress(req: IncomingMessage, trusted: Ranges | null): string {
   const peer = peerAddress(req.socket.remoteAddress);
@@ -35,7 +34,7 @@ export function clientAddress(req: IncomingMessage, trusted: Ranges | null): str
   for (let i = hops.length - 1; i >= 0; i--) {
     const entry = hops[i]!.trim();
     const address = parseAddress(entry);
-    if (address === null) return shown(entry);
+    if (address === null) return unparsableLabel(entry);
     client = address.text;
     if (!trusted.has(address)) return client;
   }
@@ -47,8 +46,23 @@ export function isTrusted(trusted: Ranges, peer: string): boolean {
   return trusted.allows(peer);
 }
 
-/** A malformed entry as a name: printable ASCII only (it reaches logs and messages), bounded, never empty. */
-function shown(entry: string): string {
-  const text = entry.slice(0, MAX_SHOWN).replace(/[^\x21-\x7e]/g, '?');
-  return `unparsable:${text || '(empty)'}`;
+/**
+ * A malformed entry as a client's name: `unparsable:` and 16 hex digits of a
+ * hash of it. Only a trusted hop can put an entry there, but a proxy that
+ * passes its client's header along lets anyone write it, and the name is
+ * stored in audit entries, logged, and echoed in the allowlist's 403. So its
+ * text is never kept: it may hold a secret (`X-Forwarded-For: tas_...`),
+ * control characters, or any length. The hash still tells one bad entry from
+ * another when reading the log; it is domain-separated so that a secret's
+ * label is no prefix of its stored hash (a plain SHA-256, auth/token.ts).
+ *
+ * Why a label and not the trusted hop's address: the hop (a proxy, often in
+ * an internal range) may lie in a key's ip_allowlist, so naming the client
+ * by it would let a garbage entry pass that list; a label matches no range.
+ * The failure and body limits do not count these labels one by
+ * one, or rotating the garbage would be a new client each time: ip.ts
+ * clientGroup puts every one of them in a single group.
+ */
+export function unparsableLabel(entry: string): string {
+  return `${UNPARSABLE}${hash('sha256', `x-forwarded-for entry\0${entry}`, 'hex').slice(0, 16)}`;
 }
