@@ -372,7 +372,7 @@ function endUpdate(slot: Slot, action: LeakAction, report: string, until: Date, 
  * 2,114 ms, 465 ms in chunks of 25). On MongoDB it costs a few more round
  * trips, sent together.
  */
-const IN_CHUNK = 32;
+export const IN_CHUNK = 32;
 
 function chunked<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
