@@ -150,6 +150,10 @@ describe('per-key IP allowlists (issue 15)', function () {
     it('a malformed forwarded entry is the client: refused, named, never skipped to the forged address left of it', async () => {
       const { token } = await keyed(['203.0.113.0/24']);
       await refusedEverywhere(svc, token, '127.0.0.1', 'unparsable:bogus', '203.0.113.9, bogus');
+      // Named, but never with a secret in it: the name reaches the answer and the log.
+      const secret = 'tas_' + 'a1B2'.repeat(7) + 'xy';
+      await refusedEverywhere(svc, token, '127.0.0.1', `unparsable:${'x'.repeat(40)}tas_[withheld]`, `203.0.113.9, ${'x'.repeat(40)}${secret}`);
+      expect(svc.logs.join('\n')).not.to.include(secret.slice(4));
     });
 
     it('an empty list, or none, is anywhere', async () => {

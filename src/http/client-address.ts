@@ -21,6 +21,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parseAddress, peerAddress, type Ranges } from '../ip.js';
+import { withholdSecrets } from '../auth/token.js';
 
 /** Longest malformed entry kept as a client's name; the rest is of no use to anyone. */
 const MAX_SHOWN = 64;
@@ -47,8 +48,14 @@ export function isTrusted(trusted: Ranges, peer: string): boolean {
   return trusted.allows(peer);
 }
 
-/** A malformed entry as a name: printable ASCII only (it reaches logs and messages), bounded, never empty. */
+/**
+ * A malformed entry as a name: printable ASCII only (it reaches logs and
+ * messages), bounded, never empty, and with anything shaped like a secret
+ * withheld (before it is cut short, which could keep most of one).
+ */
 function shown(entry: string): string {
-  const text = entry.slice(0, MAX_SHOWN).replace(/[^\x21-\x7e]/g, '?');
+  const text = withholdSecrets(entry)
+    .slice(0, MAX_SHOWN)
+    .replace(/[^\x21-\x7e]/g, '?');
   return `unparsable:${text || '(empty)'}`;
 }
