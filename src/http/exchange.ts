@@ -19,6 +19,7 @@ import { writeSoon } from './flush.js';
 import { SECURITY_HEADERS } from './headers.js';
 import { clientAddress } from './client-address.js';
 import { clientGroup, type Ranges } from '../ip.js';
+import { holdsSecretText } from './echo.js';
 
 /**
  * Where a request is answered: each door names itself (the label of its
@@ -137,7 +138,7 @@ export class Exchange {
   ) {
     const header = req.headers['x-request-id'];
     // A client's id is echoed, logged and audited: never one shaped like a secret (tas_...), which would then be kept.
-    this.id = typeof header === 'string' && REQUEST_ID.test(header) && !header.includes('tas_') ? header : newRequestId();
+    this.id = typeof header === 'string' && REQUEST_ID.test(header) && !header.includes('tas_') && !holdsSecretText(header) ? header : newRequestId();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     this.path = q < 0 ? url : url.slice(0, q);

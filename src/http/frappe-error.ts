@@ -11,9 +11,15 @@
  *                     {message, title, indicator: "red"} as frappe.throw queues it.
  *
  * Invalid params give one message per failing path ("/user: must match ...").
+ *
+ * Messages name what the client sent (a field, a method, a doctype); the
+ * places that build them leave out a value holding a secret, and this is the
+ * last net for any that did not: whatever is shaped like a secret is
+ * withheld (tas_[withheld]) from every text of the body.
  */
 import { ERRORS, type AppError } from '../errors.js';
 import type { ParamProblem } from '../rpc/schemas.js';
+import { withheld } from './echo.js';
 
 interface FrappeErrorBody {
   exc_type: string;
@@ -25,8 +31,9 @@ interface FrappeErrorBody {
 export function frappeError(err: AppError): FrappeErrorBody {
   const { excType, message: title } = ERRORS[err.kind];
   const problems = err.kind === 'invalid_params' && Array.isArray(err.data) ? (err.data as ParamProblem[]) : [];
-  const messages = problems.length > 0 ? problems.map((p) => `${p.path}: ${p.message}`) : [err.message];
-  const text = problems.length > 0 ? `${err.message}: ${messages.join('; ')}` : err.message;
+  const safe = (message: string) => withheld(message, title);
+  const messages = problems.length > 0 ? problems.map((p) => safe(`${p.path}: ${p.message}`)) : [safe(err.message)];
+  const text = problems.length > 0 ? `${safe(err.message)}: ${messages.join('; ')}` : messages[0]!;
   // Python prints a built-in exception without its module.
   const exception = `${excType === 'Exception' ? '' : 'frappe.exceptions.'}${excType}: ${text}`;
   return {

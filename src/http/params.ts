@@ -25,6 +25,7 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError, invalidParam } from '../errors.js';
 import { resolveRef, type JsonSchema, type SchemaSet } from '../rpc/schemas.js';
+import { echoable } from './echo.js';
 
 export const NOISE = new Set(['cmd', '_']);
 
@@ -50,9 +51,11 @@ export function readInput(req: IncomingMessage, query: string, body: string): In
       addFields(form, body);
       for (const [k, v] of form) fields.set(k, v);
     } else {
+      // Checked whole, before it is cut short: a cut could keep most of a secret.
+      const shown = echoable(type) === undefined ? '' : ` ${JSON.stringify(type.slice(0, 60))}`;
       throw new AppError(
         'unsupported_media_type',
-        `Unsupported content type ${JSON.stringify(type.slice(0, 60))}: send application/x-www-form-urlencoded or application/json (multipart/form-data is not read)`,
+        `Unsupported content type${shown}: send application/x-www-form-urlencoded or application/json (multipart/form-data is not read)`,
       );
     }
   }

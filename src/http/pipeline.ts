@@ -39,7 +39,7 @@ export function pipeline(config: PipelineConfig): (x: Exchange) => Promise<void>
   const { doors } = config;
   const steps: readonly Step[] = [
     route(doors), // which door, or 404
-    refuseSecretInUrl, // a token in the query string: 400 (Frappe's door: 417)
+    refuseSecretInUrl, // a token in the query string, a secret anywhere in the URL: 400 (Frappe's door: 417)
     cors(config.corsOrigins), // the allowed origin noted; OPTIONS answered
     verb, // 405 with Allow
     admit(doors.secretScanning), // a secret-scanning report: unsigned, an unknown key or a client over its limit refused before its body is read

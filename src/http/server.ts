@@ -18,6 +18,7 @@ import { metricsDoor } from './doors/metrics.js';
 import { secretScanningDoor, type SecretScanningLimits } from './doors/secret-scanning.js';
 import type { ScanningKeys } from '../auth/scanning-keys.js';
 import { serveWebApp } from './web.js';
+import { secretInUrl } from './steps/url-secret.js';
 import { isTrusted } from './client-address.js';
 import { clientGroup, peerAddress, type Ranges } from '../ip.js';
 
@@ -68,9 +69,12 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     const x = new Exchange(req, res, log, services.metrics, deps.trustedProxies);
     if (deps.draining()) res.setHeader('Connection', 'close');
     const { path } = x;
-    if (path === '/app' || path.startsWith('/app/')) return serveWebApp(req, res, path);
+    // The page and the probes are served outside the pipeline; a URL holding a secret goes
+    // through it instead, to be refused there (secret_in_url) as on every other path.
+    const outside = (path === '/app' || path.startsWith('/app/') || path === '/healthz' || path === '/readyz') && secretInUrl(x) === undefined;
+    if (outside && path.startsWith('/app')) return serveWebApp(req, res, path);
     // http.Server drops what the listener returns: a failure is caught here, or it would be an unhandled rejection.
-    const served = path === '/healthz' || path === '/readyz' ? probe(deps, x) : serveDoor(x);
+    const served = outside ? probe(deps, x) : serveDoor(x);
     served.catch((err: unknown) => {
       log.error({ err }, 'unhandled request failure');
       x.fail(new AppError('internal'));

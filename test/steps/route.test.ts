@@ -50,6 +50,19 @@ describe('pipeline step: route', () => {
     expect(await get('/nope')).to.deep.equal({ status: 404, body: { error: 'Not found' } });
   });
 
+  it('refuses a URL holding a secret before answering that it names nothing (as url-secret.ts refuses it on a route)', async () => {
+    const secret = 'tas_' + 'a1B2'.repeat(7) + 'xy';
+    const rest = await get(`/api/${secret}`);
+    expect(rest.status).to.equal(400);
+    expect(rest.body).to.include({ door: 'rest' });
+    expect(rest.body.error.message).to.match(/^Do not send a secret in the URL/);
+    expect(await get(`/nope/t%61s_${secret.slice(4)}`)).to.deep.equal({
+      status: 400,
+      body: { error: 'Do not send a secret in the URL, where access logs and browser history keep it: send it in a POST body (form or JSON)' },
+    });
+    expect((await get(`/nope?x=${secret}`)).status).to.equal(400);
+  });
+
   it('sends /metrics to its door, GET only', async () => {
     expect((await get('/metrics')).body).to.deep.include({ door: 'metrics', allow: ['GET'] });
   });

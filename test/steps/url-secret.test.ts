@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { refuseSecretInUrl, secretInQuery } from '../../src/http/steps/url-secret.js';
+import { refuseSecretInUrl, secretInPath, secretInQuery } from '../../src/http/steps/url-secret.js';
 import { stepServer, type StepServer } from './step-server.js';
 
 describe('pipeline step: a secret in the URL', () => {
@@ -36,6 +36,29 @@ describe('pipeline step: a secret in the URL', () => {
       const res = await fetch(`${s.url}/rpc?${q}`, { method: 'POST' });
       expect(res.status, q).to.equal(400);
     }
+  });
+
+  it('refuses anything shaped like a secret anywhere in the path, as sent or percent-decoded (found by an outside attacker)', async () => {
+    const secret = 'tas_' + 'a1B2'.repeat(7) + 'xy';
+    const body = secret.slice(4);
+    for (const path of [
+      `/rpc/${secret}`,
+      `/api/method/${secret}`,
+      `/api/resource/${secret}/x`,
+      `/api/method/t%61s_${body}`,
+      `/api/method/%74%61%73%5f${body}`,
+      `/api/method/%2574as_${body}`,
+      `/x%ZZ/t%61s_${body}`,
+    ]) {
+      const res = await fetch(`${s.url}${path}`, { method: 'POST' });
+      expect(res.status, path).to.equal(400);
+      const reply = (await res.json()) as { error: { message: string } };
+      expect(reply.error.message, path).to.match(/^Do not send a secret in the URL/);
+      expect(JSON.stringify(reply), path).not.to.include(body);
+    }
+    expect(secretInPath('/api/resource/User/kim%40example.com')).to.equal(false);
+    expect(secretInPath('/api/method/tas_short')).to.equal(false);
+    expect(secretInPath('/%')).to.equal(false);
   });
 
   it('lets other query strings and none through', async () => {

@@ -21,13 +21,14 @@
 import { AppError, frappeStatusOf, type ParamProblem } from '../../errors.js';
 import type { Dispatcher } from '../../rpc/dispatch.js';
 import type { CallContext, MethodSpec } from '../../rpc/spec.js';
+import { echoable } from '../echo.js';
 import { frappeError } from '../frappe-error.js';
 import { Coercer, readInput, type Input } from '../params.js';
 import { DOCTYPE, createPlan, deletePlan, listPlan, readPlan, updatePlan, type Plan } from '../resource.js';
 import type { Door, Exchange, Route } from '../exchange.js';
 import { methodName } from '../steps/route.js';
 
-/** A doctype worth echoing in "DocType X not found". */
+/** A doctype worth echoing in "DocType X not found" (and holding no secret: echoable). */
 const DOCTYPE_NAME = /^[A-Za-z][A-Za-z0-9 _-]{0,60}$/;
 
 export function frappeDoor(dispatcher: Dispatcher): Door {
@@ -45,7 +46,11 @@ export function frappeDoor(dispatcher: Dispatcher): Door {
 
   const method = (name: string, verb: string, input: Input, ctx: CallContext) => {
     const spec = specs.get(name);
-    if (!spec) throw new AppError('method_not_found', name ? `Method not found: ${name}` : 'Method not found');
+    if (!spec) {
+      // A cmd sent in a form is no part of the URL, so nothing refused it before: never echoed when it holds a secret.
+      const shown = echoable(name);
+      throw new AppError('method_not_found', shown ? `Method not found: ${shown}` : 'Method not found');
+    }
     if (verb !== 'POST' && !spec.readOnly) {
       dispatcher.refused(name, ctx, 'permission_denied');
       throw new AppError('permission_denied', `${name} changes data, so it answers only POST: send the same request as a POST`);
@@ -55,7 +60,7 @@ export function frappeDoor(dispatcher: Dispatcher): Door {
 
   const plan = (route: Exclude<Route, { kind: 'method' }>, verb: string, input: Input): Plan => {
     if (route.doctype !== DOCTYPE) {
-      const shown = DOCTYPE_NAME.test(route.doctype) ? `DocType ${route.doctype} not found` : 'DocType not found';
+      const shown = DOCTYPE_NAME.test(route.doctype) && echoable(route.doctype) ? `DocType ${route.doctype} not found` : 'DocType not found';
       throw new AppError('not_found', `${shown}: this service holds only ${DOCTYPE}`);
     }
     if (route.kind === 'collection') return verb === 'GET' ? listPlan(input, coercer) : createPlan(input, coercer);

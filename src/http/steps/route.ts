@@ -16,6 +16,7 @@
 import { AppError } from '../../errors.js';
 import type { Door, Exchange, Route, Step } from '../exchange.js';
 import { SECRET_SCANNING_PATH, type SecretScanningDoor } from '../doors/secret-scanning.js';
+import { refuseSecretInUrl } from './url-secret.js';
 
 export interface Doors {
   jsonrpc: Door;
@@ -63,7 +64,7 @@ export function route(doors: Doors): Step {
     if (path.startsWith('/api/')) {
       x.door = doors.rest; // so even its 404 carries Frappe's body
       const found = restRoute(path);
-      if (!found) throw new AppError('route_not_found', NOT_FOUND_API);
+      if (!found) throw notFound(x, NOT_FOUND_API);
       return toRest(x, doors.rest, found);
     }
     if (path === '/metrics') {
@@ -71,8 +72,18 @@ export function route(doors: Doors): Step {
       x.allow = GET;
       return true;
     }
-    throw new AppError('route_not_found');
+    throw notFound(x);
   };
+}
+
+/**
+ * The 404 of a path no door serves; but a URL holding a secret is refused
+ * as such first (url-secret.ts, which throws), as on a path that is served:
+ * /api/tas_... is told the same as /api/method/tas_....
+ */
+function notFound(x: Exchange, message?: string): AppError {
+  refuseSecretInUrl(x);
+  return new AppError('route_not_found', message);
 }
 
 /** An old client's request to /: a `cmd` in the query string (frappe-client's get_request; old-client.ts has the rest). */
