@@ -65,6 +65,16 @@ export function tokenOf(k: { api_key: string; api_secret: string }): string {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Reads `read` every 20 ms until `done` holds of its value, for at most `ms`; its last value (for work the answer does not wait for). */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+    await sleep(20);
+  }
+}
+
 /**
  * Skips the test (or, from a hook, its suite's tests) with the reason in
  * each skipped test's title: mocha's skip() takes none, and a bare

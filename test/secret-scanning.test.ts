@@ -18,7 +18,7 @@ import { createLogger } from '../src/log.js';
 import { IN_CHUNK } from '../src/store/leaks.js';
 import { startApp, type App } from '../src/app.js';
 import { newApiKey, newApiSecret } from '../src/auth/token.js';
-import { ISSUED_SECRETS, useService, bearer, expectResult, sleep, type ServiceFixture } from './harness.js';
+import { ISSUED_SECRETS, useService, bearer, expectResult, sleep, eventually, type ServiceFixture } from './harness.js';
 
 const GENERATE = 'frappe.core.doctype.user.user.generate_keys';
 const PATH = '/api/secret-scanning/github';
@@ -115,7 +115,13 @@ describe('secret scanning: POST /api/secret-scanning/github (LEAK_POLICY=revoke)
       ]);
       await refused(svc, bare.token);
       await refused(svc, pair.token);
-      expect(await svc.collection('api_keys').countDocuments({ api_key: { $in: [bare.apiKey, pair.apiKey] } })).to.equal(0);
+      expect(
+        await eventually(
+          () => svc.collection('api_keys').countDocuments({ api_key: { $in: [bare.apiKey, pair.apiKey] } }),
+          (n) => n === 0,
+        ),
+        'deleted after the answer',
+      ).to.equal(0);
     });
 
     it('audits key.leaked with the url and source, and warns in the log, never with the token', async () => {
@@ -421,7 +427,13 @@ describe('secret scanning: another instance refuses a revoked secret; a bad chec
     expect(commands.length).to.be.below(entries.length / 3);
 
     const apiKeys = live.map((k) => k.apiKey);
-    expect(await a.collection('api_keys').countDocuments({ api_key: { $in: apiKeys } })).to.equal(0);
+    expect(
+      await eventually(
+        () => a.collection('api_keys').countDocuments({ api_key: { $in: apiKeys } }),
+        (n) => n === 0,
+      ),
+      'deleted after the answer',
+    ).to.equal(0);
     const audits = await a
       .collection('audit_log')
       .find({ action: 'key.leaked', api_key: { $in: [...apiKeys, ...dead.map((k) => k.apiKey)] } })
@@ -449,7 +461,13 @@ describe('secret scanning: another instance refuses a revoked secret; a bad chec
       .find({ action: 'key.leaked', api_key: { $in: more.map((k) => k.apiKey) } })
       .toArray();
     expect(ended.map((e) => e.api_key).sort()).to.deep.equal(more.map((k) => k.apiKey).sort());
-    expect(await a.collection('api_keys').countDocuments({ api_key: { $in: more.map((k) => k.apiKey) } })).to.equal(0);
+    expect(
+      await eventually(
+        () => a.collection('api_keys').countDocuments({ api_key: { $in: more.map((k) => k.apiKey) } }),
+        (n) => n === 0,
+      ),
+      'deleted after the answer',
+    ).to.equal(0);
   });
 
   it('a token whose checksum fails is a false positive without any database command', async () => {

@@ -222,6 +222,9 @@ export class KeyStore {
           scopes: opts.scopes === undefined ? { $ifNull: ['$scopes', []] } : { $literal: opts.scopes },
           ...Object.fromEntries(Object.entries(limitFields(opts, now)).map(([k, v]) => [k, { $literal: v }])),
           ip_allowlist: opts.ipAllowlist === undefined ? { $ifNull: ['$ip_allowlist', []] } : { $literal: opts.ipAllowlist },
+          // A leak report's claim is settled by a new secret: the tidy-up that follows a report
+          // (store/leaks.ts) deletes only keys still claimed, never one rotated since.
+          leak_claims: '$$REMOVE',
         },
       },
     ];

@@ -33,9 +33,12 @@
  * 4. record, at once: key_events (a clock read and one insertMany: the
  *    other instances drop their cached entries), this instance's caches,
  *    leaked_secrets (one insertMany), the caller's audit entries (one
- *    insertMany); and once the events are written, the tidy-up: under
- *    `revoke` the ended keys are deleted (one deleteMany, and one of their
- *    key_usage), under `expire` the stamps are removed (one updateMany).
+ *    insertMany); the report is answered then. Once the events are
+ *    written, the tidy-up, which the answer does not wait for: under
+ *    `revoke` the ended keys still claimed are deleted (one deleteMany, and
+ *    one of their key_usage), under `expire` the stamps are removed (one
+ *    updateMany). A rotation removes a key's claim (store/keys.ts), so a
+ *    key issued again in between is never deleted.
  *
  * A secret found live whose write missed it (a rotation moved it into the
  * grace slot in between) is looked up and ended again, up to END_ROUNDS
@@ -279,9 +282,10 @@ export class LeakStore {
 
   /**
    * Step 4 (see the top): the events and caches, leaked_secrets, and, once
-   * the events are written, the tidy-up, so a report whose events fail
-   * leaves its keys for the retry to find and announce (`unfinished`: keys
-   * a report stamped and did not tidy up; see endMany).
+   * the events are written, the tidy-up (which the answer does not wait
+   * for), so a report whose events fail leaves its keys for the retry to
+   * find and announce (`unfinished`: keys a report stamped and did not tidy
+   * up; see endMany).
    */
   private async record(
     ended: readonly { key: KeyDoc; hash: string }[],
@@ -302,7 +306,11 @@ export class LeakStore {
           ])
         : Promise.all(chunked(ended).map((some) => this.keys.updateMany({ _id: { $in: some.map((e) => e.key._id) } }, { $pull: { leak_claims: { report } } })))
       ).catch(() => undefined);
-    await Promise.all([this.changed(announced.map((k) => ({ userId: k.user_id, apiKey: k.api_key }))).then(tidy), this.remember(ended, now)]);
+    await Promise.all([this.changed(announced.map((k) => ({ userId: k.user_id, apiKey: k.api_key }))), this.remember(ended, now)]);
+    // Not waited for: the report is done once its keys are ended and announced; this is a third of
+    // its time on the local database. A rotation meanwhile removes a key's claim (keys.ts), so the
+    // deletion never takes a key issued again since.
+    void tidy();
   }
 
   /** Best effort: only what a later report of the same secret is told depends on it. */
