@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalDatabase, type LocalDatabase } from '../src/localdb/index.js';
+import { holdsSecret } from '../src/auth/token.js';
 import { ALL_LOGS, ISSUED_SECRETS, closeSharedServices } from './harness.js';
 
 let db: LocalDatabase | undefined;
@@ -28,7 +29,8 @@ export async function mochaGlobalTeardown(): Promise<void> {
 
 /**
  * After the whole run: no log line of any service the tests started may hold
- * a secret it issued, or an Authorization value.
+ * a secret it issued (or its body: the prefix is a constant), any secret's
+ * body under any prefix (a checksum that holds), or an Authorization value.
  */
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
@@ -36,8 +38,8 @@ export const mochaHooks = {
     await closeSharedServices();
     const leaks: string[] = [];
     for (const line of ALL_LOGS) {
-      if (/authorization|\btas_[0-9A-Za-z]{30}\b/i.test(line)) leaks.push(line);
-      for (const secret of ISSUED_SECRETS) if (line.includes(secret)) leaks.push(line);
+      if (/authorization|\btas_[0-9A-Za-z]{30}\b/i.test(line) || holdsSecret(line)) leaks.push(line);
+      else for (const secret of ISSUED_SECRETS) if (line.includes(secret.slice(4))) leaks.push(line);
     }
     // The whole suite must give the audit something to read, or it proves nothing;
     // a run of chosen files (SPEC=...) may hold only unit tests.

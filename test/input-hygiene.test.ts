@@ -370,4 +370,34 @@ describe('an API secret in params (found by an outside attacker)', () => {
     expectResult(await svc.call('auth.verify', { token: `${key.api_key as string}:${secret}` }));
     expectResult(await svc.call('user.create', { name: 'y@example.com', full_name: `tas_${'a'.repeat(30)}` }));
   });
+
+  it("is refused as its body alone, or under any other prefix: a full name never stores a live secret's body", async () => {
+    const owner = await svc.newUser();
+    const secret = (await svc.asAdmin(GENERATE, { user: owner })).api_secret as string;
+    const body = secret.slice(4);
+    const spellings = [body, `TAS_${body}`, `tas&#95;${body}`, `tas\\u005f${body}`, `tas%C1%9F${body}`, `tas\uff3f${body}`, `pasted:${body}!`];
+    for (const [i, fullName] of spellings.entries()) {
+      const error = expectError(await svc.call('user.create', { name: `body-${i}@example.com`, full_name: fullName }), -32602);
+      expect(
+        error.data.map((d: { path: string }) => d.path),
+        fullName,
+      ).to.deep.equal(['/full_name']);
+      expect(error.data[0].message).to.match(/holds an API secret/);
+      expectError(await svc.call('user.update', { name: owner, full_name: fullName }), -32602);
+      // The other doors map onto the same methods.
+      const doc = { name: `rest-body-${i}@example.com`, full_name: fullName };
+      const viaRest = await rest(svc, 'POST', '/api/resource/User', { type: 'application/json', body: JSON.stringify(doc) });
+      expect(viaRest.status, fullName).to.be.within(400, 499);
+      expect(viaRest.text).not.to.include(body);
+    }
+    // A param's name holding one is named withheld: not even its first characters are echoed.
+    const named = expectError(await svc.call('user.list', { filters: { [`TAS_${body}`]: 1 } }), -32602);
+    expect(named.data[0].path).to.equal('/filters/TAS_[withheld]');
+    const listed = await svc.call('user.list', { fields: ['name', 'full_name'], limit: 1000 });
+    expect(JSON.stringify(expectResult(listed))).not.to.include(body);
+    expect(await svc.collection('users').countDocuments({ full_name: { $regex: body } })).to.equal(0);
+    // A look-alike whose checksum fails is no secret: an honest value is never refused for it.
+    const miss = body.slice(0, -1) + (body.endsWith('0') ? '1' : '0');
+    expectResult(await svc.call('user.create', { name: 'look-alike@example.com', full_name: `TAS_${miss}` }));
+  });
 });

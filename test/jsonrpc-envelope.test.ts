@@ -222,4 +222,34 @@ describe('X-Request-Id shaped like a secret (found by an outside attacker)', () 
     expect(reply.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
     expect(svc.logs.join('\n')).to.not.include(header);
   });
+
+  it("is replaced when it holds a live secret's body, bare or under any prefix: not echoed, logged or audited", async () => {
+    const owner = await svc.newUser();
+    const secret = (await svc.asAdmin('frappe.core.doctype.user.user.generate_keys', { user: owner })).api_secret as string;
+    const body = secret.slice(4);
+    for (const [i, header] of [body, `TAS_${body}`, `Tas-${body}`, `x.${body}.y`].entries()) {
+      const name = `request-id-${i}@example.com`;
+      const reply = await svc.post(
+        { jsonrpc: '2.0', id: 1, method: 'user.create', params: { name } },
+        { authorization: `token ${svc.adminToken}`, 'X-Request-Id': header },
+      );
+      expect(reply.status, header).to.equal(200);
+      // As for a missing or malformed id: one the service made.
+      expect(reply.headers.get('x-request-id'), header).to.match(/^[0-9a-f-]{36}$/);
+      const entry = await svc.collection('audit_log').findOne({ action: 'user.create', target: name });
+      expect(entry?.request_id, header).to.equal(reply.headers.get('x-request-id'));
+    }
+    expect(svc.logs.join('\n')).to.not.include(body);
+    expect(JSON.stringify(await svc.collection('audit_log').find().toArray())).to.not.include(body);
+  });
+
+  it('still echoes an ordinary long id: a UUID, 32 hex digits, 64 alphanumerics that are no secret', async () => {
+    for (const header of ['3f2a6c1e-8b4d-4e0f-9a7b-1c2d3e4f5a6b', '3f2a6c1e8b4d4e0f9a7b1c2d3e4f5a6b', 'Ab1'.repeat(21) + 'x']) {
+      const reply = await svc.post(
+        { jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' },
+        { authorization: `token ${svc.adminToken}`, 'X-Request-Id': header },
+      );
+      expect(reply.headers.get('x-request-id'), header).to.equal(header);
+    }
+  });
 });

@@ -19,7 +19,7 @@ import { writeSoon } from './flush.js';
 import { SECURITY_HEADERS } from './headers.js';
 import { clientAddress } from './client-address.js';
 import { clientGroup, type Ranges } from '../ip.js';
-import { holdsSecretText } from './echo.js';
+import { SECRET_BODY_LENGTH, secretShaped } from '../auth/token.js';
 
 /**
  * Where a request is answered: each door names itself (the label of its
@@ -59,6 +59,14 @@ const ID_PREFIX = randomBytes(10)
   .replace(/^(.{8})(.{4})(.{4})(.{4})$/, '$1-$2-$3-$4-');
 let idCounter = 0;
 const newRequestId = () => ID_PREFIX + (idCounter++).toString(16).padStart(12, '0');
+
+/**
+ * A client's id is echoed, logged and audited, so one holding a secret
+ * (tas_..., TAS_..., or the bare body: found by an outside attacker) is
+ * replaced like a malformed one. Only an id long enough to hold a body is
+ * scanned: the usual short ids cost one comparison.
+ */
+const secretIn = (id: string) => id.length >= SECRET_BODY_LENGTH && secretShaped(id);
 
 /** Before routing, or a path no door serves: a plain {"error": message} body. */
 const NOWHERE: Door = {
@@ -137,8 +145,7 @@ export class Exchange {
     private readonly trustedProxies: Ranges | null = null,
   ) {
     const header = req.headers['x-request-id'];
-    // A client's id is echoed, logged and audited: never one shaped like a secret (tas_...), which would then be kept.
-    this.id = typeof header === 'string' && REQUEST_ID.test(header) && !header.includes('tas_') && !holdsSecretText(header) ? header : newRequestId();
+    this.id = typeof header === 'string' && REQUEST_ID.test(header) && !secretIn(header) ? header : newRequestId();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     this.path = q < 0 ? url : url.slice(0, q);

@@ -60,9 +60,11 @@ const MAX_TEXT = 2048;
 
 /**
  * A reported text fit for the audit log: nothing shaped like a secret,
- * bounded. A URL may carry one percent-encoded (`tas%5F...`: found by an
- * outside attacker), so the text is read decoded, up to three times over;
- * when the decoded text holds one, it is what is kept, withheld.
+ * bounded. A secret's body is withheld whatever precedes it (`TAS_`,
+ * `tas&#95;`, `tas\u005f`, `tas＿`, none: auth/token.ts). A URL may also carry
+ * one percent-encoded (`tas%5F...`, or the body itself: found by an outside
+ * attacker), so the text is read decoded, up to three times over; when the
+ * decoded text holds one, it is what is kept, withheld.
  */
 export function withheld(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;

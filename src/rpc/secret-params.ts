@@ -4,10 +4,11 @@
  * method that takes a token to check or report); pasted anywhere else, it
  * would be echoed in an error ("User tas_... not found") or stored where
  * others read it (a key's scopes, a user's full name), found by an outside
- * attacker. Only well-formed secrets (shape and checksum) count, so no
- * honest value is refused by accident.
+ * attacker. A secret counts however it is prefixed (`TAS_`, `tas&#95;`,
+ * none: its body alone is the secret), and only a real one (the checksum
+ * holds), so no honest value is refused by accident (auth/token.ts).
  */
-import { holdsSecret } from '../auth/token.js';
+import { holdsSecret, withholdSecrets } from '../auth/token.js';
 
 /** A value still to look at: where it sits is kept as a link to its parent, and spelt out only for a hit. */
 interface Visit {
@@ -29,8 +30,9 @@ export function secretParam(params: unknown, allowed: readonly string[] = []): s
     } else if (value !== null && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) {
         if (at.parent === null && allowed.includes(k)) continue;
-        // A key can hold one as well as a value (an unknown field is named in the error).
-        if (holdsSecret(k)) return `${pointer(at)}/${k.slice(0, 4)}...`;
+        // A key can hold one as well as a value (an unknown field is named in the error):
+        // named withheld, as a key's first characters may be the body's.
+        if (holdsSecret(k)) return `${pointer(at)}/${withholdSecrets(k).slice(0, 64)}`;
         stack.push({ value: v, key: k, parent: at });
       }
     }

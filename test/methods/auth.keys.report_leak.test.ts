@@ -129,6 +129,21 @@ describe('auth.keys.report_leak', () => {
       expect(entry!.url).to.equal('https://tickets.example/T-1?a=tas_[withheld]&b=tas_[withheld]');
       for (const line of svc.logs) expect(line).to.not.include(secret.slice(4));
     });
+
+    it("withholds a secret's body in the url under any prefix: TAS_, an entity, escape text, an overlong UTF-8, a full-width underscore (found by an outside attacker)", async () => {
+      const { token: reporter } = await svc.newUserWithToken();
+      const live = await leakable();
+      const secret = live.token.split(':')[1]!;
+      const body = secret.slice(4);
+      const spellings = [`TAS_${body}`, `tas&#95;${body}`, `tas\\u005f${body}`, `tas%C1%9F${body}`, `tas\uff3f${body}`, body];
+      const url = `https://tickets.example/T-2?${spellings.map((s, i) => `p${i}=${s}`).join('&')}`;
+      expectResult(await svc.call(METHOD, { token: secret, url }, reporter));
+      const [entry] = await svc.collection('audit_log').find({ action: 'key.leaked', target: live.name }).toArray();
+      expect(entry!.url).to.not.include(body.slice(0, 24));
+      expect(entry!.url.match(/\[withheld\]/g)).to.have.length(spellings.length);
+      expect(entry!.url).to.match(/^https:\/\/tickets\.example\/T-2\?p0=TAS_\[withheld\]&p1=tas&#95;\[withheld\]&/);
+      for (const line of svc.logs) expect(line).to.not.include(body.slice(0, 24));
+    });
   });
 
   describe('rate limit: a report that ends no live secret is a failed guess', () => {

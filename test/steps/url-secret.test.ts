@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { newApiSecret } from '../../src/auth/token.js';
 import { refuseSecretInUrl, secretInPath, secretInQuery } from '../../src/http/steps/url-secret.js';
 import { stepServer, type StepServer } from './step-server.js';
 
@@ -32,6 +33,8 @@ describe('pipeline step: a secret in the URL', () => {
       `x=${secret}`,
       secret,
       `x=tak_abc:${secret}`,
+      // A real secret's body under another prefix, or none: the body is the secret.
+      ...((body) => [`x=${body}`, `x=TAS_${body}`, `x=tas%26%2395%3B${body}`, body])(newApiSecret().slice(4)),
     ]) {
       const res = await fetch(`${s.url}/rpc?${q}`, { method: 'POST' });
       expect(res.status, q).to.equal(400);
@@ -62,7 +65,8 @@ describe('pipeline step: a secret in the URL', () => {
   });
 
   it('lets other query strings and none through', async () => {
-    for (const path of ['/rpc', '/rpc?trace=1', '/rpc?api_key=tak_x', '/rpc?x=tas_short'])
+    const miss = 'TAS_' + 'a1B2'.repeat(7) + 'xy'; // no secret's checksum
+    for (const path of ['/rpc', '/rpc?trace=1', '/rpc?api_key=tak_x', '/rpc?x=tas_short', `/rpc?x=${miss}`])
       expect((await fetch(`${s.url}${path}`, { method: 'POST' })).status, path).to.equal(200);
     expect(secretInQuery('a=1&token=2')).to.equal('token');
     expect(secretInQuery('a=1')).to.equal(undefined);
