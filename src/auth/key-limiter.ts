@@ -67,6 +67,16 @@ const FORGET_MS = 60_000;
  */
 const MAX_ROUNDS = 32;
 
+/**
+ * What an admitted request's answer says of the key's tightest rate limit:
+ * the draft's RateLimit-Policy field (fixed for the limit, made once) and
+ * its RateLimit field now.
+ */
+export interface RateAdvice {
+  readonly policy: string;
+  field(now: number): string;
+}
+
 /** A share of one limit held by this instance. */
 abstract class Bucket {
   /** Leased, not yet spent. */
@@ -140,13 +150,29 @@ abstract class Bucket {
   }
 }
 
-class RateBucket extends Bucket {
+class RateBucket extends Bucket implements RateAdvice {
+  readonly policy: string;
+  /** The limit's name as a Structured Fields String ([A-Za-z0-9_-]: JSON writes a valid one). */
+  private readonly quoted: string;
+
   constructor(
     private readonly leases: KeyLeases,
     private readonly apiKey: string,
     readonly rule: RateLimitRule,
   ) {
     super();
+    this.quoted = JSON.stringify(rule.name);
+    // q: the quota; w: the window in seconds, at least 1.
+    this.policy = `${this.quoted};q=${rule.limit};w=${Math.max(1, Math.ceil(rule.duration_ms / 1000))}`;
+  }
+  /** r: calls left; t: seconds until the window resets. */
+  field(now: number): string {
+    const cur = this.current(now);
+    return `${this.quoted};r=${this.remaining(cur)};t=${Math.max(0, Math.ceil((this.endOf(cur) - now) / 1000))}`;
+  }
+  /** Before this instance's first lease of the window, it knows of no use in it. */
+  private remaining(cur: number): number {
+    return cur === this.tag && this.grantedAt > 0 ? Math.min(this.rule.limit, this.left()) : this.rule.limit;
   }
   current(now: number): number {
     return Math.floor(now / this.rule.duration_ms);
@@ -167,9 +193,7 @@ class RateBucket extends Bucket {
   state(now: number): RateState {
     const { name, limit, duration_ms } = this.rule;
     const cur = this.current(now);
-    // Before this instance's first lease of the window, it knows of no use in it.
-    const remaining = cur === this.tag && this.grantedAt > 0 ? Math.min(limit, this.left()) : limit;
-    return { name, limit, durationMs: duration_ms, remaining, resetAt: this.endOf(cur) };
+    return { name, limit, durationMs: duration_ms, remaining: this.remaining(cur), resetAt: this.endOf(cur) };
   }
   refusal(charge: Charge, now: number): AppError {
     const { name, limit, duration_ms } = this.rule;
@@ -247,7 +271,7 @@ class KeyState {
   }
 }
 
-export type Admission = { ok: true; tightest: RateState | undefined } | { ok: false; error: AppError };
+export type Admission = { ok: true; tightest: RateAdvice | undefined } | { ok: false; error: AppError };
 
 export class KeyLimiter {
   private readonly keys = new Map<string, KeyState>();
@@ -268,13 +292,13 @@ export class KeyLimiter {
   }
 
   /**
-   * The common case, without a promise: every limit's share has room, so the
-   * request is admitted (and charged) at once. undefined: it must wait for a
-   * lease, or be refused (admit).
+   * The common case, without a promise or an allocation: every limit's share
+   * has room, so the request is admitted (and charged) at once, and this is
+   * its tightest rate limit (null: the key has none). undefined: it must
+   * wait for a lease, or be refused (admit).
    */
-  admitNow(apiKey: string, limits: KeyLimits, charge: Charge): Admission | undefined {
+  admitNow(apiKey: string, limits: KeyLimits, charge: Charge, now: number): RateAdvice | null | undefined {
     const key = this.stateOf(apiKey, limits);
-    const now = Date.now();
     key.lastUsed = now;
     for (const b of key.buckets) {
       b.roll(now);
@@ -282,7 +306,7 @@ export class KeyLimiter {
       // must not take the share they are waiting for.
       if (b.have < b.need(charge) + b.demand) return undefined;
     }
-    return { ok: true, tightest: this.take(key, charge, now) };
+    return this.take(key, charge, now) ?? null;
   }
 
   private async admitLater(key: KeyState, charge: Charge): Promise<Admission> {
@@ -313,8 +337,8 @@ export class KeyLimiter {
     }
   }
 
-  /** Charges every bucket (each has room: checked just before, with no await between); the tightest rate limit's state. */
-  private take(key: KeyState, charge: Charge, now: number): RateState | undefined {
+  /** Charges every bucket (each has room: checked just before, with no await between); the tightest rate limit. */
+  private take(key: KeyState, charge: Charge, now: number): RateBucket | undefined {
     for (const b of key.buckets) {
       b.have -= b.need(charge);
       b.lastUsed = now;
@@ -325,7 +349,7 @@ export class KeyLimiter {
     for (const r of key.rates) {
       if (!tightest || r.left() < tightest.left() || (r.left() === tightest.left() && r.endOf(r.tag) < tightest.endOf(tightest.tag))) tightest = r;
     }
-    return tightest?.state(now);
+    return tightest;
   }
 
   /**

@@ -12,7 +12,7 @@
  * A key without limits costs one property read; the CLI's operator holds no
  * token and no limits.
  */
-import type { KeyLimiter, Admission, Charge, RateState } from '../../auth/key-limiter.js';
+import type { KeyLimiter, Admission, Charge, RateAdvice } from '../../auth/key-limiter.js';
 import type { Exchange, Step } from '../exchange.js';
 import { readInput } from '../params.js';
 import { methodName } from './route.js';
@@ -26,8 +26,12 @@ export function keyLimits(limiter: KeyLimiter, costOf: CostOf): Step {
     if (!limits || apiKey === null) return true;
     const charge = chargeOf(x, costOf);
     // Admitted from the shares in hand (the common case) without a promise.
-    const now = limiter.admitNow(apiKey, limits, charge);
-    if (now) return answer(x, now, apiKey);
+    const now = Date.now();
+    const tightest = limiter.admitNow(apiKey, limits, charge, now);
+    if (tightest !== undefined) {
+      if (tightest) advertise(x, tightest, now);
+      return true;
+    }
     return limiter.admit(apiKey, limits, charge).then((admission) => answer(x, admission, apiKey));
   };
 }
@@ -37,29 +41,37 @@ function answer(x: Exchange, admission: Admission, apiKey: string): true {
     x.log.info({ req_id: x.id, outcome: admission.error.kind, api_key: apiKey }, 'request refused: key limit');
     throw admission.error;
   }
-  if (admission.tightest) advertise(x, admission.tightest);
+  if (admission.tightest) advertise(x, admission.tightest, Date.now());
   return true;
+}
+
+/** The common charge, shared: one call of cost 1. */
+const ONE_CALL: Charge = Object.freeze({ calls: 1, cost: 1 });
+
+function charge(calls: number, cost: number): Charge {
+  return calls === 1 && cost === 1 ? ONE_CALL : { calls, cost };
 }
 
 /** What the request asks of the key: its calls, and their cost. */
 export function chargeOf(x: Exchange, costOf: CostOf): Charge {
   if (x.parsed) {
     const { request } = x.parsed;
-    const calls = Array.isArray(request) ? request : [request];
+    // Only an object can be a call; anything else is answered -32600 without running.
+    const isCall = (c: unknown) => c !== null && typeof c === 'object' && !Array.isArray(c);
+    if (!Array.isArray(request)) return isCall(request) ? charge(1, costOf((request as { method?: unknown }).method)) : charge(0, 0);
     let n = 0;
     let cost = 0;
-    for (const c of calls) {
-      // Only an object can be a call; anything else is answered -32600 without running.
-      if (c === null || typeof c !== 'object' || Array.isArray(c)) continue;
+    for (const c of request as unknown[]) {
+      if (!isCall(c)) continue;
       n++;
       cost += costOf((c as { method?: unknown }).method);
     }
-    return { calls: n, cost };
+    return charge(n, cost);
   }
   const route = x.route;
-  if (!route) return { calls: 1, cost: 1 }; // /metrics
-  if (route.kind === 'method') return { calls: 1, cost: costOf(route.cmd ? oldClientMethod(x) : route.name) };
-  return { calls: 1, cost: costOf(resourceMethod(route.kind, x.req.method ?? 'GET')) };
+  if (!route) return ONE_CALL; // /metrics
+  if (route.kind === 'method') return charge(1, costOf(route.cmd ? oldClientMethod(x) : route.name));
+  return charge(1, costOf(resourceMethod(route.kind, x.req.method ?? 'GET')));
 }
 
 /**
@@ -82,11 +94,7 @@ function resourceMethod(kind: 'collection' | 'document', verb: string): string {
   return verb === 'GET' ? 'user.get' : verb === 'PUT' ? 'user.update' : 'user.delete';
 }
 
-/** The draft's Structured Fields: a String item per policy, q and w (seconds, at least 1), r and t. */
-function advertise(x: Exchange, s: RateState): void {
-  const name = JSON.stringify(s.name); // [A-Za-z0-9_-]: a valid sf-string as JSON writes it
-  const window = Math.max(1, Math.ceil(s.durationMs / 1000));
-  const reset = Math.max(0, Math.ceil((s.resetAt - Date.now()) / 1000));
-  // On the Exchange's own header list: res.setHeader would send every header of the answer through its slower path.
-  x.headers = ['RateLimit-Policy', `${name};q=${s.limit};w=${window}`, 'RateLimit', `${name};r=${s.remaining};t=${reset}`];
+/** The draft's Structured Fields (a String item per policy; see RateAdvice), on the Exchange's own header list: res.setHeader would send every header of the answer through its slower path. */
+function advertise(x: Exchange, tightest: RateAdvice, now: number): void {
+  x.headers = ['RateLimit-Policy', tightest.policy, 'RateLimit', tightest.field(now)];
 }
