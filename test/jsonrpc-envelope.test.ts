@@ -203,6 +203,40 @@ describe('JSON-RPC 2.0 envelope over HTTP', () => {
     expect(bad.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
   });
 
+  it('never echoes an id holding a secret: the call is refused (-32600, id null) without running, also in a batch and when the token is refused (found by an outside attacker)', async () => {
+    const { token } = await svc.newUserWithToken();
+    const secret = token.split(':')[1]!;
+    const body = secret.slice(4);
+    for (const id of [token, secret, body, `TAS_${body}`, `req-${body}-1`]) {
+      const name = `id-secret-${Math.random().toString(36).slice(2)}`;
+      const reply = await svc.post({ jsonrpc: '2.0', id, method: 'user.create', params: { name } }, auth());
+      expect(reply.body, id).to.deep.include({ id: null });
+      expect(reply.body.error.code).to.equal(-32600);
+      expect(reply.body.error.message).to.match(/the id holds an API secret/);
+      expect(reply.text).to.not.include(body);
+      expect(await svc.collection('users').countDocuments({ name }), 'the call did not run').to.equal(0);
+    }
+    const batch = await svc.post(
+      [
+        { jsonrpc: '2.0', id: body, method: 'frappe.auth.get_logged_user' },
+        { jsonrpc: '2.0', id: 2, method: 'frappe.auth.get_logged_user' },
+      ],
+      auth(),
+    );
+    expect(batch.body.map((r: any) => [r.id, r.error?.code ?? r.result])).to.deep.equal([
+      [null, -32600],
+      [2, 'Administrator'],
+    ]);
+    const refused = await svc.post({ jsonrpc: '2.0', id: token, method: 'frappe.auth.get_logged_user' }, {});
+    expect(refused.status).to.equal(401);
+    expect(refused.body.id).to.equal(null);
+    expect(refused.text).to.not.include(body);
+    expect(svc.logs.filter((l) => l.includes(body))).to.deep.equal([]);
+    // An ordinary long id is still echoed.
+    const uuid = '7f1d2c3a-9b8e-4d6f-a5c4-3b2a1f0e9d8c';
+    expect((await svc.post({ jsonrpc: '2.0', id: uuid, method: 'frappe.auth.get_logged_user' }, auth())).body.id).to.equal(uuid);
+  });
+
   it('logs each call as JSON with the request id and method name', async () => {
     await svc.post({ jsonrpc: '2.0', id: 1, method: 'frappe.auth.get_logged_user' }, { ...auth(), 'X-Request-Id': 'log-check-1' });
     const line = svc.logs.map((l) => JSON.parse(l)).find((l) => l.req_id === 'log-check-1' && l.method);

@@ -20,6 +20,7 @@
 import type jayson from 'jayson';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../errors.js';
+import { SECRET_BODY_LENGTH, secretShaped } from '../auth/token.js';
 import type { JsonRpcServer } from './jsonrpc.js';
 import type { CallContext } from './spec.js';
 import { encodedText } from './encoded.js';
@@ -76,12 +77,21 @@ export function parseRequest(body: string): Parsed {
   return { ok: true, request, exactIds: LONG_DIGITS.test(body) ? exactIds(body) : undefined };
 }
 
-/** An id as JSON text: the client's own digits for an integer JSON.parse rounded. */
+/** An id as JSON text: the client's own digits for an integer JSON.parse rounded; null for one holding a secret. */
 function idText(request: Record<string, unknown>, exact: string | undefined): string {
   const { id } = request;
   if (typeof id === 'number') return exact ?? JSON.stringify(id);
-  if (typeof id === 'string') return JSON.stringify(id);
+  if (typeof id === 'string') return secretId(id) ? 'null' : JSON.stringify(id);
   return 'null'; // null, missing, or of a type no id may have
+}
+
+/**
+ * An id holding a secret is never echoed (answers are kept by clients,
+ * proxies and browser consoles; found by an outside attacker): its call is
+ * refused and answered with a null id, as is its refusal before any call.
+ */
+function secretId(id: string): boolean {
+  return id.length >= SECRET_BODY_LENGTH && secretShaped(id);
 }
 
 /** An integer literal whose value a double does not hold exactly (or prints otherwise). */
@@ -191,6 +201,12 @@ function resultReply(id: string, result: unknown): { text: string; bytes: number
 
 const errorText = (err: AppError) => JSON.stringify(err.toRpc());
 const INVALID = reply('null', 'error', errorText(new AppError('invalid_request')));
+/** The answer to a call whose id holds a secret (see secretId). */
+const SECRET_ID = reply(
+  'null',
+  'error',
+  errorText(new AppError('invalid_request', 'Invalid Request: the id holds an API secret, which is never repeated; the call was not run')),
+);
 
 // ---------------------------------------------------------------- calls
 
@@ -206,6 +222,7 @@ interface Answer {
 /** One request, any value; `done` gets its reply. jayson never sees a batch. */
 function callOne(server: JsonRpcServer, request: unknown, ctx: CallContext, exact: string | undefined, done: (answer: Answer) => void): void {
   if (!isObject(request)) return done({ text: INVALID, id: 'null' });
+  if (typeof request.id === 'string' && secretId(request.id)) return done({ text: SECRET_ID, id: 'null' });
   const id = idText(request, exact);
   // jayson takes "id": null for a notification. Any stand-in id will do: the reply is written here, with the real one.
   const given = (request.id === null ? { ...request, id: 0 } : request) as unknown as jayson.JSONRPCRequestLike;
