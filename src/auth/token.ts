@@ -171,6 +171,16 @@ export function withholdSecrets(text: string): string {
   return out.replace(SECRET_IN_TEXT, `${SECRET_PREFIX}[withheld]`);
 }
 
+/** The secrets in a text, in order, each as `tas_` and its body, however the text prefixed it. */
+export function secretsIn(text: string): string[] {
+  const found: string[] = [];
+  if (text.length < SECRET_BODY_LENGTH) return found;
+  for (let at = bodyFrom(text, 0); at >= 0; at = bodyFrom(text, at + SECRET_BODY_LENGTH)) {
+    found.push(SECRET_PREFIX + text.slice(at, at + SECRET_BODY_LENGTH));
+  }
+  return found;
+}
+
 /** Shape and checksum: no database needed to refuse a typo or a guess. */
 export function isWellFormedSecret(secret: string): boolean {
   if (!SECRET_RE.test(secret)) return false;

@@ -16,7 +16,7 @@
  */
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isWellFormedSecret, hashSecret, parseToken, secretShaped, withholdSecrets } from '../auth/token.js';
+import { hashSecret, parseToken, secretShaped, secretsIn, withholdSecrets } from '../auth/token.js';
 import type { KeyDoc } from '../store/keys.js';
 import type { LeakFound } from '../store/leaks.js';
 import { method, type Services } from '../rpc/spec.js';
@@ -68,14 +68,20 @@ const MAX_TEXT = 2048;
  */
 export function withheld(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
+  const plain = decoded(text);
+  const kept = plain !== text && secretShaped(plain) ? plain : text;
+  return withholdSecrets(kept).slice(0, MAX_TEXT);
+}
+
+/** The text percent-decoded, up to three times over. */
+function decoded(text: string): string {
   let plain = text;
   for (let i = 0; i < 3; i++) {
     const next = percentDecoded(plain);
     if (next === plain) break;
     plain = next;
   }
-  const kept = plain !== text && secretShaped(plain) ? plain : text;
-  return withholdSecrets(kept).slice(0, MAX_TEXT);
+  return plain;
 }
 
 /** Every %XX decoded, as bytes to UTF-8 where they form it (a malformed sequence does not stop the rest). */
@@ -92,11 +98,22 @@ export function tokenHash(token: string): string {
   return hashSecret(token);
 }
 
-/** A reported token -> its secret (and api_key), or null when it cannot be one of ours. */
+/**
+ * A reported token -> the secret in it, or null when it holds none of ours.
+ * The secret is found by its body (auth/token.ts) in any spelling the text
+ * was found in: `TAS_<body>`, percent-encoded, with whitespace or a `Bearer`
+ * around it (found by an outside attacker: those were false positives, and
+ * the secret kept working). The api_key beside it does not matter: the
+ * secret is what leaked, whatever key it was written with. `apiKey`: the key
+ * a `key:secret` token named, which the failure limits count when the report
+ * ends nothing.
+ */
 function parseLeaked(token: string): { apiKey?: string; secret: string } | null {
-  if (!token.includes(':')) return isWellFormedSecret(token) ? { secret: token } : null;
-  const parts = parseToken(token);
-  return parts && { apiKey: parts.apiKey, secret: parts.apiSecret };
+  const text = decoded(token);
+  const [secret] = secretsIn(text);
+  if (secret === undefined) return null;
+  const parts = parseToken(text.trim());
+  return parts ? { apiKey: parts.apiKey, secret } : { secret };
 }
 
 /** Applies the leak policy to one reported token. */
@@ -140,7 +157,7 @@ export async function reportLeaks(services: Services, reports: readonly LeakRepo
   };
   const { policy, graceSeconds } = services.leaks;
   await services.storage.leaks.endMany(
-    looked.map((l) => ({ hash: l.hash, apiKey: l.apiKey })),
+    looked.map((l) => ({ hash: l.hash })),
     policy,
     graceSeconds,
     judge,

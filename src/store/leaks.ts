@@ -5,8 +5,8 @@
  * once): its cost is a fixed number of round trips, not a number per token
  * (a step's lists go in chunks of IN_CHUNK, sent together).
  *
- * A secret is found by its SHA-256 (the stored secret_hash), with or
- * without its api_key: a leak often shows only the secret. It is live when
+ * A secret is found by its SHA-256 (the stored secret_hash), whatever
+ * api_key was written with it, if any: the secret is what leaked. It is live when
  * it is a key's current secret, or its previous one while the grace lasts.
  *
  * One report, in four steps (each one round trip, but the first: two; the
@@ -84,10 +84,9 @@ export interface LeakedSecretDoc {
   at: Date;
 }
 
-/** One reported secret: its digest, and the api_key the report named with it, if any. */
+/** One reported secret: its digest (whatever api_key it was written with: the secret is what leaked). */
 export interface LeakedSecret {
   hash: string;
-  apiKey?: string | undefined;
 }
 
 export type LeakFound =
@@ -173,11 +172,11 @@ export class LeakStore {
       const previous = new Map(asPrevious.map((k) => [k.previous_secret_hash!, k]));
       for (const d of remembered) known.add(d._id);
 
-      // Each reported secret's key (the api_key it named must match), and the keys to end, by slot.
+      // Each reported secret's key, and the keys to end, by slot.
       const toEnd = new Map<string, { key: KeyDoc; slot: Slot; hash: string }>();
       for (const i of doubt) {
-        const { hash, apiKey } = secrets[i]!;
-        const key = [current.get(hash), previous.get(hash)].find((k) => k && (apiKey === undefined || k.api_key === apiKey));
+        const { hash } = secrets[i]!;
+        const key = current.get(hash) ?? previous.get(hash);
         if (!key) continue; // (one found in an earlier round and gone now was ended meanwhile: it stays the holder)
         holders[i] = key;
         const id = key._id.toHexString();

@@ -32,6 +32,30 @@ describe('auth.keys.report_leak', () => {
       await works(reporter);
     });
 
+    it('ends a secret whatever api_key it was written with, and in any spelling it was found in (found by an outside attacker: these kept working)', async () => {
+      const { token: reporter } = await svc.newUserWithToken();
+      const other = await svc.newUserWithToken();
+      const spellings: ((key: string, secret: string) => string)[] = [
+        (_, secret) => `${other.token.split(':')[0]}:${secret}`, // another user's key
+        (_, secret) => `${newApiKey()}:${secret}`, // no key's
+        (_, secret) => `TAS_${secret.slice(4)}`,
+        (_, secret) => ` ${secret}\n`,
+        (_, secret) => `Bearer ${secret}`,
+        (key, secret) => `${key}%3A${secret}`,
+        (_, secret) => `tas%5F${secret.slice(4)}`,
+        (_, secret) => secret.slice(4),
+      ];
+      for (const spell of spellings) {
+        const live = await leakable();
+        const [key, secret] = live.token.split(':') as [string, string];
+        const reported = spell(key, secret);
+        expect(expectResult(await svc.call(METHOD, { token: reported }, reporter)), reported).to.deep.equal({ received: true });
+        await fails(live.token);
+      }
+      await works(other.token);
+      await works(reporter);
+    });
+
     it('answers the same for a live secret, a dead one, a made-up one and garbage: the answer tells nothing', async () => {
       const { token: reporter } = await svc.newUserWithToken();
       const live = await leakable();
