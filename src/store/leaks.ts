@@ -32,9 +32,9 @@
  *    that another report ended;
  * 4. record, at once: key_events (a clock read and one insertMany: the
  *    other instances drop their cached entries), this instance's caches,
- *    leaked_secrets (one insertMany), the caller's audit entries (one
- *    insertMany); the report is answered then. Once the events are
- *    written, the tidy-up, which the answer does not wait for: under
+ *    the caller's audit entries (one insertMany); the report is answered
+ *    then. Once the events are written, leaked_secrets (one insertMany)
+ *    and then the tidy-up, which the answer does not wait for: under
  *    `revoke` the ended keys still claimed are deleted (one deleteMany, and
  *    one of their key_usage), under `expire` the stamps are removed (one
  *    updateMany). A rotation removes a key's claim (store/keys.ts), so a
@@ -280,11 +280,11 @@ export class LeakStore {
   }
 
   /**
-   * Step 4 (see the top): the events and caches, leaked_secrets, and, once
-   * the events are written, the tidy-up (which the answer does not wait
-   * for), so a report whose events fail leaves its keys for the retry to
-   * find and announce (`unfinished`: keys a report stamped and did not tidy
-   * up; see endMany).
+   * Step 4 (see the top): the events and caches; once the events are
+   * written, leaked_secrets and then the tidy-up (which the answer does not
+   * wait for), so a report whose events fail leaves its keys for the retry
+   * to find and announce (`unfinished`: keys a report stamped and did not
+   * tidy up; see endMany).
    */
   private async record(
     ended: readonly { key: KeyDoc; hash: string }[],
@@ -305,11 +305,12 @@ export class LeakStore {
           ])
         : Promise.all(chunked(ended).map((some) => this.keys.updateMany({ _id: { $in: some.map((e) => e.key._id) } }, { $pull: { leak_claims: { report } } })))
       ).catch(() => undefined);
-    await Promise.all([this.changed(announced.map((k) => ({ userId: k.user_id, apiKey: k.api_key }))), this.remember(ended, now)]);
-    // Not waited for: the report is done once its keys are ended and announced; this is a third of
-    // its time on the local database. A rotation meanwhile removes a key's claim (keys.ts), so the
-    // deletion never takes a key issued again since.
-    void tidy();
+    await this.changed(announced.map((k) => ({ userId: k.user_id, apiKey: k.api_key })));
+    // Not waited for: the report is done once its keys are ended and announced; this was a third of
+    // its time on the local database. The digests are remembered before the keys go, so a later
+    // report of one finds the key or the digest. A rotation meanwhile removes a key's claim
+    // (keys.ts), so the deletion never takes a key issued again since.
+    void this.remember(ended, now).then(tidy);
   }
 
   /** Best effort: only what a later report of the same secret is told depends on it. */
