@@ -109,3 +109,10 @@ function isStorageDown(err: unknown): boolean {
 export function isDuplicateKey(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 11000;
 }
+
+/** An unordered insertMany whose only failures are _ids already taken (by an earlier write, or an attempt whose reply was lost). */
+export function onlyDuplicates(err: unknown): boolean {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  const list = Array.isArray(writeErrors) ? (writeErrors as { code?: unknown }[]) : writeErrors ? [writeErrors as { code?: unknown }] : [];
+  return list.length > 0 && list.every((e) => e.code === 11000) && (err as { writeConcernError?: unknown }).writeConcernError === undefined;
+}

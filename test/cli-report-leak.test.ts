@@ -35,6 +35,10 @@ describe('tokenauth report-leak', function () {
     expect(run.code, run.stderr).to.equal(0);
     expect(JSON.parse(run.stdout)).to.deep.equal({ label: 'true_positive', ended: 'revoked', user: name, api_key: apiKey, policy: 'revoke' });
     expect(run.stdout + run.stderr).to.not.include(secret);
+    // The command waited for what a report does after its answer (found in review: it closed the
+    // database first, so the key was never deleted nor its digest remembered).
+    expect(await svc.collection('api_keys').countDocuments({ api_key: apiKey }), 'deleted before the command exited').to.equal(0);
+    expect(await svc.collection('leaked_secrets').countDocuments({ api_key: apiKey }), 'its digest remembered').to.equal(1);
     // Another process revoked it: the service hears through key_events.
     const deadline = Date.now() + 5000;
     while (await works(token)) expect(Date.now()).to.be.below(deadline);

@@ -62,9 +62,22 @@ describe('writes whose reply is lost', () => {
     failOnce(leaksCollection(), 'deleteMany');
     expect(expectResult(await svc.call('auth.keys.report_leak', { token }))).to.deep.equal({ received: true });
     expectError(await whoami(token), -32001, 401);
+    await svc.app.services.storage.leaks.idle(); // the deletion follows the answer
     const db = svc.app.services.storage.db;
     expect(await db.collection('api_keys').countDocuments({ user: 'undeleted-leak' }), 'left behind, with no usable secret').to.equal(1);
     expect(await db.collection('audit_log').countDocuments({ action: 'key.leaked', target: 'undeleted-leak' })).to.equal(1);
+  });
+
+  it('a leak report whose digests cannot be remembered keeps its keys (ended) rather than delete them, so a later report still knows the secret (found in review)', async () => {
+    const token = await svc.userWithToken('unremembered-leak');
+    expectResult(await whoami(token));
+    failOnce((svc.app.services.storage.leaks as unknown as { leaked: Record<string, unknown> }).leaked, 'insertMany');
+    expect(expectResult(await svc.call('auth.keys.report_leak', { token }))).to.deep.equal({ received: true });
+    expectError(await whoami(token), -32001, 401);
+    await svc.app.services.storage.leaks.idle();
+    const db = svc.app.services.storage.db;
+    expect(await db.collection('api_keys').countDocuments({ user: 'unremembered-leak' }), 'left behind, with no usable secret').to.equal(1);
+    expect(await db.collection('leaked_secrets').countDocuments({ api_key: token.split(':')[0] })).to.equal(0);
   });
 
   it('a user deletion whose key removal fails is still done, and the key never works again', async () => {

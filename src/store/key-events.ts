@@ -13,6 +13,7 @@
  */
 import { ObjectId, type ChangeStream, type ChangeStreamInsertDocument, type Collection, type Db, type ResumeToken } from 'mongodb';
 import { LRUCache } from 'lru-cache';
+import { onlyDuplicates } from '../errors.js';
 
 export type KeyEventKind = 'key' | 'user' | 'client_blocked';
 
@@ -170,11 +171,4 @@ export class KeyEvents {
     const { deletedCount } = await this.events.deleteMany({ at: { $lt: new Date(now - retentionMs) } });
     return deletedCount;
   }
-}
-
-/** An insertMany whose only failures are _ids already taken (written by an attempt whose reply was lost). */
-function onlyDuplicates(err: unknown): boolean {
-  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
-  const list = Array.isArray(writeErrors) ? (writeErrors as { code?: unknown }[]) : writeErrors ? [writeErrors as { code?: unknown }] : [];
-  return list.length > 0 && list.every((e) => e.code === 11000) && (err as { writeConcernError?: unknown }).writeConcernError === undefined;
 }

@@ -74,6 +74,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Db, type Document, type Filter } from 'mongodb';
 import type { KeyDoc, KeyUsageDoc } from './keys.js';
+import { onlyDuplicates } from '../errors.js';
 
 export type LeakAction = 'revoke' | 'expire';
 
@@ -256,8 +257,10 @@ export class LeakStore {
     // One write per slot and chunk (chunks hold one slot's keys: endFilter and endUpdate are per slot).
     const chunks = (['secret_hash', 'previous_secret_hash'] as const).flatMap((slot) => chunked(toEnd.filter((e) => e.slot === slot)));
     try {
-      const writes = await Promise.all(
-        chunks.map((these) => this.keys.updateMany(endFilter(these, action, now), [{ $set: endUpdate(these[0]!.slot, action, report, until, now) }])),
+      // Every write settled before any failure is announced: an event read while a write is still
+      // in flight could let an instance cache the secret as live again, with no event after it.
+      const writes = await settled(
+        chunks.map((these) => () => this.keys.updateMany(endFilter(these, action, now), [{ $set: endUpdate(these[0]!.slot, action, report, until, now) }])),
       );
       if (writes.every((w, i) => w.modifiedCount === chunks[i]!.length)) {
         for (const { key, slot, hash } of toEnd) ended.set(key._id.toHexString(), { key: afterEnd(key, slot, action, until), hash });
@@ -295,30 +298,61 @@ export class LeakStore {
   ): Promise<void> {
     const announced = [...ended.map((e) => e.key), ...unfinished];
     if (announced.length === 0) return;
-    // Best effort: every secret ended no longer works whether or not this is done (a key left
-    // behind under revoke has no usable secret, as under expire; see `unfinished` in endMany).
-    const tidy = (): Promise<unknown> =>
-      (action === 'revoke'
-        ? Promise.all([
-            ...chunked(announced).map((some) => this.keys.deleteMany({ _id: { $in: some.map((k) => k._id) }, 'leak_claims.0': { $exists: true } })),
-            ...chunked(announced).map((some) => this.usage.deleteMany({ _id: { $in: some.map((k) => k.api_key) } })), // only a time; never reused
-          ])
-        : Promise.all(chunked(ended).map((some) => this.keys.updateMany({ _id: { $in: some.map((e) => e.key._id) } }, { $pull: { leak_claims: { report } } })))
-      ).catch(() => undefined);
     await this.changed(announced.map((k) => ({ userId: k.user_id, apiKey: k.api_key })));
     // Not waited for: the report is done once its keys are ended and announced; this was a third of
-    // its time on the local database. The digests are remembered before the keys go, so a later
-    // report of one finds the key or the digest. A rotation meanwhile removes a key's claim
-    // (keys.ts), so the deletion never takes a key issued again since.
-    void this.remember(ended, now).then(tidy);
+    // its time on the local database. The digests (an unfinished key's too) are remembered before
+    // the keys go, so a later report of one finds the key or the digest; if they cannot be, the keys
+    // stay (ended, no usable secret) for a later report to finish. Storage.close waits for it.
+    const digests = [...ended, ...unfinished.flatMap((key) => (key.leak_claims ?? []).map((c) => ({ key, hash: c.hash })))];
+    this.track(this.remember(digests, now).then((ok) => (ok ? this.tidy(ended, announced, report, action) : undefined)));
   }
 
-  /** Best effort: only what a later report of the same secret is told depends on it. */
-  private async remember(ended: readonly { key: KeyDoc; hash: string }[], now: Date): Promise<void> {
-    if (ended.length === 0) return;
-    const docs = ended.map(({ key, hash }) => ({ _id: hash, api_key: key.api_key, at: now }));
-    // Unordered: a digest remembered already (by an earlier report) fails alone, and keeps its first record.
-    await this.leaked.insertMany(docs, { ordered: false }).catch(() => undefined);
+  /**
+   * Best effort: every secret ended no longer works whether or not this is
+   * done (a key left behind under revoke has no usable secret, as under
+   * expire; see `unfinished` in endMany). Under revoke only keys still
+   * claimed are deleted: a rotation removes a key's claim (keys.ts), so a
+   * key issued again since is kept, with its usage.
+   */
+  private async tidy(ended: readonly { key: KeyDoc }[], announced: readonly KeyDoc[], report: string, action: LeakAction): Promise<void> {
+    await settled<unknown>(
+      action === 'revoke'
+        ? chunked(announced).map((some) => async () => {
+            const { deletedCount } = await this.keys.deleteMany({ _id: { $in: some.map((k) => k._id) }, 'leak_claims.0': { $exists: true } });
+            // Only a time, never reused; a chunk with a key kept keeps its usage (an orphan usage is harmless).
+            if (deletedCount === some.length) await this.usage.deleteMany({ _id: { $in: some.map((k) => k.api_key) } });
+          })
+        : chunked(ended).map((some) => () => this.keys.updateMany({ _id: { $in: some.map((e) => e.key._id) } }, { $pull: { leak_claims: { report } } })),
+    ).catch(() => undefined);
+  }
+
+  /** Work a report goes on with after its answer, until it is done (for close). */
+  private readonly after = new Set<Promise<unknown>>();
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch(() => undefined).finally(() => this.after.delete(tracked));
+    this.after.add(tracked);
+  }
+
+  /** Waits for what reports go on with after their answers (the CLI's report, a shutdown). */
+  async idle(): Promise<void> {
+    while (this.after.size > 0) await Promise.all([...this.after]);
+  }
+
+  /**
+   * Only what a later report of the same secret is told depends on it;
+   * false when the digests may not be stored (a digest stored already, by an
+   * earlier report, is no failure: it keeps its first record).
+   */
+  private async remember(ended: readonly { key: KeyDoc; hash: string }[], now: Date): Promise<boolean> {
+    if (ended.length === 0) return true;
+    const docs = [...new Map(ended.map(({ key, hash }) => [hash, { _id: hash, api_key: key.api_key, at: now }])).values()];
+    try {
+      await this.leaked.insertMany(docs, { ordered: false });
+      return true;
+    } catch (err) {
+      return onlyDuplicates(err);
+    }
   }
 }
 
@@ -388,7 +422,33 @@ function chunked<T>(items: readonly T[]): T[][] {
   return out;
 }
 
-/** A find over `items` in chunks, all at once: every chunk's results, in order. */
+/** At most this many chunks of one step in flight: a report of 100,000 tokens must not take the pool. */
+const CHUNKS_AT_ONCE = 8;
+
+/** A find over `items` in chunks, CHUNKS_AT_ONCE at a time: every chunk's results, in order. */
 async function inChunks<T, R>(items: readonly T[], find: (some: T[]) => Promise<R[]>): Promise<R[]> {
-  return (await Promise.all(chunked(items).map(find))).flat();
+  return (await settled(chunked(items).map((some) => () => find(some)))).flat();
+}
+
+/**
+ * Runs `work`, CHUNKS_AT_ONCE at a time, and waits for every one to settle
+ * before it answers: the results in order, or the first failure.
+ */
+async function settled<R>(work: readonly (() => Promise<R>)[]): Promise<R[]> {
+  const out = new Array<R>(work.length);
+  let failure: { err: unknown } | undefined;
+  let next = 0;
+  const run = async () => {
+    while (next < work.length) {
+      const i = next++;
+      try {
+        out[i] = await work[i]!();
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHUNKS_AT_ONCE, work.length) }, run));
+  if (failure) throw failure.err;
+  return out;
 }

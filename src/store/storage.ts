@@ -145,6 +145,7 @@ export class Storage {
 
   async close(): Promise<void> {
     this.failureCounts.stopCleanup();
+    await this.leaks.idle(); // what leak reports go on with after their answers (tokenauth report-leak closes at once)
     await this.client.close();
   }
 }

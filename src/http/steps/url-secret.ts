@@ -30,7 +30,8 @@ export function secretInQuery(query: string): string | undefined {
     if (SECRET_NAMES.has(plain)) return plain === 'apisecret' ? 'api_secret' : plain === 'accesstoken' ? 'access_token' : plain;
     if (holdsSecretText(name) || holdsSecretText(value)) return 'secret';
   }
-  return undefined;
+  // URLSearchParams decodes once; a body encoded twice over (%2541...) is still a secret (found in review).
+  return secretInPath(query) ? 'secret' : undefined;
 }
 
 /** Rounds of percent-decoding: a secret encoded twice (%2574as_) is still one to whoever decodes the log. */
