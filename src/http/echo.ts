@@ -5,27 +5,9 @@
  * that proxies, browser consoles and bug reports keep (found by an outside
  * attacker: `GET /api/method/<secret>` answered `Method not found: tas_...`).
  */
-import { holdsSecret, secretShaped, withholdSecrets } from '../auth/token.js';
+import { secretShaped } from '../auth/token.js';
 
-/**
- * Whether a text holds something shaped like a secret (a mistyped one is
- * still most of one), or a real secret as holdsSecret recognises it.
- */
-export function holdsSecretText(text: string): boolean {
-  return secretShaped(text) || holdsSecret(text);
-}
-
-/** The text, or undefined when it must not be repeated. */
+/** The text, or undefined when it must not be repeated: it holds something shaped like a secret (a mistyped one is still most of one). */
 export function echoable(text: string): string | undefined {
-  return holdsSecretText(text) ? undefined : text;
-}
-
-/**
- * The last net, for a whole message built from client input: everything
- * shaped like a secret withheld, and a message that still holds one (as
- * holdsSecret recognises it) replaced by `fallback`.
- */
-export function withheld(text: string, fallback: string): string {
-  const out = withholdSecrets(text);
-  return holdsSecret(out) ? fallback : out;
+  return secretShaped(text) ? undefined : text;
 }

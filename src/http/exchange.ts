@@ -19,7 +19,7 @@ import { writeSoon } from './flush.js';
 import { SECURITY_HEADERS } from './headers.js';
 import { clientAddress } from './client-address.js';
 import { clientGroup, type Ranges } from '../ip.js';
-import { SECRET_BODY_LENGTH, secretShaped } from '../auth/token.js';
+import { secretShaped } from '../auth/token.js';
 
 /**
  * Where a request is answered: each door names itself (the label of its
@@ -59,14 +59,6 @@ const ID_PREFIX = randomBytes(10)
   .replace(/^(.{8})(.{4})(.{4})(.{4})$/, '$1-$2-$3-$4-');
 let idCounter = 0;
 const newRequestId = () => ID_PREFIX + (idCounter++).toString(16).padStart(12, '0');
-
-/**
- * A client's id is echoed, logged and audited, so one holding a secret
- * (tas_..., TAS_..., or the bare body: found by an outside attacker) is
- * replaced like a malformed one. Only an id long enough to hold a body is
- * scanned: the usual short ids cost one comparison.
- */
-const secretIn = (id: string) => id.length >= SECRET_BODY_LENGTH && secretShaped(id);
 
 /** Before routing, or a path no door serves: a plain {"error": message} body. */
 const NOWHERE: Door = {
@@ -145,7 +137,9 @@ export class Exchange {
     private readonly trustedProxies: Ranges | null = null,
   ) {
     const header = req.headers['x-request-id'];
-    this.id = typeof header === 'string' && REQUEST_ID.test(header) && !secretIn(header) ? header : newRequestId();
+    // A client's id is echoed, logged and audited, so one holding a secret (tas_..., TAS_..., or the
+    // bare body: found by an outside attacker) is replaced like a malformed one (a short id costs secretShaped one comparison).
+    this.id = typeof header === 'string' && REQUEST_ID.test(header) && !secretShaped(header) ? header : newRequestId();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     this.path = q < 0 ? url : url.slice(0, q);

@@ -19,7 +19,7 @@
  */
 import { ERRORS, type AppError } from '../errors.js';
 import type { ParamProblem } from '../rpc/schemas.js';
-import { withheld } from './echo.js';
+import { withholdSecrets } from '../auth/token.js';
 
 interface FrappeErrorBody {
   exc_type: string;
@@ -31,7 +31,7 @@ interface FrappeErrorBody {
 export function frappeError(err: AppError): FrappeErrorBody {
   const { excType, message: title } = ERRORS[err.kind];
   const problems = err.kind === 'invalid_params' && Array.isArray(err.data) ? (err.data as ParamProblem[]) : [];
-  const safe = (message: string) => withheld(message, title);
+  const safe = withholdSecrets;
   const messages = problems.length > 0 ? problems.map((p) => safe(`${p.path}: ${p.message}`)) : [safe(err.message)];
   const text = problems.length > 0 ? `${safe(err.message)}: ${messages.join('; ')}` : messages[0]!;
   // Python prints a built-in exception without its module.

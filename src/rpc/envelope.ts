@@ -20,7 +20,7 @@
 import type jayson from 'jayson';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../errors.js';
-import { SECRET_BODY_LENGTH, secretShaped } from '../auth/token.js';
+import { secretShaped } from '../auth/token.js';
 import type { JsonRpcServer } from './jsonrpc.js';
 import type { CallContext } from './spec.js';
 import { encodedText } from './encoded.js';
@@ -81,17 +81,10 @@ export function parseRequest(body: string): Parsed {
 function idText(request: Record<string, unknown>, exact: string | undefined): string {
   const { id } = request;
   if (typeof id === 'number') return exact ?? JSON.stringify(id);
-  if (typeof id === 'string') return secretId(id) ? 'null' : JSON.stringify(id);
+  // An id holding a secret is never echoed (answers are kept by clients, proxies and browser
+  // consoles; found by an outside attacker): callOne refuses its call, and any answer names it null.
+  if (typeof id === 'string') return secretShaped(id) ? 'null' : JSON.stringify(id);
   return 'null'; // null, missing, or of a type no id may have
-}
-
-/**
- * An id holding a secret is never echoed (answers are kept by clients,
- * proxies and browser consoles; found by an outside attacker): its call is
- * refused and answered with a null id, as is its refusal before any call.
- */
-function secretId(id: string): boolean {
-  return id.length >= SECRET_BODY_LENGTH && secretShaped(id);
 }
 
 /** An integer literal whose value a double does not hold exactly (or prints otherwise). */
@@ -201,7 +194,7 @@ function resultReply(id: string, result: unknown): { text: string; bytes: number
 
 const errorText = (err: AppError) => JSON.stringify(err.toRpc());
 const INVALID = reply('null', 'error', errorText(new AppError('invalid_request')));
-/** The answer to a call whose id holds a secret (see secretId). */
+/** The answer to a call whose id holds a secret (see idText). */
 const SECRET_ID = reply(
   'null',
   'error',
@@ -222,7 +215,7 @@ interface Answer {
 /** One request, any value; `done` gets its reply. jayson never sees a batch. */
 function callOne(server: JsonRpcServer, request: unknown, ctx: CallContext, exact: string | undefined, done: (answer: Answer) => void): void {
   if (!isObject(request)) return done({ text: INVALID, id: 'null' });
-  if (typeof request.id === 'string' && secretId(request.id)) return done({ text: SECRET_ID, id: 'null' });
+  if (typeof request.id === 'string' && secretShaped(request.id)) return done({ text: SECRET_ID, id: 'null' });
   const id = idText(request, exact);
   // jayson takes "id": null for a notification. Any stand-in id will do: the reply is written here, with the real one.
   const given = (request.id === null ? { ...request, id: 0 } : request) as unknown as jayson.JSONRPCRequestLike;

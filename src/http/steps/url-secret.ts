@@ -18,19 +18,19 @@
  */
 import { AppError } from '../../errors.js';
 import type { Exchange } from '../exchange.js';
-import { holdsSecretText } from '../echo.js';
+import { secretShaped } from '../../auth/token.js';
 
 /** Names credentials go by: ours, Frappe's pair, and the usual others. */
 const SECRET_NAMES = new Set(['token', 'apisecret', 'authorization', 'accesstoken', 'password', 'secret']);
 
 /** What a query string's credential is called, or undefined when it carries none. */
 export function secretInQuery(query: string): string | undefined {
-  for (const [name, value] of new URLSearchParams(query)) {
+  for (const name of new URLSearchParams(query).keys()) {
     const plain = name.toLowerCase().replace(/[^a-z]/g, '');
     if (SECRET_NAMES.has(plain)) return plain === 'apisecret' ? 'api_secret' : plain === 'accesstoken' ? 'access_token' : plain;
-    if (holdsSecretText(name) || holdsSecretText(value)) return 'secret';
   }
-  // URLSearchParams decodes once; a body encoded twice over (%2541...) is still a secret (found in review).
+  // Any name or value, read as the path is (decoded up to three times: URLSearchParams decodes once,
+  // and a body encoded twice over, %2541..., is still a secret: found in review).
   return secretInPath(query) ? 'secret' : undefined;
 }
 
@@ -39,7 +39,7 @@ const DECODE_ROUNDS = 3;
 const PERCENT = /%([0-9A-Fa-f]{2})/g;
 
 /**
- * Whether a path (without its query string) holds a secret, as sent or
+ * Whether a path (without its query string), or a query string, holds a secret, as sent or
  * percent-decoded. Decoded byte by byte rather than with
  * decodeURIComponent: a secret is ASCII, and one bad escape elsewhere in
  * the path must not hide it (decodeURIComponent would throw).
@@ -47,7 +47,7 @@ const PERCENT = /%([0-9A-Fa-f]{2})/g;
 export function secretInPath(path: string): boolean {
   let text = path;
   for (let round = 0; ; round++) {
-    if (holdsSecretText(text)) return true;
+    if (secretShaped(text)) return true;
     if (round === DECODE_ROUNDS || !text.includes('%')) return false;
     const decoded = text.replace(PERCENT, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
     if (decoded === text) return false;
